@@ -1,0 +1,167 @@
+# rag: GNU Makefile.  "make" builds the tools into bin/; "make check"
+# installs what is missing, builds, and runs every test; "make demo" runs
+# the main job on the embedded default.  See README.md.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+PREFIX ?= /usr/local
+DESTDIR ?=
+RAG_SHARED ?= $(abspath ../shared)
+export RAG_SHARED
+
+# Goals that must work before configure can: they call make again for the
+# goals that need config.mk, after installing what configure looks for.
+NOCONF_GOALS := deps clean distclean check demo help bench
+ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
+-include config.mk
+endif
+
+configure: configure.ac
+	@command -v autoconf >/dev/null || { echo "make: autoconf is missing: run 'make deps' first" >&2; exit 1; }
+	autoconf
+
+config.mk: configure config.mk.in
+	./configure --quiet --prefix=$(PREFIX)
+
+# ---- sources -----------------------------------------------------------
+LIB_SRC := $(sort $(wildcard lib/*.c))
+CMD_SRC := $(sort $(wildcard cmd/rag-*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TOOLS := $(patsubst cmd/%.c,%,$(CMD_SRC))
+SQL := $(sort $(wildcard sql/[0-9][0-9][0-9][0-9]-*.sql))
+MAN := $(sort $(wildcard man/*.[157]))
+
+WARN := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+DEFS := -D_GNU_SOURCE -DRAG_VERSION='"$(VERSION)"' \
+	-DRAG_PG_BINDIR='"$(PG_BINDIR)"'
+INC := -Ilib -Ibuild/gen
+LIBS := $(PKG_LIBS) $(MUPDF_LIBS) -lm -lpthread
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+REL_CFLAGS := $(CFLAGS_USER) $(if $(filter yes,$(SANITIZE)),$(SAN_FLAGS))
+SAN_CFLAGS := -g -O1 $(SAN_FLAGS)
+
+# Two builds from one tree: build/rel (bin/, what users run) and build/san
+# (sanitizers, what the tests run).
+REL_LIB_OBJ := $(patsubst %.c,build/rel/%.o,$(LIB_SRC)) build/rel/gen/sql_embed.o
+SAN_LIB_OBJ := $(patsubst %.c,build/san/%.o,$(LIB_SRC)) build/san/gen/sql_embed.o
+REL_BIN := $(addprefix bin/,$(TOOLS))
+SAN_BIN := $(addprefix build/san/bin/,$(TOOLS))
+UNIT_BIN := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT_SRC))
+
+.PHONY: all san check deps demo install uninstall clean distclean help \
+	unit bats check-build lint bench
+
+all: $(REL_BIN)
+
+help:
+	@echo "make            build the tools into bin/"
+	@echo "make check      install what is missing, build, run every test"
+	@echo "make demo       install what is missing, build, ingest the sample PDFs, answer a question"
+	@echo "make deps       install the Debian packages and pgvector rag needs"
+	@echo "make install    install into \$$DESTDIR\$$PREFIX (PREFIX=$(PREFIX))"
+	@echo "make uninstall  remove what install put there"
+	@echo "make clean      remove build products"
+
+build/gen/sql_embed.c: $(SQL) scripts/embed-sql.sh
+	@mkdir -p $(@D)
+	sh scripts/embed-sql.sh $(SQL) > $@.tmp && mv $@.tmp $@
+
+build/rel/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(DEFS) $(INC) $(PKG_CFLAGS) $(REL_CFLAGS) -c $< -o $@
+build/san/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(DEFS) $(INC) $(PKG_CFLAGS) $(SAN_CFLAGS) -c $< -o $@
+
+build/rel/%.o: %.c config.mk
+	@mkdir -p $(@D)
+	@echo '  CC     $<'
+	@$(CC) $(WARN) $(DEFS) $(INC) $(PKG_CFLAGS) $(MUPDF_CFLAGS) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+build/san/%.o: %.c config.mk
+	@mkdir -p $(@D)
+	@echo '  CC san $<'
+	@$(CC) $(WARN) $(DEFS) $(INC) -Itests/unit $(PKG_CFLAGS) $(MUPDF_CFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+
+build/rel/librag.a: $(REL_LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+build/san/librag.a: $(SAN_LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+bin/%: build/rel/cmd/%.o build/rel/librag.a
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) $(LDFLAGS_USER) -o $@ $< build/rel/librag.a $(LIBS)
+build/san/bin/%: build/san/cmd/%.o build/san/librag.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/librag.a $(LIBS)
+build/san/tests/%: build/san/tests/unit/%.o build/san/librag.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/librag.a $(LIBS)
+
+san: $(SAN_BIN) $(UNIT_BIN)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- tests -------------------------------------------------------------
+check-build: all san lint
+
+unit: $(UNIT_BIN)
+	@tests/run-unit $(UNIT_BIN)
+
+bats: $(SAN_BIN)
+	@RAG_BIN=$(abspath build/san/bin) tests/run-bats
+
+lint:
+	@tests/lint-man $(MAN)
+
+check:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory check-build
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory bats
+
+deps:
+	@sh scripts/deps.sh
+
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+bench:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@tests/bench/run
+
+# ---- install -----------------------------------------------------------
+BINDIR := $(DESTDIR)$(PREFIX)/bin
+MANDIR := $(DESTDIR)$(PREFIX)/share/man
+DATADIR := $(DESTDIR)$(PREFIX)/share/rag
+BASHCOMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR := $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions
+
+install: all
+	install -d $(BINDIR) $(DATADIR)/sql $(BASHCOMPDIR) $(ZSHCOMPDIR)
+	install -m 755 $(REL_BIN) $(BINDIR)
+	install -m 644 $(SQL) $(DATADIR)/sql
+	for m in $(MAN); do s=$${m##*.}; install -d $(MANDIR)/man$$s; \
+		install -m 644 $$m $(MANDIR)/man$$s; done
+	install -m 644 completions/rag.bash $(BASHCOMPDIR)/rag
+	for t in $(TOOLS); do ln -sf rag $(BASHCOMPDIR)/$$t; done
+	install -m 644 completions/_rag $(ZSHCOMPDIR)/_rag
+
+uninstall:
+	rm -f $(addprefix $(BINDIR)/,$(TOOLS))
+	rm -rf $(DATADIR)
+	for m in $(MAN); do s=$${m##*.}; rm -f $(MANDIR)/man$$s/$${m##*/}; done
+	rm -f $(BASHCOMPDIR)/rag $(addprefix $(BASHCOMPDIR)/,$(TOOLS))
+	rm -f $(ZSHCOMPDIR)/_rag
+
+clean:
+	rm -rf build bin
+
+distclean: clean
+	rm -rf config.mk config.log config.status configure autom4te.cache
+.SECONDARY:

@@ -1,0 +1,48 @@
+# bash completion for the rag tools.  Options come from each tool's own
+# --help (its option table), so they never drift; commands and argument
+# kinds are listed here and checked by tests/bats/docs.bats.
+
+_rag_options()
+{
+	local tool=$1 var=_rag_opts_${1//-/_}
+	if [[ -z ${!var-} ]]; then
+		printf -v "$var" '%s' "$("$tool" --help 2>/dev/null |
+			grep -oE -- '--[a-z][a-z0-9-]*' | sort -u | tr '\n' ' ')"
+	fi
+	printf '%s' "${!var}"
+}
+
+_rag()
+{
+	local cur prev tool
+	_init_completion 2>/dev/null || {
+		cur=${COMP_WORDS[COMP_CWORD]}
+		prev=${COMP_WORDS[COMP_CWORD-1]}
+	}
+	tool=${COMP_WORDS[0]##*/}
+
+	case $prev in
+	--log-format)
+		mapfile -t COMPREPLY < <(compgen -W 'human json' -- "$cur")
+		return ;;
+	--dlq|--password-file|--out|-o)
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		return ;;
+	esac
+	if [[ $cur == -* ]]; then
+		mapfile -t COMPREPLY < <(compgen -W "$(_rag_options "$tool")" -- "$cur")
+		return
+	fi
+	case $tool in
+	rag-db)
+		if ((COMP_CWORD == 1)) || [[ $prev == -* && $COMP_CWORD -le 2 ]]; then
+			mapfile -t COMPREPLY < <(compgen -W 'init start stop status migrate url psql destroy' -- "$cur")
+		fi ;;
+	rag-upload)
+		mapfile -t COMPREPLY < <(compgen -f -X '!*.@(pdf|PDF|zip|tar|tgz|gz|zst|xz)' -- "$cur"; compgen -d -- "$cur") ;;
+	*)
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
+	esac
+}
+
+complete -F _rag rag-db rag-upload rag-parse rag-chunk rag-embed rag-index rag-query rag-cost rag-run

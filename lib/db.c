@@ -1,0 +1,318 @@
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster.h"
+#include "config.h"
+#include "db.h"
+#include "mem.h"
+#include "migrate.h"
+
+static bool
+use_embedded(void)
+{
+	const char *url = rag_config_get("RAG_DATABASE_URL");
+
+	if (url != NULL && *url != '\0')
+		return false;
+	/* libpq's own variables name a server too. */
+	return getenv("PGHOST") == NULL && getenv("PGDATABASE") == NULL &&
+	       getenv("PGSERVICE") == NULL;
+}
+
+/* A description of the URL without its password, for messages. */
+static char *
+redact(const char *url)
+{
+	PQconninfoOption *opts = PQconninfoParse(url, NULL);
+	const char *host = NULL, *db = NULL, *port = NULL;
+	char *s;
+
+	if (opts == NULL)
+		return rag_xstrdup("RAG_DATABASE_URL");
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL)
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			db = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+	}
+	s = rag_xasprintf("database '%s' on '%s%s%s'", db ? db : "(default)",
+	    host ? host : "localhost", port ? ":" : "", port ? port : "");
+	PQconninfoFree(opts);
+	return s;
+}
+
+char *
+rag_db_conninfo(struct rag_error *err)
+{
+	struct rag_cluster *c;
+	char *s;
+
+	if (!use_embedded()) {
+		const char *url = rag_config_get("RAG_DATABASE_URL");
+		return rag_xstrdup(url != NULL ? url : "");
+	}
+	(void)err;
+	c = rag_cluster_new(rag_config_get("RAG_HOME"));
+	s = rag_xstrdup(rag_cluster_conninfo(c, "rag"));
+	rag_cluster_free(c);
+	return s;
+}
+
+static void
+nap(double seconds)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+}
+
+static bool
+login_refused(const char *msg)
+{
+	return strstr(msg, "password authentication failed") != NULL ||
+	       strstr(msg, "no pg_hba.conf entry") != NULL ||
+	       strstr(msg, "permission denied") != NULL ||
+	       (strstr(msg, "role") != NULL &&
+		   strstr(msg, "does not exist") != NULL);
+}
+
+static void
+chomp(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+}
+
+/* Server notices ("already exists, skipping") are not for the user. */
+static void
+quiet_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+static struct rag_db *
+open_db(bool migrate, struct rag_error *err)
+{
+	struct rag_db *db = rag_xcalloc(1, sizeof(*db));
+	struct rag_cluster *c = NULL;
+	char *conninfo = NULL;
+	double delay = 0.25;
+	int attempt;
+
+	db->embedded = use_embedded();
+	if (db->embedded) {
+		c = rag_cluster_new(rag_config_get("RAG_HOME"));
+		if (!rag_cluster_ready(c) &&
+		    rag_cluster_start(c, &db->started, err) != 0)
+			goto fail;
+		conninfo = rag_xstrdup(rag_cluster_conninfo(c, "rag"));
+		db->where = rag_xasprintf("the embedded database in '%s/pg'",
+		    rag_config_get("RAG_HOME"));
+	} else {
+		const char *url = rag_config_get("RAG_DATABASE_URL");
+		conninfo = rag_xstrdup(url != NULL ? url : "");
+		db->where = redact(conninfo);
+	}
+	for (attempt = 1;; attempt++) {
+		const char *msg;
+
+		db->conn = PQconnectdb(conninfo);
+		if (PQstatus(db->conn) == CONNECTION_OK)
+			break;
+		msg = PQerrorMessage(db->conn);
+		if (login_refused(msg)) {
+			rag_error_set(err, RAG_EXIT_REFUSED,
+			    "%s refused the connection: %s: check "
+			    "RAG_DATABASE_URL", db->where, msg);
+			goto fail;
+		}
+		if (strstr(msg, "database") != NULL &&
+		    strstr(msg, "does not exist") != NULL) {
+			rag_error_set(err, RAG_EXIT_FATAL, "%s: %s", db->where,
+			    msg);
+			goto fail;
+		}
+		if (attempt == 5) {
+			rag_error_set(err, RAG_EXIT_TEMPFAIL,
+			    "cannot connect to %s: %s: is the server running? "
+			    "(RAG_DATABASE_URL names it; unset it for the "
+			    "embedded default)", db->where, msg);
+			goto fail;
+		}
+		PQfinish(db->conn);
+		db->conn = NULL;
+		nap(delay);
+		delay *= 2;
+	}
+	PQsetClientEncoding(db->conn, "UTF8");
+	PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
+	if (migrate) {
+		bool needed;
+		int applied;
+
+		if (rag_migrate_check(db->conn, &needed, err) != 0)
+			goto fail;
+		if (needed && rag_migrate(db->conn, &applied, err) != 0)
+			goto fail;
+	}
+	free(conninfo);
+	rag_cluster_free(c);
+	return db;
+fail:
+	chomp(err->msg);
+	free(conninfo);
+	rag_cluster_free(c);
+	rag_db_close(db);
+	return NULL;
+}
+
+struct rag_db *
+rag_db_open(struct rag_error *err)
+{
+	return open_db(true, err);
+}
+
+struct rag_db *
+rag_db_open_raw(struct rag_error *err)
+{
+	return open_db(false, err);
+}
+
+void
+rag_db_close(struct rag_db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	free(db->where);
+	free(db);
+}
+
+int
+rag_db_sqlstate_code(const char *s)
+{
+	if (s == NULL)
+		return RAG_EXIT_TEMPFAIL; /* no SQLSTATE: the connection broke */
+	if (strncmp(s, "08", 2) == 0 || strncmp(s, "57P", 3) == 0 ||
+	    strncmp(s, "53", 2) == 0 || strcmp(s, "40001") == 0 ||
+	    strcmp(s, "40P01") == 0 || strcmp(s, "55P03") == 0)
+		return RAG_EXIT_TEMPFAIL;
+	if (strcmp(s, "42501") == 0)
+		return RAG_EXIT_REFUSED;
+	if (strncmp(s, "22", 2) == 0 || strncmp(s, "23", 2) == 0)
+		return RAG_EXIT_FAILED;
+	return RAG_EXIT_FATAL;
+}
+
+PGresult *
+rag_db_exec(struct rag_db *db, const char *sql, int nparams,
+    const char *const *params, struct rag_error *err)
+{
+	PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL,
+	    NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ||
+	    st == PGRES_COPY_IN)
+		return res;
+	rag_error_set(err, rag_db_sqlstate_code(PQresultErrorField(res,
+	    PG_DIAG_SQLSTATE)), "database: %s", res != NULL ?
+	    PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+	chomp(err->msg);
+	PQclear(res);
+	return NULL;
+}
+
+int
+rag_db_run(struct rag_db *db, const char *sql, int nparams,
+    const char *const *params, struct rag_error *err)
+{
+	PGresult *res = rag_db_exec(db, sql, nparams, params, err);
+
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int
+rag_db_copy_start(struct rag_db *db, const char *sql, struct rag_error *err)
+{
+	PGresult *res = rag_db_exec(db, sql, 0, NULL, err);
+
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int
+rag_db_copy_put(struct rag_db *db, const char *data, size_t len,
+    struct rag_error *err)
+{
+	if (PQputCopyData(db->conn, data, (int)len) != 1) {
+		rag_error_set(err, RAG_EXIT_TEMPFAIL, "database: COPY: %s",
+		    PQerrorMessage(db->conn));
+		chomp(err->msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+rag_db_copy_end(struct rag_db *db, struct rag_error *err)
+{
+	PGresult *res;
+	int rc = 0;
+
+	if (PQputCopyEnd(db->conn, NULL) != 1) {
+		rag_error_set(err, RAG_EXIT_TEMPFAIL, "database: COPY: %s",
+		    PQerrorMessage(db->conn));
+		chomp(err->msg);
+		return -1;
+	}
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
+			rc = rag_error_set(err, rag_db_sqlstate_code(
+			    PQresultErrorField(res, PG_DIAG_SQLSTATE)),
+			    "database: COPY: %s", PQresultErrorMessage(res));
+			chomp(err->msg);
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+void
+rag_copy_escape(struct rag_buf *b, const char *s, size_t len)
+{
+	size_t i, start = 0;
+
+	rag_buf_grow(b, len);
+	for (i = 0; i < len; i++) {
+		const char *rep;
+
+		switch (s[i]) {
+		case '\\': rep = "\\\\"; break;
+		case '\t': rep = "\\t"; break;
+		case '\n': rep = "\\n"; break;
+		case '\r': rep = "\\r"; break;
+		default: continue;
+		}
+		rag_buf_add(b, s + start, i - start);
+		rag_buf_add(b, rep, 2);
+		start = i + 1;
+	}
+	rag_buf_add(b, s + start, len - start);
+}

@@ -1,0 +1,61 @@
+/* db: the connection to PostgreSQL, retries, errors, COPY. */
+#ifndef RAG_DB_H
+#define RAG_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "buf.h"
+#include "error.h"
+
+/*
+ * RAG_DATABASE_URL (a libpq URI or conninfo) names the server; when it is
+ * unset and no PGHOST/PGDATABASE/PGSERVICE is set, the embedded default
+ * cluster in $RAG_HOME/pg is used and started on first use.  Opening also
+ * applies missing migrations, so every tool finds the schema it expects.
+ */
+struct rag_db {
+	PGconn *conn;
+	bool embedded;		/* the private cluster */
+	bool started;		/* ... which this open started */
+	char *where;		/* for messages; never holds a password */
+};
+
+/*
+ * Connects, retrying a refused or timed-out connection with backoff (up
+ * to about 8 s in all).  Returns NULL with err: RAG_EXIT_TEMPFAIL when the
+ * server could not be reached, RAG_EXIT_REFUSED for a rejected login,
+ * RAG_EXIT_FATAL otherwise.
+ */
+struct rag_db *rag_db_open(struct rag_error *err);
+/* The same without applying migrations (rag-db migrate does it itself). */
+struct rag_db *rag_db_open_raw(struct rag_error *err);
+void rag_db_close(struct rag_db *db);
+
+/* The conninfo to reach the database (for rag-db url and psql); caller frees. */
+char *rag_db_conninfo(struct rag_error *err);
+
+/*
+ * Runs one statement with text parameters.  Returns the result (caller
+ * PQclear()s it), or NULL with err classified from the SQLSTATE: 75 for
+ * connection loss, deadlocks, serialisation failures and shutdowns; 77
+ * for missing privileges; 1 for data errors (bad values, constraint
+ * violations); 3 for the rest.
+ */
+PGresult *rag_db_exec(struct rag_db *db, const char *sql, int nparams,
+    const char *const *params, struct rag_error *err);
+/* rag_db_exec for statements whose result is not needed. */
+int rag_db_run(struct rag_db *db, const char *sql, int nparams,
+    const char *const *params, struct rag_error *err);
+int rag_db_sqlstate_code(const char *sqlstate);
+
+/* COPY ... FROM STDIN: start, send rows (text format), end. */
+int rag_db_copy_start(struct rag_db *db, const char *sql,
+    struct rag_error *err);
+int rag_db_copy_put(struct rag_db *db, const char *data, size_t len,
+    struct rag_error *err);
+int rag_db_copy_end(struct rag_db *db, struct rag_error *err);
+/* Appends s escaped for COPY's text format (backslash, tab, newline, CR). */
+void rag_copy_escape(struct rag_buf *b, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,20 @@
+/* mem: allocation that aborts on exhaustion, and small string helpers. */
+#ifndef RAG_MEM_H
+#define RAG_MEM_H
+
+#include <stddef.h>
+
+/*
+ * These never return NULL: out of memory writes one line to stderr and
+ * aborts.  That is the one place the library prints, because no caller
+ * could do better.
+ */
+void *rag_xmalloc(size_t n);
+void *rag_xcalloc(size_t nmemb, size_t size);
+void *rag_xrealloc(void *p, size_t n);
+char *rag_xstrdup(const char *s);
+char *rag_xstrndup(const char *s, size_t n);
+/* Returns a malloc'd printf result. */
+char *rag_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

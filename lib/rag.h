@@ -1,0 +1,36 @@
+/* rag.h: librag, the library under the rag-* tools.  Include what you use. */
+#ifndef RAG_H
+#define RAG_H
+
+/*
+ * The modules, lowest first; each depends only on modules above it.
+ *
+ *   error    struct rag_error and the exit statuses every tool shares
+ *   mem      allocation that aborts on exhaustion
+ *   buf      growable NUL-terminated byte strings
+ *   utf8     UTF-8 decoding and validation
+ *   log      messages for people (stderr), human or JSON, and progress
+ *   opt      common options, strict number parsing, usage errors
+ *   config   flags > environment > config file > defaults
+ *   record   JSON Lines records in and out
+ *   stream   the record loop shared by the filter tools
+ *   cluster  the embedded PostgreSQL cluster under $RAG_HOME/pg
+ *   migrate  the schema (sql/NNNN-*.sql, built in) applied once each
+ *   db       connections, retries, SQLSTATE to exit status, COPY
+ *   sigv4    AWS Signature Version 4 (pure functions)
+ *   store    the object store: file:// (store_file) and s3:// (store_s3)
+ *   pdf      MuPDF: open, page text, metadata, limits
+ *   text     text clean-up: NFC, control characters, hyphenation
+ *   chunk    token-aware splitting with overlap and page provenance
+ *   embed    embedding providers (embed_local: the offline default)
+ *   index    writing chunks and BM25 postings into PostgreSQL
+ *   retrieve hybrid retrieval: HNSW + BM25 fused by weighted RRF
+ *
+ * Ownership: arguments are borrowed; returned pointers belong to the
+ * caller; a function that takes ownership says _take.  Objects on the
+ * heap have _new/_free (_free(NULL) is fine), objects on the stack
+ * _init/_release.  The library returns errors in a struct rag_error; only
+ * log, opt and stream (the tools' side) print or exit.
+ */
+
+#endif
