@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "error.h"
 #include "mem.h"
+#include "hash.h"
 #include "sigv4.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
@@ -103,20 +104,6 @@ uri_encode_str(struct rag_buf *buf, const char *s, int encode_slash)
 {
 	if (s != NULL)
 		rag_sigv4_uri_encode(buf, s, strlen(s), encode_slash);
-}
-
-int
-rag_sha256_hex(const void *data, size_t len, char out65[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	out65[0] = '\0';
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) ||
-	    mdlen != 32)
-		return -1;
-	hex_lower(md, 32, out65);
-	return 0;
 }
 
 static int
@@ -760,7 +747,7 @@ sign(const struct rag_sigv4_request *req, const struct rag_sigv4_params *p,
 	rag_buf_addf(&r->canonical_request, "\n%s\n%s\n%s", rag_buf_str(&canon),
 	             rag_buf_str(&r->signed_headers), payload);
 
-	if (rag_sha256_hex(r->canonical_request.data, r->canonical_request.len,
+	if (rag_hash_sha256_hex(r->canonical_request.data, r->canonical_request.len,
 	                   hash) < 0) {
 		rag_error_set(err, RAG_EXIT_FATAL,
 		              "libcrypto cannot compute SHA-256");

@@ -230,10 +230,5 @@ int rag_sigv4_canonical_uri(struct rag_buf *buf, const char *path,
 void rag_sigv4_uri_encode(struct rag_buf *buf, const char *s, size_t len,
                           int encode_slash);
 
-/*
- * Writes the lowercase hex SHA-256 of the len bytes at data, and a NUL,
- * into out65.  Returns 0, or -1 if libcrypto fails (out65 is then "").
- */
-int rag_sha256_hex(const void *data, size_t len, char out65[65]);
 
 #endif

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "error.h"
 #include "mem.h"
+#include "hash.h"
 #include "sigv4.h"
 #include "tap.h"
 
@@ -553,7 +554,7 @@ free_names(char **names, size_t n)
 static void
 sha256_buf(const struct rag_buf *b, char out[65])
 {
-	if (rag_sha256_hex(rag_buf_str(b), b->len, out) < 0)
+	if (rag_hash_sha256_hex(rag_buf_str(b), b->len, out) < 0)
 		ok(0, "sha256 of a body");
 }
 
@@ -1047,7 +1048,7 @@ test_s3_header_examples(void)
 	p.flags = RAG_SIGV4_S3;
 	rag_sigv4_result_init(&r);
 
-	ok(rag_sha256_hex("Welcome to Amazon S3.", 21, hex) == 0 &&
+	ok(rag_hash_sha256_hex("Welcome to Amazon S3.", 21, hex) == 0 &&
 	       strcmp(hex, S3_PUT) == 0,
 	   "s3: SHA-256 of the PUT example's body");
 	ok(rag_sigv4_signing_key(key, S3_KEY, "20130524", "us-east-1", "s3",
@@ -1404,9 +1405,9 @@ test_encoding(void)
 	is_int(b.len, 9, "uri_encode takes a length, NUL included");
 	is_str(rag_buf_str(&b), "a%2Fb%00c", "uri_encode encodes '/' and NUL");
 
-	ok(rag_sha256_hex("", 0, hex) == 0, "sha256 of nothing");
+	ok(rag_hash_sha256_hex("", 0, hex) == 0, "sha256 of nothing");
 	is_str(hex, RAG_SIGV4_EMPTY_SHA256, "sha256 of nothing: the constant");
-	rag_sha256_hex("abc", 3, hex);
+	rag_hash_sha256_hex("abc", 3, hex);
 	is_str(
 	    hex,
 	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",

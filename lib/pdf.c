@@ -1,0 +1,1299 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mupdf/fitz.h>
+#include <mupdf/pdf.h>
+
+#include "buf.h"
+#include "error.h"
+#include "mem.h"
+#include "pdf.h"
+#include "text.h"
+
+/*
+ * A page with fewer characters than this (spaces not counted) but with
+ * an image is taken for a scan: a page number or a stray letter from a
+ * bad OCR layer is not a text layer.
+ */
+#define OCR_MAX_CHARS 8
+
+/*
+ * MuPDF's store keeps fonts between pages: emptying it after each page
+ * saves 4 MB of RSS on the 1158-page manual but makes it 3 times
+ * slower.  A quarter of MuPDF's default size is plenty for text.
+ */
+#define STORE_MAX ((size_t)64 << 20)
+
+/*
+ * The allocator MuPDF uses when max_memory is set: every block carries
+ * its size in a header so that live bytes can be counted.
+ */
+struct memcap {
+	size_t cap, live;
+	bool refused;	/* the last request was refused */
+	bool tripped;	/* MuPDF gave up because of a refusal */
+};
+
+/* The header keeps malloc's alignment for the block after it. */
+#define HDR _Alignof(max_align_t)
+_Static_assert(HDR >= sizeof(size_t), "room for the size");
+
+/* What MuPDF reported while working on one page (or on the opening). */
+struct diag {
+	int errors, warnings;
+	char error[200];	/* the first of each */
+	char warning[200];
+};
+
+/*
+ * One thread per document that sleeps until a page's deadline and then
+ * asks MuPDF to stop, through the cookie that fz_run_page polls.  The
+ * mutex makes sure the cookie is only touched while its page runs.
+ * MuPDF reads cookie->abort without a lock, as its API says it does
+ * (helgrind reports that read, and nothing else).
+ */
+struct watchdog {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct timespec deadline;	/* CLOCK_MONOTONIC */
+	fz_cookie *cookie;		/* the page running, or NULL */
+	bool fired, quit;
+};
+
+struct label_range {
+	int start;		/* 0-based page index */
+	char style;		/* 'D', 'R', 'r', 'A', 'a', or 0 */
+	char *prefix;
+	int64_t first;		/* /St */
+};
+
+struct rag_pdf {
+	fz_context *ctx;
+	pdf_document *doc;
+	char *name;
+	int pages;
+	double page_seconds;
+	struct memcap mem;
+	fz_alloc_context alloc;
+	struct diag diag;
+	struct watchdog *dog;
+	struct label_range *labels;
+	size_t nlabels;
+	struct rag_pdf_meta meta;
+	bool meta_done;
+};
+
+static void *
+cap_malloc(void *user, size_t size)
+{
+	struct memcap *m = user;
+	size_t *p;
+
+	if (size > m->cap - m->live || size > SIZE_MAX - HDR) {
+		m->refused = true;
+		return NULL;
+	}
+	p = malloc(size + HDR);
+	if (p == NULL) {
+		m->refused = true;
+		return NULL;
+	}
+	m->refused = false;
+	*p = size;
+	m->live += size;
+	return (char *)p + HDR;
+}
+
+static void
+cap_free(void *user, void *ptr)
+{
+	struct memcap *m = user;
+	size_t *p;
+
+	if (ptr == NULL)
+		return;
+	p = (size_t *)(void *)((char *)ptr - HDR);
+	m->live -= *p;
+	free(p);
+}
+
+static void *
+cap_realloc(void *user, void *ptr, size_t size)
+{
+	struct memcap *m = user;
+	size_t *p, *q, old;
+
+	if (ptr == NULL)
+		return cap_malloc(user, size);
+	if (size == 0) {
+		cap_free(user, ptr);
+		return NULL;
+	}
+	p = (size_t *)(void *)((char *)ptr - HDR);
+	old = *p;
+	if ((size > old && size - old > m->cap - m->live) ||
+	    size > SIZE_MAX - HDR) {
+		m->refused = true;
+		return NULL;
+	}
+	q = realloc(p, size + HDR);
+	if (q == NULL) {
+		m->refused = true;
+		return NULL;
+	}
+	m->refused = false;
+	*q = size;
+	m->live = m->live - old + size;
+	return (char *)q + HDR;
+}
+
+static void
+diag_reset(struct diag *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * MuPDF 1.21 calls this for every error it throws, even the ones it
+ * catches and recovers from.  An error right after a refused
+ * allocation is MuPDF giving up for lack of memory: its scavenging of
+ * the store did not free enough.
+ */
+static void
+on_error(void *user, const char *msg)
+{
+	struct rag_pdf *pdf = user;
+
+	if (pdf->mem.refused)
+		pdf->mem.tripped = true;
+	if (pdf->diag.errors++ == 0)
+		snprintf(pdf->diag.error, sizeof(pdf->diag.error), "%s", msg);
+}
+
+/*
+ * Warnings about how a page would look, not about what it says: a
+ * font that is not embedded still has its text, a transfer function
+ * only changes colours.  "... repeated 3 times...": already counted.
+ */
+static bool
+harmless(const char *msg)
+{
+	static const char *const prefixes[] = {
+		"... repeated", "non-embedded font", "ignoring transfer",
+		"workaround for", "ICC support",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(msg, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+static void
+on_warning(void *user, const char *msg)
+{
+	struct rag_pdf *pdf = user;
+
+	if (harmless(msg))
+		return;
+	if (pdf->diag.warnings++ == 0)
+		snprintf(pdf->diag.warning, sizeof(pdf->diag.warning), "%s",
+		    msg);
+}
+
+/* "512 MiB", "1.5 MiB", "64 KiB", "1000 bytes" */
+static void
+format_bytes(char *out, size_t size, size_t n)
+{
+	const size_t kib = 1024, mib = kib * 1024;
+
+	if (n >= mib && n % mib == 0)
+		snprintf(out, size, "%zu MiB", n / mib);
+	else if (n >= mib)
+		snprintf(out, size, "%.1f MiB", (double)n / (double)mib);
+	else if (n >= kib && n % kib == 0)
+		snprintf(out, size, "%zu KiB", n / kib);
+	else
+		snprintf(out, size, "%zu bytes", n);
+}
+
+/* Says that page (0: the opening) went over max_memory. */
+static int
+memory_error(struct rag_pdf *pdf, int page, struct rag_error *err)
+{
+	char cap[32];
+
+	format_bytes(cap, sizeof(cap), pdf->mem.cap);
+	if (page == 0)
+		return rag_error_set(err, RAG_EXIT_FAILED,
+		    "'%s': exceeded the %s memory limit while opening",
+		    pdf->name, cap);
+	return rag_error_set(err, RAG_EXIT_FAILED,
+	    "page %d: exceeded the %s memory limit", page, cap);
+}
+
+static void
+timespec_after(struct timespec *ts, double seconds)
+{
+	double whole = floor(seconds);
+
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)whole;
+	ts->tv_nsec += (long)((seconds - whole) * 1e9);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool
+timespec_passed(const struct timespec *ts)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > ts->tv_sec ||
+	    (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
+}
+
+static void *
+watch(void *arg)
+{
+	struct watchdog *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->quit) {
+		if (w->cookie == NULL) {
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		pthread_cond_timedwait(&w->cv, &w->mu, &w->deadline);
+		if (w->cookie != NULL && timespec_passed(&w->deadline)) {
+			w->cookie->abort = 1;
+			w->fired = true;
+			w->cookie = NULL;
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Returns the watchdog, or NULL with the error number in *errnum. */
+static struct watchdog *
+watchdog_new(int *errnum)
+{
+	struct watchdog *w = rag_xcalloc(1, sizeof(*w));
+	pthread_condattr_t attr;
+
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &attr);
+	pthread_condattr_destroy(&attr);
+	*errnum = pthread_create(&w->thread, NULL, watch, w);
+	if (*errnum != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void
+watchdog_free(struct watchdog *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->quit = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+static void
+watchdog_arm(struct watchdog *w, fz_cookie *cookie, double seconds)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	timespec_after(&w->deadline, seconds);
+	w->cookie = cookie;
+	w->fired = false;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Returns true when the deadline passed before the page was done. */
+static bool
+watchdog_disarm(struct watchdog *w)
+{
+	bool fired;
+
+	if (w == NULL)
+		return false;
+	pthread_mutex_lock(&w->mu);
+	w->cookie = NULL;
+	fired = w->fired;
+	w->fired = false;
+	pthread_mutex_unlock(&w->mu);
+	return fired;
+}
+
+/*
+ * Describes the first bytes of a file that is not a PDF, for a person:
+ * printable ASCII as is, the rest as \xNN.
+ */
+static void
+describe_start(char *out, size_t size, const unsigned char *p, size_t n)
+{
+	size_t i, len = 0;
+
+	for (i = 0; i < n && i < 16 && len + 5 < size; i++) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' &&
+		    p[i] != '\\')
+			out[len++] = (char)p[i];
+		else
+			len += (size_t)snprintf(out + len, size - len,
+			    "\\x%02x", p[i]);
+	}
+	if (i < n && len + 4 < size) {
+		memcpy(out + len, "...", 3);
+		len += 3;
+	}
+	out[len] = '\0';
+}
+
+/*
+ * Checks that path can be read and looks like a PDF: "%PDF-" within
+ * the first 1024 bytes, where Acrobat looks for it too.
+ */
+static int
+check_header(const char *path, const char *name, struct rag_error *err)
+{
+	unsigned char head[1024];
+	char start[80];
+	size_t n;
+	FILE *f;
+	int rc = 0;
+
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return rag_error_set(err, RAG_EXIT_FAILED,
+		    "cannot open '%s': %s", name, strerror(errno));
+	n = fread(head, 1, sizeof(head), f);
+	if (ferror(f)) {
+		rc = rag_error_set(err, RAG_EXIT_FAILED,
+		    "cannot read '%s': %s", name, strerror(errno));
+		goto out;
+	}
+	if (n == 0) {
+		rc = rag_error_set(err, RAG_EXIT_FAILED,
+		    "'%s' is not a PDF (it is empty)", name);
+		goto out;
+	}
+	if (memmem(head, n, "%PDF-", 5) == NULL) {
+		describe_start(start, sizeof(start), head, n);
+		rc = rag_error_set(err, RAG_EXIT_FAILED,
+		    "'%s' is not a PDF (it starts with \"%s\")", name, start);
+	}
+out:
+	fclose(f);
+	return rc;
+}
+
+/* A copy of a PDF text string, cleaned; NULL when empty. */
+static char *
+clean_string(const char *s)
+{
+	struct rag_buf b = RAG_BUF_INIT;
+
+	rag_text_join_line(&b, s, strlen(s));
+	if (b.len == 0) {
+		rag_buf_release(&b);
+		return NULL;
+	}
+	return rag_buf_detach(&b);
+}
+
+static int
+label_cmp(const void *a, const void *b)
+{
+	const struct label_range *x = a, *y = b;
+
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+struct label_walk {
+	struct label_range *v;
+	size_t n, cap;
+	int nodes;	/* visited, against loops and bombs */
+};
+
+static void
+label_add(fz_context *ctx, struct label_walk *w, pdf_obj *key, pdf_obj *val)
+{
+	struct label_range r = { 0, 0, NULL, 1 };
+	const char *style, *prefix = NULL;
+	pdf_obj *p;
+
+	if (!pdf_is_int(ctx, key) || pdf_to_int(ctx, key) < 0 ||
+	    !pdf_is_dict(ctx, val))
+		return;
+	r.start = pdf_to_int(ctx, key);
+	style = pdf_to_name(ctx, pdf_dict_get(ctx, val, PDF_NAME(S)));
+	if (strlen(style) == 1 && strchr("DRrAa", style[0]) != NULL)
+		r.style = style[0];
+	p = pdf_dict_gets(ctx, val, "St");
+	if (pdf_is_int(ctx, p) && pdf_to_int64(ctx, p) >= 1 &&
+	    pdf_to_int64(ctx, p) <= INT_MAX)
+		r.first = pdf_to_int64(ctx, p);
+	p = pdf_dict_get(ctx, val, PDF_NAME(P));
+	if (pdf_is_string(ctx, p))
+		prefix = pdf_to_text_string(ctx, p);
+	/* nothing below throws: the copy cannot leak */
+	if (prefix != NULL)
+		r.prefix = clean_string(prefix);
+	if (w->n == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 8;
+		w->v = rag_xrealloc(w->v, w->cap * sizeof(*w->v));
+	}
+	w->v[w->n++] = r;
+}
+
+/* Walks a number tree (PDF 32000 7.9.7); may throw. */
+static void
+label_walk(fz_context *ctx, struct label_walk *w, pdf_obj *node, int depth)
+{
+	pdf_obj *nums, *kids;
+	int i, len;
+
+	if (depth > 32 || ++w->nodes > 10000 || !pdf_is_dict(ctx, node))
+		return;
+	nums = pdf_dict_get(ctx, node, PDF_NAME(Nums));
+	len = pdf_array_len(ctx, nums);
+	for (i = 0; i + 1 < len; i += 2)
+		label_add(ctx, w, pdf_array_get(ctx, nums, i),
+		    pdf_array_get(ctx, nums, i + 1));
+	kids = pdf_dict_get(ctx, node, PDF_NAME(Kids));
+	len = pdf_array_len(ctx, kids);
+	for (i = 0; i < len; i++)
+		label_walk(ctx, w, pdf_array_get(ctx, kids, i), depth + 1);
+}
+
+/*
+ * Reads /PageLabels: MuPDF 1.21 has no API for page labels (fz_page_label
+ * came in 1.22).  A broken tree means no labels, not a broken file.
+ */
+static void
+load_labels(struct rag_pdf *pdf)
+{
+	fz_context *ctx = pdf->ctx;
+	struct label_walk w = { NULL, 0, 0, 0 };
+	size_t i;
+
+	fz_var(w);
+	fz_try(ctx) {
+		pdf_obj *root = pdf_dict_get(ctx, pdf_trailer(ctx, pdf->doc),
+		    PDF_NAME(Root));
+
+		label_walk(ctx, &w, pdf_dict_gets(ctx, root, "PageLabels"), 0);
+	}
+	fz_catch(ctx) {
+		for (i = 0; i < w.n; i++)
+			free(w.v[i].prefix);
+		w.n = 0;
+	}
+	if (w.n == 0) {
+		free(w.v);
+		return;
+	}
+	qsort(w.v, w.n, sizeof(*w.v), label_cmp);
+	pdf->labels = w.v;
+	pdf->nlabels = w.n;
+}
+
+static void
+add_roman(struct rag_buf *b, int64_t v, bool upper)
+{
+	static const struct { int value; const char *digits; } r[] = {
+		{ 1000, "m" }, { 900, "cm" }, { 500, "d" }, { 400, "cd" },
+		{ 100, "c" }, { 90, "xc" }, { 50, "l" }, { 40, "xl" },
+		{ 10, "x" }, { 9, "ix" }, { 5, "v" }, { 4, "iv" }, { 1, "i" },
+	};
+	size_t i, j, start = b->len;
+
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		while (v >= r[i].value) {
+			rag_buf_adds(b, r[i].digits);
+			v -= r[i].value;
+		}
+	if (upper)
+		for (j = start; j < b->len; j++)
+			b->data[j] = (char)(b->data[j] - 'a' + 'A');
+}
+
+/* The label of page index i (0-based), as a new string. */
+static char *
+page_label(const struct rag_pdf *pdf, int i)
+{
+	const struct label_range *r = NULL;
+	struct rag_buf b = RAG_BUF_INIT;
+	size_t lo = 0, hi = pdf->nlabels;
+	int64_t v, k;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pdf->labels[mid].start <= i) {
+			r = &pdf->labels[mid];
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	if (r == NULL)
+		return rag_xasprintf("%d", i + 1);
+	if (r->prefix != NULL)
+		rag_buf_adds(&b, r->prefix);
+	v = r->first + (i - r->start);
+	/* Silly values (/St 2000000000) fall back to digits. */
+	if ((r->style == 'R' || r->style == 'r') && v < 4000)
+		add_roman(&b, v, r->style == 'R');
+	else if ((r->style == 'A' || r->style == 'a') && v <= 26 * 32)
+		for (k = 0; k <= (v - 1) / 26; k++)
+			rag_buf_addc(&b, (char)((r->style == 'A' ? 'A' : 'a') +
+			    (v - 1) % 26));
+	else if (r->style != 0)
+		rag_buf_addf(&b, "%" PRId64, v);
+	if (b.len == 0)
+		rag_buf_addf(&b, "%d", i + 1);
+	return rag_buf_detach(&b);
+}
+
+/*
+ * The cap starts once the context exists: if MuPDF cannot even create
+ * its context it reports that on stderr, before there is a context to
+ * hang our callbacks on.
+ */
+static fz_context *
+new_context(struct rag_pdf *pdf, size_t max_memory)
+{
+	fz_context *ctx;
+	size_t store = STORE_MAX;
+
+	if (max_memory > 0) {
+		pdf->mem.cap = SIZE_MAX;
+		pdf->alloc.user = &pdf->mem;
+		pdf->alloc.malloc = cap_malloc;
+		pdf->alloc.realloc = cap_realloc;
+		pdf->alloc.free = cap_free;
+		if (store > max_memory / 2)
+			store = max_memory / 2;
+	}
+	ctx = fz_new_context(max_memory > 0 ? &pdf->alloc : NULL, NULL,
+	    store);
+	if (ctx == NULL)
+		return NULL;
+	fz_set_error_callback(ctx, on_error, pdf);
+	fz_set_warning_callback(ctx, on_warning, pdf);
+	if (max_memory > 0)
+		pdf->mem.cap = max_memory;
+	return ctx;
+}
+
+/* Opens the document; on failure sets err and returns -1. */
+static int
+open_document(struct rag_pdf *pdf, const char *path, const char *password,
+    struct rag_error *err)
+{
+	fz_context *ctx = pdf->ctx;
+	char reason[200] = "";
+	int count = -1, needs = 0, ok = 1;
+	bool failed = false;
+
+	fz_var(count);
+	fz_var(needs);
+	fz_var(ok);
+	fz_var(failed);
+	fz_try(ctx) {
+		pdf->doc = pdf_open_document(ctx, path);
+		needs = pdf_needs_password(ctx, pdf->doc);
+		if (needs && password != NULL && *password != '\0')
+			ok = pdf_authenticate_password(ctx, pdf->doc,
+			    password);
+	}
+	fz_catch(ctx) {
+		failed = true;
+		snprintf(reason, sizeof(reason), "%s", fz_caught_message(ctx));
+	}
+	if (pdf->mem.tripped)
+		return memory_error(pdf, 0, err);
+	if (failed)
+		return rag_error_set(err, RAG_EXIT_FAILED,
+		    "'%s' is damaged beyond repair: %s", pdf->name, reason);
+	if (needs && (password == NULL || *password == '\0'))
+		return rag_error_set(err, RAG_EXIT_FAILED,
+		    "'%s' is encrypted: give its password with "
+		    "--password-file or a \"password\" field on the record",
+		    pdf->name);
+	if (!ok)
+		return rag_error_set(err, RAG_EXIT_FAILED,
+		    "'%s': wrong password", pdf->name);
+
+	fz_try(ctx)
+		count = pdf_count_pages(ctx, pdf->doc);
+	fz_catch(ctx) {
+		failed = true;
+		snprintf(reason, sizeof(reason), "%s", fz_caught_message(ctx));
+	}
+	if (pdf->mem.tripped)
+		return memory_error(pdf, 0, err);
+	if (count <= 0) {
+		if (!failed)
+			snprintf(reason, sizeof(reason), "malformed page tree");
+		return rag_error_set(err, RAG_EXIT_FAILED,
+		    "'%s' has no pages MuPDF can read (%s)", pdf->name,
+		    reason);
+	}
+	pdf->pages = count;
+	return 0;
+}
+
+struct rag_pdf *
+rag_pdf_open(const char *path, const char *password,
+    const struct rag_pdf_options *opts, struct rag_error *err)
+{
+	static const struct rag_pdf_options none = RAG_PDF_OPTIONS_INIT;
+	struct rag_pdf *pdf;
+	const char *name;
+	int errnum;
+
+	if (opts == NULL)
+		opts = &none;
+	name = opts->name != NULL ? opts->name : path;
+	if (check_header(path, name, err) < 0)
+		return NULL;
+	pdf = rag_xcalloc(1, sizeof(*pdf));
+	pdf->name = rag_xstrdup(name);
+	/* a deadline past 30 years is no deadline, and fits a time_t */
+	if (opts->page_seconds > 0)
+		pdf->page_seconds = fmin(opts->page_seconds, 1e9);
+	pdf->ctx = new_context(pdf, opts->max_memory);
+	if (pdf->ctx == NULL) {
+		rag_error_set(err, RAG_EXIT_FAILED,
+		    "'%s': cannot start MuPDF: out of memory", pdf->name);
+		goto fail;
+	}
+	if (pdf->mem.live > pdf->mem.cap) {
+		memory_error(pdf, 0, err);
+		goto fail;
+	}
+	if (open_document(pdf, path, password, err) < 0)
+		goto fail;
+	if (pdf->page_seconds > 0) {
+		pdf->dog = watchdog_new(&errnum);
+		if (pdf->dog == NULL) {
+			rag_error_set(err, RAG_EXIT_FAILED,
+			    "'%s': cannot start the page timer: %s",
+			    pdf->name, strerror(errnum));
+			goto fail;
+		}
+	}
+	load_labels(pdf);
+	pdf->meta.repaired = pdf_was_repaired(pdf->ctx, pdf->doc) != 0;
+	pdf->meta.encrypted = pdf->doc->crypt != NULL;
+	fz_flush_warnings(pdf->ctx);
+	return pdf;
+fail:
+	rag_pdf_free(pdf);
+	return NULL;
+}
+
+static void
+free_meta(struct rag_pdf_meta *m)
+{
+	free((char *)m->title);
+	free((char *)m->author);
+	free((char *)m->subject);
+	free((char *)m->keywords);
+	free((char *)m->creator);
+	free((char *)m->producer);
+	free((char *)m->created);
+	free((char *)m->language);
+}
+
+void
+rag_pdf_free(struct rag_pdf *pdf)
+{
+	size_t i;
+
+	if (pdf == NULL)
+		return;
+	watchdog_free(pdf->dog);
+	if (pdf->ctx != NULL) {
+		pdf_drop_document(pdf->ctx, pdf->doc);
+		fz_drop_context(pdf->ctx);
+	}
+	for (i = 0; i < pdf->nlabels; i++)
+		free(pdf->labels[i].prefix);
+	free(pdf->labels);
+	free_meta(&pdf->meta);
+	free(pdf->name);
+	free(pdf);
+}
+
+int
+rag_pdf_page_count(const struct rag_pdf *pdf)
+{
+	return pdf->pages;
+}
+
+/* Reads n digits at *s into *v; returns false when they are not there. */
+static bool
+digits(const char **s, int n, int *v)
+{
+	int i, x = 0;
+
+	for (i = 0; i < n; i++) {
+		if ((*s)[i] < '0' || (*s)[i] > '9')
+			return false;
+		x = x * 10 + ((*s)[i] - '0');
+	}
+	*v = x;
+	*s += n;
+	return true;
+}
+
+/*
+ * Turns a PDF date ("D:20080424142424+09'00'", every part after the
+ * year optional) into ISO 8601 of the same precision; NULL when it is
+ * not one.  s is trimmed.  Year 0 is refused: "D:00000101000000Z" is
+ * what some writers put for no date.
+ */
+static char *
+iso_date(const char *s)
+{
+	int y, mo = 1, d = 1, h = 0, mi = 0, sec = 0, th = 0, tm = 0;
+	int *const two[] = { &mo, &d, &h, &mi, &sec };
+	int parts = 0;	/* of the two-digit fields after the year */
+	char sign = 0;
+
+	if (strncmp(s, "D:", 2) == 0)
+		s += 2;
+	if (!digits(&s, 4, &y) || y == 0)
+		return NULL;
+	while (parts < 5 && digits(&s, 2, two[parts]))
+		parts++;
+	if (parts >= 3 && (*s == 'Z' || *s == '+' || *s == '-')) {
+		sign = *s++;
+		if (digits(&s, 2, &th)) {
+			if (*s == '\'')
+				s++;
+			digits(&s, 2, &tm);
+		}
+	}
+	if (*s == '\'')
+		s++;
+	if (*s != '\0')
+		return NULL;	/* "2008-04-24", "Tue Apr 24": not PDF dates */
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60 || th > 23 || tm > 59)
+		return NULL;
+	if (parts == 0)
+		return rag_xasprintf("%04d", y);
+	if (parts == 1)
+		return rag_xasprintf("%04d-%02d", y, mo);
+	if (parts == 2)
+		return rag_xasprintf("%04d-%02d-%02d", y, mo, d);
+	if (sign == 0)
+		return rag_xasprintf("%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d,
+		    h, mi, sec);
+	if (sign == 'Z' || (th == 0 && tm == 0))
+		return rag_xasprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo,
+		    d, h, mi, sec);
+	return rag_xasprintf("%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", y,
+	    mo, d, h, mi, sec, sign, th, tm);
+}
+
+static const char *
+info_string(fz_context *ctx, pdf_obj *dict, const char *key)
+{
+	pdf_obj *o = pdf_dict_gets(ctx, dict, key);
+
+	if (!pdf_is_string(ctx, o))
+		return NULL;
+	return clean_string(pdf_to_text_string(ctx, o));
+}
+
+const struct rag_pdf_meta *
+rag_pdf_meta(struct rag_pdf *pdf)
+{
+	fz_context *ctx = pdf->ctx;
+	struct rag_pdf_meta *m = &pdf->meta;
+	const char *date = NULL;
+
+	if (pdf->meta_done)
+		return m;
+	pdf->meta_done = true;
+	fz_var(date);
+	fz_try(ctx) {
+		pdf_obj *trailer = pdf_trailer(ctx, pdf->doc);
+		pdf_obj *info = pdf_dict_get(ctx, trailer, PDF_NAME(Info));
+		pdf_obj *root = pdf_dict_get(ctx, trailer, PDF_NAME(Root));
+
+		m->title = info_string(ctx, info, "Title");
+		m->author = info_string(ctx, info, "Author");
+		m->subject = info_string(ctx, info, "Subject");
+		m->keywords = info_string(ctx, info, "Keywords");
+		m->creator = info_string(ctx, info, "Creator");
+		m->producer = info_string(ctx, info, "Producer");
+		date = info_string(ctx, info, "CreationDate");
+		m->language = info_string(ctx, root, "Lang");
+	}
+	fz_catch(ctx) {
+		/* keep what was read before the damage */
+	}
+	if (date != NULL)
+		m->created = iso_date(date);
+	free((char *)date);
+	fz_flush_warnings(ctx);
+	return m;
+}
+
+void
+rag_pdf_page_init(struct rag_pdf_page *p)
+{
+	memset(p, 0, sizeof(*p));
+	rag_buf_init(&p->text);
+}
+
+void
+rag_pdf_page_release(struct rag_pdf_page *p)
+{
+	free(p->label);
+	free(p->warning);
+	rag_buf_release(&p->text);
+	rag_pdf_page_init(p);
+}
+
+/* A line of a block, with what ordering it needs. */
+struct line {
+	fz_stext_line *line;
+	float x0, x1, base, size;
+	int column;
+};
+
+static int
+float_cmp(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+line_x_cmp(const void *a, const void *b)
+{
+	const struct line *x = *(struct line *const *)a;
+	const struct line *y = *(struct line *const *)b;
+
+	return (x->x0 > y->x0) - (x->x0 < y->x0);
+}
+
+/*
+ * True when the columns look like running text: wide, several lines
+ * each, mostly filled.  Narrow columns are tables or code listings.
+ */
+static bool
+text_columns(const struct line *v, int n, int cols, const float *x0,
+    const float *x1, float size)
+{
+	int c, i, lines, full;
+
+	for (c = 0; c < cols; c++) {
+		float width = x1[c] - x0[c];
+
+		if (width < 12 * size)
+			return false;
+		lines = full = 0;
+		for (i = 0; i < n; i++) {
+			if (v[i].column != c)
+				continue;
+			lines++;
+			if (v[i].x1 - v[i].x0 >= 0.6f * width)
+				full++;
+		}
+		if (lines < 3 || full * 2 < lines)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * True when nearly every line has a neighbour on the same baseline in
+ * the column to its left: rows of a table, or code with comments,
+ * which must be read row by row.
+ */
+static bool
+rows_aligned(const struct line *v, int n, float size)
+{
+	int i, j, lines = 0, aligned = 0;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].column == 0)
+			continue;
+		lines++;
+		for (j = 0; j < n; j++)
+			if (v[j].column == v[i].column - 1 &&
+			    fabsf(v[j].base - v[i].base) < 0.2f * size) {
+				aligned++;
+				break;
+			}
+	}
+	return aligned * 10 >= lines * 9;
+}
+
+/*
+ * Numbers the lines (sorted by x0) by the gaps between them that no
+ * line crosses, wider than half a character.  Returns the number of
+ * columns, their extents in x0 and x1, or 0 when there are too many.
+ */
+static int
+split_gutters(struct line **byx, int n, float size, float *x0, float *x1,
+    int max)
+{
+	float right = byx[0]->x1;
+	int i, cols = 1;
+
+	x0[0] = byx[0]->x0;
+	for (i = 0; i < n; i++) {
+		if (byx[i]->x0 > right + size / 2) {
+			if (cols == max)
+				return 0;
+			x1[cols - 1] = right;
+			x0[cols++] = byx[i]->x0;
+		}
+		if (byx[i]->x1 > right)
+			right = byx[i]->x1;
+		byx[i]->column = cols - 1;
+	}
+	x1[cols - 1] = right;
+	return cols;
+}
+
+/*
+ * Some writers draw a multi-column page row by row, and MuPDF then
+ * makes one block whose lines go left, middle, right, left...  (the
+ * IRS instructions in the test corpus do).  Such a block has vertical
+ * gutters that no line crosses; when the columns between them look
+ * like running text, number the lines by column so that each column
+ * is read top to bottom.  Returns the number of columns.
+ */
+static int
+find_columns(struct line *v, int n)
+{
+	struct line **byx;
+	float *sizes, size, x0[16], x1[16];
+	int i, cols = 1;
+
+	if (n < 6)
+		return 1;
+	byx = rag_xmalloc((size_t)n * sizeof(*byx));
+	sizes = rag_xmalloc((size_t)n * sizeof(*sizes));
+	for (i = 0; i < n; i++) {
+		byx[i] = &v[i];
+		sizes[i] = v[i].size;
+	}
+	qsort(sizes, (size_t)n, sizeof(*sizes), float_cmp);
+	size = sizes[n / 2];
+	if (size > 0) {
+		qsort(byx, (size_t)n, sizeof(*byx), line_x_cmp);
+		cols = split_gutters(byx, n, size, x0, x1, 16);
+	}
+	if (cols < 2 || !text_columns(v, n, cols, x0, x1, size) ||
+	    rows_aligned(v, n, size)) {
+		cols = 1;
+		for (i = 0; i < n; i++)
+			v[i].column = 0;
+	}
+	free(sizes);
+	free(byx);
+	return cols;
+}
+
+/* The combining form of a spacing accent, or 0. */
+static int
+combining(int c)
+{
+	switch (c) {
+	case 0x0060: return 0x0300;	/* grave */
+	case 0x00b4: return 0x0301;	/* acute */
+	case 0x005e: case 0x02c6: return 0x0302;	/* circumflex */
+	case 0x007e: case 0x02dc: return 0x0303;	/* tilde */
+	case 0x00af: case 0x02c9: return 0x0304;	/* macron */
+	case 0x02d8: return 0x0306;	/* breve */
+	case 0x02d9: return 0x0307;	/* dot above */
+	case 0x00a8: return 0x0308;	/* diaeresis */
+	case 0x02da: return 0x030a;	/* ring above */
+	case 0x02dd: return 0x030b;	/* double acute */
+	case 0x02c7: return 0x030c;	/* caron */
+	case 0x00b8: return 0x0327;	/* cedilla */
+	case 0x02db: return 0x0328;	/* ogonek */
+	default: return 0;
+	}
+}
+
+/* True when the accent is drawn over (or under) the letter ch. */
+static bool
+accents(const fz_stext_char *accent, const fz_stext_char *ch)
+{
+	fz_rect a = fz_rect_from_quad(accent->quad);
+	fz_rect b = fz_rect_from_quad(ch->quad);
+	float mid = (a.x0 + a.x1) / 2;
+
+	return ch->c > ' ' && combining(ch->c) == 0 && mid > b.x0 &&
+	    mid < b.x1;
+}
+
+static void
+add_rune(struct rag_buf *b, int c)
+{
+	char tmp[8];
+
+	if (c <= 0 || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return;
+	/* TeX puts accents on a dotless i or j */
+	if (c == 0x0131)
+		c = 'i';
+	else if (c == 0x0237)
+		c = 'j';
+	rag_buf_add(b, tmp, (size_t)fz_runetochar(tmp, c));
+}
+
+/*
+ * The text of one line as UTF-8.  TeX and some other writers draw an
+ * accented letter as a letter and a spacing accent placed over it, and
+ * MuPDF gives "Br¨uns"; the accent is moved after its letter in its
+ * combining form, and NFC later makes "Brüns" of it.
+ */
+static void
+line_utf8(struct rag_buf *b, fz_stext_line *line)
+{
+	bool flat = line->wmode == 0 && fabsf(line->dir.y) < 0.01f;
+	fz_stext_char *ch, *prev = NULL;
+	int mark;
+
+	rag_buf_reset(b);
+	for (ch = line->first_char; ch != NULL; ch = ch->next) {
+		mark = flat ? combining(ch->c) : 0;
+		if (mark != 0 && ch->next != NULL && accents(ch, ch->next)) {
+			add_rune(b, ch->next->c);
+			add_rune(b, mark);
+			prev = ch = ch->next;
+		} else if (mark != 0 && prev != NULL && accents(ch, prev)) {
+			add_rune(b, mark);
+			prev = NULL;
+		} else {
+			add_rune(b, ch->c);
+			prev = ch;
+		}
+	}
+}
+
+/* Appends the paragraphs of one text block to text. */
+static void
+shape_block(struct rag_buf *text, fz_stext_block *block)
+{
+	struct rag_buf para = RAG_BUF_INIT, raw = RAG_BUF_INIT;
+	struct line *v = NULL;
+	fz_stext_line *l;
+	bool straight = true;
+	int n = 0, i, c, cols;
+
+	for (l = block->u.t.first_line; l != NULL; l = l->next)
+		n++;
+	if (n == 0)
+		return;
+	v = rag_xcalloc((size_t)n, sizeof(*v));
+	i = 0;
+	for (l = block->u.t.first_line; l != NULL; l = l->next, i++) {
+		v[i].line = l;
+		v[i].x0 = l->bbox.x0;
+		v[i].x1 = l->bbox.x1;
+		v[i].base = l->bbox.y1;
+		if (l->first_char != NULL) {
+			v[i].base = l->first_char->origin.y;
+			v[i].size = l->first_char->size;
+		}
+		/* only horizontal text has columns side by side */
+		if (l->wmode != 0 || fabsf(l->dir.y) > 0.01f)
+			straight = false;
+	}
+	cols = straight ? find_columns(v, n) : 1;
+	for (c = 0; c < cols; c++) {
+		rag_buf_reset(&para);
+		for (i = 0; i < n; i++) {
+			if (v[i].column != c)
+				continue;
+			line_utf8(&raw, v[i].line);
+			rag_text_join_line(&para, raw.data != NULL ?
+			    raw.data : "", raw.len);
+		}
+		rag_text_add_para(text, para.data, para.len);
+	}
+	free(v);
+	rag_buf_release(&raw);
+	rag_buf_release(&para);
+}
+
+/* Turns MuPDF's structured text into the page's text and counts. */
+static void
+shape_page(struct rag_pdf_page *out, fz_stext_page *st)
+{
+	fz_stext_block *b;
+	size_t solid;
+
+	for (b = st->first_block; b != NULL; b = b->next) {
+		if (b->type == FZ_STEXT_BLOCK_IMAGE)
+			out->images++;
+		else if (b->type == FZ_STEXT_BLOCK_TEXT)
+			shape_block(&out->text, b);
+	}
+	out->chars = rag_text_count(rag_buf_str(&out->text), out->text.len,
+	    &solid);
+	out->needs_ocr = out->images > 0 && solid < OCR_MAX_CHARS;
+}
+
+/*
+ * Says, for a person, why the text of a page may be incomplete: the
+ * first thing MuPDF complained about, errors before warnings.
+ */
+static char *
+page_warning(const struct diag *d, const fz_cookie *cookie)
+{
+	struct rag_buf b = RAG_BUF_INIT;
+	int more = d->errors + d->warnings - 1;
+
+	if (d->errors > 0)
+		rag_text_join_line(&b, d->error, strlen(d->error));
+	else if (d->warnings > 0)
+		rag_text_join_line(&b, d->warning, strlen(d->warning));
+	else if (cookie->errors > 0)
+		rag_buf_adds(&b, "MuPDF met errors");
+	else
+		return NULL;
+	rag_buf_adds(&b, ": text may be incomplete");
+	if (more > 0)
+		rag_buf_addf(&b, " (and %d more warning%s)", more,
+		    more > 1 ? "s" : "");
+	return rag_buf_detach(&b);
+}
+
+/*
+ * Runs page index i through MuPDF's text device.  Returns the
+ * structured text, or NULL with MuPDF's reason in reason.
+ */
+static fz_stext_page *
+run_page(struct rag_pdf *pdf, int i, fz_cookie *cookie, char *reason,
+    size_t size)
+{
+	fz_context *ctx = pdf->ctx;
+	/*
+	 * Ligatures expanded, white space normalised, text outside the
+	 * page (printers' marks) left out.  Images are kept (a reference
+	 * each, not decoded) only to be counted.
+	 */
+	fz_stext_options opts = {
+		FZ_STEXT_PRESERVE_IMAGES | FZ_STEXT_MEDIABOX_CLIP, 1
+	};
+	fz_page *page = NULL;
+	fz_device *dev = NULL;
+	fz_stext_page *st = NULL;
+
+	fz_var(page);
+	fz_var(dev);
+	fz_var(st);
+	fz_try(ctx) {
+		page = fz_load_page(ctx, &pdf->doc->super, i);
+		st = fz_new_stext_page(ctx, fz_bound_page(ctx, page));
+		dev = fz_new_stext_device(ctx, st, &opts);
+		fz_run_page(ctx, page, dev, fz_identity, cookie);
+		fz_close_device(ctx, dev);
+	}
+	fz_always(ctx) {
+		fz_drop_device(ctx, dev);
+		fz_drop_page(ctx, page);
+	}
+	fz_catch(ctx) {
+		snprintf(reason, size, "%s", fz_caught_message(ctx));
+		fz_drop_stext_page(ctx, st);
+		st = NULL;
+	}
+	return st;
+}
+
+int
+rag_pdf_page_text(struct rag_pdf *pdf, int number, struct rag_pdf_page *out,
+    struct rag_error *err)
+{
+	fz_context *ctx = pdf->ctx;
+	fz_cookie cookie;
+	fz_stext_page *st;
+	char reason[200] = "";
+	bool late;
+	int rc = 0;
+
+	free(out->label);
+	free(out->warning);
+	out->label = out->warning = NULL;
+	rag_buf_reset(&out->text);
+	out->number = number;
+	out->chars = 0;
+	out->images = 0;
+	out->needs_ocr = false;
+	if (number < 1 || number > pdf->pages)
+		return rag_error_set(err, RAG_EXIT_FAILED,
+		    "page %d is out of range: '%s' has %d page%s", number,
+		    pdf->name, pdf->pages, pdf->pages == 1 ? "" : "s");
+	out->label = page_label(pdf, number - 1);
+
+	fz_flush_warnings(ctx);
+	diag_reset(&pdf->diag);
+	pdf->mem.tripped = false;
+	memset(&cookie, 0, sizeof(cookie));
+	watchdog_arm(pdf->dog, &cookie, pdf->page_seconds);
+	st = run_page(pdf, number - 1, &cookie, reason, sizeof(reason));
+	late = watchdog_disarm(pdf->dog);
+	fz_flush_warnings(ctx);
+	if (late) {
+		rc = rag_error_set(err, RAG_EXIT_FAILED,
+		    "page %d: exceeded the %g s page time limit", number,
+		    pdf->page_seconds);
+	} else if (pdf->mem.tripped) {
+		rc = memory_error(pdf, number, err);
+	} else if (st == NULL) {
+		rc = rag_error_set(err, RAG_EXIT_FAILED,
+		    "page %d: MuPDF cannot read it: %s", number, reason);
+	} else {
+		shape_page(out, st);
+		out->warning = page_warning(&pdf->diag, &cookie);
+	}
+	fz_drop_stext_page(ctx, st);
+	return rc;
+}
