@@ -215,6 +215,38 @@ rag_db_sqlstate_code(const char *s)
 	return RAG_EXIT_FATAL;
 }
 
+/*
+ * The server's primary message and hint, without the multi-line ERROR:,
+ * CONTEXT: and PL/pgSQL trail that libpq's full message carries.
+ */
+static void
+set_error(struct rag_db *db, const PGresult *res, struct rag_error *err)
+{
+	const char *primary = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *hint = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	const char *state = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (primary == NULL) {
+		rag_error_set(err, RAG_EXIT_TEMPFAIL, "lost the connection to "
+		    "%s: %s", db->where, PQerrorMessage(db->conn));
+		chomp(err->msg);
+		return;
+	}
+	/* P0002 and 22023 are rag_search's own sentences: no prefix. */
+	if (state != NULL && (strcmp(state, "P0002") == 0 ||
+	    strcmp(state, "22023") == 0))
+		rag_error_set(err, RAG_EXIT_FAILED, "%s", primary);
+	else
+		rag_error_set(err, rag_db_sqlstate_code(state), "database: %s%s%s",
+		    primary, hint != NULL ? " (" : "", hint != NULL ? hint : "");
+	if (hint != NULL && strlen(err->msg) + 2 < sizeof(err->msg))
+		strcat(err->msg, ")");
+	chomp(err->msg);
+}
+
 PGresult *
 rag_db_exec(struct rag_db *db, const char *sql, int nparams,
     const char *const *params, struct rag_error *err)
@@ -226,10 +258,7 @@ rag_db_exec(struct rag_db *db, const char *sql, int nparams,
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ||
 	    st == PGRES_COPY_IN)
 		return res;
-	rag_error_set(err, rag_db_sqlstate_code(PQresultErrorField(res,
-	    PG_DIAG_SQLSTATE)), "database: %s", res != NULL ?
-	    PQresultErrorMessage(res) : PQerrorMessage(db->conn));
-	chomp(err->msg);
+	set_error(db, res, err);
 	PQclear(res);
 	return NULL;
 }
@@ -284,10 +313,8 @@ rag_db_copy_end(struct rag_db *db, struct rag_error *err)
 	}
 	while ((res = PQgetResult(db->conn)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
-			rc = rag_error_set(err, rag_db_sqlstate_code(
-			    PQresultErrorField(res, PG_DIAG_SQLSTATE)),
-			    "database: COPY: %s", PQresultErrorMessage(res));
-			chomp(err->msg);
+			set_error(db, res, err);
+			rc = -1;
 		}
 		PQclear(res);
 	}

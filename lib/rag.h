@@ -9,6 +9,7 @@
  *   mem      allocation that aborts on exhaustion
  *   buf      growable NUL-terminated byte strings
  *   utf8     UTF-8 decoding and validation
+ *   hash     SHA-256 of memory, streams and files
  *   log      messages for people (stderr), human or JSON, and progress
  *   opt      common options, strict number parsing, usage errors
  *   config   flags > environment > config file > defaults
@@ -17,13 +18,16 @@
  *   cluster  the embedded PostgreSQL cluster under $RAG_HOME/pg
  *   migrate  the schema (sql/NNNN-*.sql, built in) applied once each
  *   db       connections, retries, SQLSTATE to exit status, COPY
+ *   tool     the tools' shared start: config, the database, one message
+ *   catalog  tenants, collections, documents
  *   sigv4    AWS Signature Version 4 (pure functions)
- *   store    the object store: file:// (store_file) and s3:// (store_s3)
- *   pdf      MuPDF: open, page text, metadata, limits
+ *   s3       a small S3 client on libcurl, signed with sigv4
+ *   store    the object store, content-addressed (file:// for now)
  *   text     text clean-up: NFC, control characters, hyphenation
+ *   pdf      MuPDF: open, page text, labels, metadata, limits
  *   chunk    token-aware splitting with overlap and page provenance
  *   embed    embedding providers (embed_local: the offline default)
- *   index    writing chunks and BM25 postings into PostgreSQL
+ *   index    chunks, BM25 postings and totals into PostgreSQL
  *   retrieve hybrid retrieval: HNSW + BM25 fused by weighted RRF
  *
  * Ownership: arguments are borrowed; returned pointers belong to the

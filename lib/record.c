@@ -217,7 +217,7 @@ rag_record_int(const json_t *rec, const char *key, long long def,
 int
 rag_record_write(FILE *fp, const json_t *rec)
 {
-	if (json_dumpf(rec, fp, JSON_COMPACT) != 0)
+	if (json_dumpf(rec, fp, JSON_COMPACT | JSON_REAL_PRECISION(9)) != 0)
 		return -1;
 	if (putc_unlocked('\n', fp) == EOF)
 		return -1;
@@ -237,6 +237,10 @@ rag_record_error_new(const char *stage, const struct rag_error *e,
 	if (input != NULL) {
 		json_t *copy = json_deep_copy(input);
 		const char *v;
+
+		/* A secret never travels on, not even in a dead letter. */
+		if (json_is_object(copy))
+			json_object_del(copy, "password");
 
 		/* Carry the correlation fields up so errors can be grouped. */
 		if (json_is_object(input)) {

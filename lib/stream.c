@@ -24,7 +24,34 @@ struct rag_stream {
 	long in, out, failed;
 	bool write_failed;
 	int write_errno;
+	rag_stream_flush_fn flush;
+	void *flush_arg;
+	bool flushing;
+	struct rag_error flush_err;	/* a flush that failed, for run_one */
 };
+
+void
+rag_stream_set_flush(struct rag_stream *s, rag_stream_flush_fn fn, void *arg)
+{
+	s->flush = fn;
+	s->flush_arg = arg;
+}
+
+/* Lets the tool write what it holds back; false when that failed. */
+static bool
+flush_held(struct rag_stream *s)
+{
+	int rc;
+
+	if (s->flush == NULL || s->flushing || s->flush_err.code != 0)
+		return s->flush_err.code == 0;
+	s->flushing = true;
+	rc = s->flush(s, s->flush_arg, &s->flush_err);
+	s->flushing = false;
+	if (rc != 0 && s->flush_err.code == 0)
+		s->flush_err.code = RAG_EXIT_FATAL;
+	return rc == 0;
+}
 
 void
 rag_new_request_id(char out[33])
@@ -141,8 +168,10 @@ void
 rag_stream_fail(struct rag_stream *s, const struct rag_error *e,
     const json_t *input)
 {
-	json_t *rec = rag_record_error_new(s->stage, e, input);
+	json_t *rec;
 
+	(void)flush_held(s);
+	rec = rag_record_error_new(s->stage, e, input);
 	if (json_object_get(rec, "request_id") == NULL)
 		json_object_set_new(rec, "request_id",
 		    json_string(s->request_id));
@@ -246,6 +275,10 @@ run_one(struct rag_stream *s, struct rag_reader *r, rag_stream_fn fn,
 		}
 		if (strcmp(rag_record_type(rec), "error") == 0) {
 			/* Reported by the stage that made it; carry it on. */
+			if (!flush_held(s)) {
+				json_decref(rec);
+				break;
+			}
 			write_out(s, rec);
 			dead_letter(s, rec);
 			s->failed++;
@@ -267,7 +300,14 @@ run_one(struct rag_stream *s, struct rag_reader *r, rag_stream_fn fn,
 		json_decref(rec);
 		if (s->write_failed)
 			return RAG_EXIT_FATAL;
+		if (s->flush_err.code != 0)
+			break;
 	}
+	/* A flush that failed (the tool's held records) stops the stream. */
+	if (s->flush_err.code == RAG_EXIT_FAILED)
+		s->flush_err.code = RAG_EXIT_FATAL;
+	rag_err("%s", s->flush_err.msg);
+	return s->flush_err.code;
 }
 
 int

@@ -42,6 +42,17 @@ void rag_stream_free(struct rag_stream *s);
 int rag_stream_run(struct rag_stream *s, char *const *inputs, int ninputs,
     rag_stream_fn fn, void *arg);
 
+/*
+ * For a tool that holds records back (rag-embed's batches): fn is called
+ * before the stream writes a record of its own (a passed-on or a new
+ * error record), so that what came first goes out first.  fn returns 0,
+ * or -1 with err, which stops the stream as a callback failure would.
+ */
+typedef int (*rag_stream_flush_fn)(struct rag_stream *s, void *arg,
+    struct rag_error *err);
+void rag_stream_set_flush(struct rag_stream *s, rag_stream_flush_fn fn,
+    void *arg);
+
 /* Writes rec to stdout (borrowed), adding the run's request_id when absent. */
 void rag_stream_emit(struct rag_stream *s, json_t *rec);
 /* Reports a failed record: error record on stdout and in the dead-letter file, a line on stderr. */

@@ -26,7 +26,7 @@ CREATE TABLE collections (
 
 CREATE TABLE documents (
 	collection_id bigint NOT NULL REFERENCES collections ON DELETE CASCADE,
-	doc_id text NOT NULL CHECK (doc_id ~ '^[0-9a-f]{64}$'),
+	doc_id text NOT NULL CHECK (doc_id <> '' AND length(doc_id) <= 200),
 	tenant_id bigint NOT NULL REFERENCES tenants,
 	source text NOT NULL,
 	uri text NOT NULL,
@@ -79,3 +79,15 @@ CREATE TABLE chunk_terms (
 	PRIMARY KEY (collection_id, term, chunk_key)
 );
 CREATE INDEX chunk_terms_chunk ON chunk_terms (chunk_key);
+
+-- Changes to a collection's BM25 totals (chunk_count, term_count), one row
+-- per indexing transaction, so that concurrent indexers never wait on the
+-- collection's row; rag-index folds them into collections when it ends,
+-- and rag_search adds up the ones not folded yet.
+CREATE TABLE collection_deltas (
+	collection_id bigint NOT NULL REFERENCES collections ON DELETE CASCADE,
+	tenant_id bigint NOT NULL,
+	chunks bigint NOT NULL,
+	terms bigint NOT NULL
+);
+CREATE INDEX collection_deltas_collection ON collection_deltas (collection_id);

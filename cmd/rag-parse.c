@@ -1,0 +1,315 @@
+/* rag-parse: document records in, one page record per PDF page out (MuPDF). */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "mem.h"
+#include "opt.h"
+#include "pdf.h"
+#include "record.h"
+#include "store.h"
+#include "stream.h"
+
+static const char help[] =
+    "usage: rag-parse [-qv] [--pages FIRST-LAST] [--password-file FILE]\n"
+    "                 [--max-memory SIZE] [--page-timeout SECONDS]\n"
+    "                 [--dlq FILE] [FILE ...]\n"
+    "\n"
+    "Read \"document\" records (from rag-upload) and write one \"page\" record\n"
+    "per page: its text in reading order, paragraphs separated by a blank\n"
+    "line, with the page number, the page label and the document's\n"
+    "metadata.  One page is in memory at a time.  A document that cannot be\n"
+    "opened (damaged, encrypted without its password, not a PDF) becomes an\n"
+    "\"error\" record and the stream goes on; a page without a text layer is\n"
+    "flagged \"needs_ocr\" and reported.\n"
+    "\n"
+    "Options:\n"
+    "      --pages FIRST-LAST   parse only these pages (1-based, inclusive)\n"
+    "      --password-file FILE the password of encrypted documents (a\n"
+    "                           \"password\" field on a record wins)\n"
+    "      --max-memory SIZE    cap MuPDF's memory per document (default 1G)\n"
+    "      --page-timeout SECS  give up on a page after this long (default 60)\n"
+    "      --dlq FILE           also append error records to FILE\n"
+    "  -q, --quiet              only errors\n"
+    "  -v, --verbose            more detail\n"
+    "      --log-format F       human (default) or json messages on stderr\n"
+    "  -h, --help               this text\n"
+    "  -V, --version            the version\n"
+    "\n"
+    "Exit status: 0 all parsed, 1 some documents or pages failed (each an\n"
+    "error record), 2 usage, 3 fatal.  See rag-parse(1).\n";
+
+enum {
+	OPT_PAGES = RAG_OPT_FIRST_TOOL,
+	OPT_PASSWORD_FILE,
+	OPT_MAX_MEMORY,
+	OPT_PAGE_TIMEOUT
+};
+
+static const struct option longopts[] = {
+	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
+	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+	{ "page-timeout", required_argument, NULL, OPT_PAGE_TIMEOUT },
+	{ "pages", required_argument, NULL, OPT_PAGES },
+	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+	RAG_OPT_COMMON,
+	{ NULL, 0, NULL, 0 }
+};
+
+struct opts {
+	int first, last;	/* 0, 0: every page */
+	char *password;
+	struct rag_pdf_options pdf;
+	long documents, pages, ocr;
+};
+
+/* Fields of the document record a page record does not carry. */
+static const char *const dropped[] = { "password", "type", NULL };
+
+static json_t *
+page_base(const json_t *doc, const struct rag_pdf_meta *m, int npages)
+{
+	json_t *base = json_deep_copy(doc);
+	const char *keys[] = { "title", "author", "created", "producer",
+		"language" };
+	const char *vals[] = { m->title, m->author, m->created, m->producer,
+		m->language };
+
+	for (size_t i = 0; dropped[i] != NULL; i++)
+		json_object_del(base, dropped[i]);
+	json_object_set_new(base, "type", json_string("page"));
+	json_object_set_new(base, "pages", json_integer(npages));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		if (vals[i] != NULL && *vals[i] != '\0' &&
+		    json_object_get(base, keys[i]) == NULL)
+			json_object_set_new(base, keys[i], json_string(vals[i]));
+	return base;
+}
+
+/* The pages to parse: a shard's, then --pages, then all. */
+static int
+page_range(const json_t *rec, const struct opts *o, int npages, int *first,
+    int *last, struct rag_error *err)
+{
+	json_t *s = json_object_get(rec, "shard");
+
+	*first = 1;
+	*last = npages;
+	if (s != NULL) {
+		if (!json_is_array(s) || json_array_size(s) != 2 ||
+		    !json_is_integer(json_array_get(s, 0)) ||
+		    !json_is_integer(json_array_get(s, 1)))
+			return rag_error_set(err, RAG_EXIT_FAILED, "a shard's "
+			    "\"shard\" must be [first, last] page numbers");
+		*first = (int)json_integer_value(json_array_get(s, 0));
+		*last = (int)json_integer_value(json_array_get(s, 1));
+	} else if (o->first > 0) {
+		*first = o->first;
+		*last = o->last;
+	}
+	if (*first < 1 || *first > *last)
+		return rag_error_set(err, RAG_EXIT_FAILED, "page range %d-%d "
+		    "is empty", *first, *last);
+	if (*last > npages)
+		*last = npages;
+	if (*first > npages)
+		return rag_error_set(err, RAG_EXIT_FAILED, "the document has "
+		    "%d pages; page %d does not exist", npages, *first);
+	return 0;
+}
+
+static int
+parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
+{
+	struct opts *o = arg;
+	const char *type = rag_record_type(rec);
+	const char *uri = rag_record_str(rec, "uri");
+	const char *source = rag_record_str(rec, "source");
+	const char *password = rag_record_str(rec, "password");
+	struct rag_pdf_options po = o->pdf;
+	struct rag_pdf_page page;
+	struct rag_pdf *pdf = NULL;
+	char *path = NULL;
+	bool temporary = false;
+	json_t *base = NULL;
+	struct rag_buf ocr = RAG_BUF_INIT;
+	int first, last, npages, nocr = 0, rc = 0;
+
+	if (strcmp(type, "document") != 0 && strcmp(type, "shard") != 0) {
+		rag_stream_emit(s, rec);	/* not ours: pass it on */
+		return 0;
+	}
+	if (uri == NULL && source == NULL)
+		return rag_error_set(err, RAG_EXIT_FAILED, "the document record "
+		    "has neither \"uri\" nor \"source\"");
+	if (rag_store_fetch(uri != NULL ? uri : source, &path, &temporary,
+	    err) != 0)
+		return -1;
+	po.name = source != NULL ? source : path;
+	if (access(path, R_OK) != 0 && uri != NULL && source != NULL &&
+	    strcmp(path, source) != 0) {
+		rc = rag_error_set(err, RAG_EXIT_FAILED, "cannot read the stored "
+		    "copy of '%s' at '%s': %s: upload it again", source, path,
+		    strerror(errno));
+		goto out;
+	}
+	pdf = rag_pdf_open(path, password != NULL ? password : o->password,
+	    &po, err);
+	if (pdf == NULL) {
+		rc = -1;
+		goto out;
+	}
+	npages = rag_pdf_page_count(pdf);
+	if (page_range(rec, o, npages, &first, &last, err) != 0) {
+		rc = -1;
+		goto out;
+	}
+	base = page_base(rec, rag_pdf_meta(pdf), npages);
+	/*
+	 * A range is a shard: downstream, rag-index replaces only the chunks
+	 * of these pages, not the whole document.
+	 */
+	if (json_object_get(base, "shard") == NULL && (first > 1 || last < npages))
+		json_object_set_new(base, "shard", json_pack("[i, i]", first, last));
+	rag_pdf_page_init(&page);
+	for (int n = first; n <= last; n++) {
+		struct rag_error perr = RAG_ERROR_INIT;
+		json_t *out;
+
+		if (rag_pdf_page_text(pdf, n, &page, &perr) != 0) {
+			json_t *in = json_deep_copy(rec);
+			rag_error_prefix(&perr, "%s", po.name);
+			json_object_del(in, "password");
+			json_object_set_new(in, "page", json_integer(n));
+			rag_stream_fail(s, &perr, in);
+			json_decref(in);
+			continue;
+		}
+		if (page.warning != NULL)
+			rag_warn("%s: page %d: %s", po.name, n, page.warning);
+		if (page.needs_ocr) {
+			if (ocr.len > 0)
+				rag_buf_addc(&ocr, ',');
+			rag_buf_addf(&ocr, "%d", n);
+			nocr++;
+			o->ocr++;
+		}
+		out = json_copy(base);
+		json_object_set_new(out, "page", json_integer(n));
+		json_object_set_new(out, "page_label", json_string(page.label));
+		json_object_set_new(out, "text", json_stringn(page.text.data ?
+		    page.text.data : "", page.text.len));
+		if (page.needs_ocr)
+			json_object_set_new(out, "needs_ocr", json_true());
+		rag_stream_emit(s, out);
+		json_decref(out);
+		o->pages++;
+		rag_progress("%s: page %d of %d", po.name, n, last);
+	}
+	rag_pdf_page_release(&page);
+	if (nocr > 0)
+		rag_warn("%s: %d of %d pages have no text layer (probably "
+		    "scanned) and need OCR: page%s %s", po.name, nocr,
+		    last - first + 1, nocr == 1 ? "" : "s", rag_buf_str(&ocr));
+	o->documents++;
+out:
+	rag_buf_release(&ocr);
+	json_decref(base);
+	rag_pdf_free(pdf);
+	if (temporary)
+		unlink(path);
+	free(path);
+	return rc;
+}
+
+static char *
+read_password(const char *file)
+{
+	FILE *fp = fopen(file, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (fp == NULL)
+		rag_usage_error("--password-file: cannot read '%s': %s", file,
+		    strerror(errno));
+	n = getline(&line, &cap, fp);
+	fclose(fp);
+	if (n < 0) {
+		free(line);
+		return rag_xstrdup("");
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rag_stream_opts so = { "parse", NULL, 0 };
+	struct opts o;
+	struct rag_stream *s;
+	unsigned long long mem;
+	double secs;
+	int c, status;
+
+	memset(&o, 0, sizeof(o));
+	o.pdf.max_memory = 1ULL << 30;
+	o.pdf.page_seconds = 60;
+	rag_log_init(argv[0]);
+	while ((c = getopt_long(argc, argv, RAG_OPT_COMMON_SHORT, longopts,
+	    NULL)) != -1) {
+		if (rag_opt_common(c, optarg, help))
+			continue;
+		switch (c) {
+		case OPT_PAGES:
+			if (sscanf(optarg, "%d-%d", &o.first, &o.last) != 2 ||
+			    o.first < 1 || o.last < o.first) {
+				if (sscanf(optarg, "%d", &o.first) == 1 &&
+				    strchr(optarg, '-') == NULL && o.first >= 1)
+					o.last = o.first;
+				else
+					rag_usage_error("--pages takes "
+					    "FIRST-LAST, like 100-149, not "
+					    "'%s'", optarg);
+			}
+			break;
+		case OPT_PASSWORD_FILE:
+			free(o.password);
+			o.password = read_password(optarg);
+			break;
+		case OPT_MAX_MEMORY:
+			if (rag_parse_size(optarg, &mem) != 0 || mem < (16 << 20))
+				rag_usage_error("--max-memory takes a size of "
+				    "at least 16M, like 512M or 2G, not '%s'",
+				    optarg);
+			o.pdf.max_memory = (size_t)mem;
+			break;
+		case OPT_PAGE_TIMEOUT:
+			if (rag_parse_seconds(optarg, &secs) != 0 || secs <= 0)
+				rag_usage_error("--page-timeout takes seconds, "
+				    "like 30 or 2m, not '%s'", optarg);
+			o.pdf.page_seconds = secs;
+			break;
+		case RAG_OPT_DLQ: so.dlq_path = optarg; break;
+		default: rag_usage_hint();
+		}
+	}
+	s = rag_stream_new(&so);
+	status = rag_stream_run(s, argv + optind, argc - optind, parse_one, &o);
+	rag_progress_done();
+	rag_info("%ld document%s, %ld pages%s%s", o.documents,
+	    o.documents == 1 ? "" : "s", o.pages,
+	    o.ocr ? " (some need OCR)" : "",
+	    rag_stream_failures(s) ? ", some records failed" : "");
+	rag_stream_free(s);
+	free(o.password);
+	return rag_finish_stdout(status);
+}

@@ -1,0 +1,188 @@
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+#include "retrieve.h"
+
+void
+rag_query_parse(const char *q, struct rag_buf *terms, struct rag_buf *filter)
+{
+	const char *p = q;
+
+	rag_buf_reset(terms);
+	rag_buf_reset(filter);
+	while (*p != '\0') {
+		if (*p == '"') {
+			const char *end = strchr(p + 1, '"');
+			size_t n = end != NULL ? (size_t)(end - p - 1) :
+			    strlen(p + 1);
+
+			if (n > 0) {
+				if (filter->len > 0)
+					rag_buf_addc(filter, ' ');
+				rag_buf_addc(filter, '"');
+				rag_buf_add(filter, p + 1, n);
+				rag_buf_addc(filter, '"');
+				rag_buf_addc(terms, ' ');
+				rag_buf_add(terms, p + 1, n);
+				rag_buf_addc(terms, ' ');
+			}
+			p += n + 1 + (end != NULL);
+			continue;
+		}
+		/* "-word" at the start of a word excludes it. */
+		if (*p == '-' && (p == q || isspace((unsigned char)p[-1])) &&
+		    (isalnum((unsigned char)p[1]) || (unsigned char)p[1] >= 0x80)) {
+			const char *s = p + 1;
+			while (*p != '\0' && !isspace((unsigned char)*p))
+				p++;
+			if (filter->len > 0)
+				rag_buf_addc(filter, ' ');
+			rag_buf_addc(filter, '-');
+			rag_buf_add(filter, s, (size_t)(p - s));
+			continue;
+		}
+		rag_buf_addc(terms, *p++);
+	}
+}
+
+static char *
+vector_text(const float *v, int dims)
+{
+	struct rag_buf b = RAG_BUF_INIT;
+
+	rag_buf_addc(&b, '[');
+	for (int i = 0; i < dims; i++)
+		rag_buf_addf(&b, i ? ",%.9g" : "%.9g", (double)v[i]);
+	rag_buf_addc(&b, ']');
+	return rag_buf_detach(&b);
+}
+
+/* '{"a","b"}': a text[] literal for the doc filter. */
+static char *
+array_text(const char *const *items, int n)
+{
+	struct rag_buf b = RAG_BUF_INIT;
+
+	rag_buf_addc(&b, '{');
+	for (int i = 0; i < n; i++) {
+		rag_buf_adds(&b, i ? ",\"" : "\"");
+		for (const char *p = items[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				rag_buf_addc(&b, '\\');
+			rag_buf_addc(&b, *p);
+		}
+		rag_buf_addc(&b, '"');
+	}
+	rag_buf_addc(&b, '}');
+	return rag_buf_detach(&b);
+}
+
+static json_t *
+int_or_null(PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return json_null();
+	return json_integer(atoll(PQgetvalue(res, row, col)));
+}
+
+static json_t *
+real_or_null(PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return json_null();
+	return json_real(strtod(PQgetvalue(res, row, col), NULL));
+}
+
+static json_t *
+str_or_null(PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return json_null();
+	return json_string(PQgetvalue(res, row, col));
+}
+
+json_t *
+rag_retrieve(struct rag_db *db, struct rag_embedder *e,
+    const struct rag_query *q, struct rag_error *err)
+{
+	struct rag_buf terms = RAG_BUF_INIT, filter = RAG_BUF_INIT;
+	char k[16], n[16], wl[32], wv[32];
+	char *vec = NULL, *docs = NULL;
+	const char *params[11];
+	float *qv = NULL;
+	json_t *hits = NULL;
+	PGresult *res;
+
+	rag_query_parse(q->question, &terms, &filter);
+	if (q->w_vec > 0 && e != NULL) {
+		int dims = rag_embedder_dimensions(e);
+		bool zero = true;
+
+		qv = rag_xcalloc((size_t)dims, sizeof(*qv));
+		if (rag_embedder_embed_query(e, rag_buf_str(&terms), terms.len,
+		    qv, err) != 0)
+			goto out;
+		for (int i = 0; i < dims; i++)
+			zero = zero && qv[i] == 0;
+		/* A question with no words has no direction to search. */
+		if (!zero)
+			vec = vector_text(qv, dims);
+	}
+	if (q->ndocs > 0)
+		docs = array_text(q->docs, q->ndocs);
+	snprintf(k, sizeof(k), "%d", q->k);
+	snprintf(n, sizeof(n), "%d", q->candidates);
+	snprintf(wl, sizeof(wl), "%.17g", q->w_lex);
+	snprintf(wv, sizeof(wv), "%.17g", vec != NULL ? q->w_vec : 0.0);
+	params[0] = q->tenant;
+	params[1] = q->collection;
+	params[2] = e != NULL ? rag_embedder_model(e) : "";
+	params[3] = rag_buf_str(&terms);
+	params[4] = filter.len > 0 ? filter.data : NULL;
+	params[5] = vec;
+	params[6] = docs;
+	params[7] = k;
+	params[8] = n;
+	params[9] = wl;
+	params[10] = wv;
+	res = rag_db_exec(db, "SELECT * FROM rag_search($1, $2, $3, $4, $5, "
+	    "$6, $7::text[], $8::int, $9::int, $10::float8, $11::float8)", 11,
+	    params, err);
+	if (res == NULL)
+		goto out;
+	hits = json_array();
+	for (int i = 0; i < PQntuples(res); i++) {
+		json_t *h = json_object();
+
+		json_object_set_new(h, "type", json_string("hit"));
+		json_object_set_new(h, "rank", int_or_null(res, i, 0));
+		json_object_set_new(h, "score", real_or_null(res, i, 1));
+		json_object_set_new(h, "lex_rank", int_or_null(res, i, 2));
+		json_object_set_new(h, "lex_score", real_or_null(res, i, 3));
+		json_object_set_new(h, "vec_rank", int_or_null(res, i, 4));
+		json_object_set_new(h, "vec_distance", real_or_null(res, i, 5));
+		json_object_set_new(h, "chunk_id", str_or_null(res, i, 6));
+		json_object_set_new(h, "doc_id", str_or_null(res, i, 7));
+		json_object_set_new(h, "source", str_or_null(res, i, 8));
+		json_object_set_new(h, "uri", str_or_null(res, i, 9));
+		json_object_set_new(h, "page_start", int_or_null(res, i, 10));
+		json_object_set_new(h, "page_end", int_or_null(res, i, 11));
+		if (!PQgetisnull(res, i, 12))
+			json_object_set_new(h, "section", str_or_null(res, i, 12));
+		json_object_set_new(h, "text", str_or_null(res, i, 13));
+		json_object_set_new(h, "tenant", json_string(q->tenant));
+		json_object_set_new(h, "collection", json_string(q->collection));
+		json_array_append_new(hits, h);
+	}
+	PQclear(res);
+out:
+	free(qv);
+	free(vec);
+	free(docs);
+	rag_buf_release(&terms);
+	rag_buf_release(&filter);
+	return hits;
+}

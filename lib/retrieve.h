@@ -1,0 +1,40 @@
+/* retrieve: hybrid retrieval, HNSW + BM25 fused by weighted RRF, in one round trip. */
+#ifndef RAG_RETRIEVE_H
+#define RAG_RETRIEVE_H
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "db.h"
+#include "embed.h"
+
+struct rag_query {
+	const char *question;
+	const char *tenant;
+	const char *collection;
+	const char *const *docs;	/* restrict to these doc_ids; NULL = all */
+	int ndocs;
+	int k;			/* hits (default 8) */
+	int candidates;		/* from each side (default 100) */
+	double w_lex;		/* RRF weight of BM25 (default 1.0; 0 = off) */
+	double w_vec;		/* of the vectors (default: the embedder's) */
+};
+
+/*
+ * Splits a question into the text whose terms BM25 ranks (quotes removed,
+ * -exclusions dropped) and a filter in websearch_to_tsquery syntax
+ * holding only the quoted phrases and the -exclusions ("" when none).
+ */
+void rag_query_parse(const char *question, struct rag_buf *terms,
+    struct rag_buf *filter);
+
+/*
+ * Runs the query: embeds the question with e (unless w_vec is 0) and
+ * asks the database once.  Returns a JSON array of hit objects (rank,
+ * score, lex_rank, vec_rank, chunk_id, doc_id, source, uri, page_start,
+ * page_end, section, text), or NULL with err.
+ */
+json_t *rag_retrieve(struct rag_db *db, struct rag_embedder *e,
+    const struct rag_query *q, struct rag_error *err);
+
+#endif
