@@ -67,14 +67,15 @@ help:
 
 build/gen/sql_embed.c: $(SQL) scripts/embed-sql.sh
 	@mkdir -p $(@D)
-	sh scripts/embed-sql.sh $(SQL) > $@.tmp && mv $@.tmp $@
+	@echo '  GEN    $@'
+	@sh scripts/embed-sql.sh $(SQL) > $@.tmp && mv $@.tmp $@
 
 build/rel/gen/%.o: build/gen/%.c
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(DEFS) $(INC) $(PKG_CFLAGS) $(REL_CFLAGS) -c $< -o $@
+	@$(CC) $(WARN) $(DEFS) $(INC) $(PKG_CFLAGS) $(REL_CFLAGS) -c $< -o $@
 build/san/gen/%.o: build/gen/%.c
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(DEFS) $(INC) $(PKG_CFLAGS) $(SAN_CFLAGS) -c $< -o $@
+	@$(CC) $(WARN) $(DEFS) $(INC) $(PKG_CFLAGS) $(SAN_CFLAGS) -c $< -o $@
 
 build/rel/%.o: %.c config.mk
 	@mkdir -p $(@D)
@@ -86,19 +87,24 @@ build/san/%.o: %.c config.mk
 	@$(CC) $(WARN) $(DEFS) $(INC) -Itests/unit $(PKG_CFLAGS) $(MUPDF_CFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 
 build/rel/librag.a: $(REL_LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	@echo '  AR     $@'
+	@rm -f $@ && ar rcs $@ $^
 build/san/librag.a: $(SAN_LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	@echo '  AR     $@'
+	@rm -f $@ && ar rcs $@ $^
 
 bin/%: build/rel/cmd/%.o build/rel/librag.a
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) $(LDFLAGS_USER) -o $@ $< build/rel/librag.a $(LIBS)
+	@echo '  LD     $@'
+	@$(CC) $(REL_CFLAGS) $(LDFLAGS_USER) -Wl,--as-needed -o $@ $< build/rel/librag.a $(LIBS)
 build/san/bin/%: build/san/cmd/%.o build/san/librag.a
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/librag.a $(LIBS)
+	@echo '  LD san $@'
+	@$(CC) $(SAN_CFLAGS) -o $@ $< build/san/librag.a $(LIBS)
 build/san/tests/%: build/san/tests/unit/%.o build/san/librag.a
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/librag.a $(LIBS)
+	@echo '  LD san $@'
+	@$(CC) $(SAN_CFLAGS) -o $@ $< build/san/librag.a $(LIBS)
 
 san: $(SAN_BIN) $(UNIT_BIN)
 

@@ -112,10 +112,17 @@ open_db(bool migrate, struct rag_error *err)
 	db->embedded = use_embedded();
 	if (db->embedded) {
 		c = rag_cluster_new(rag_config_get("RAG_HOME"));
-		if (!rag_cluster_ready(c) &&
-		    rag_cluster_start(c, &db->started, err) != 0)
-			goto fail;
 		conninfo = rag_xstrdup(rag_cluster_conninfo(c, "rag"));
+		/* Connect first: asking whether it runs costs a connection too. */
+		db->conn = PQconnectdb(conninfo);
+		if (PQstatus(db->conn) != CONNECTION_OK) {
+			PQfinish(db->conn);
+			db->conn = NULL;
+			if (rag_cluster_start(c, &db->started, err) != 0)
+				goto fail;
+			free(conninfo);
+			conninfo = rag_xstrdup(rag_cluster_conninfo(c, "rag"));
+		}
 		db->where = rag_xasprintf("the embedded database in '%s/pg'",
 		    rag_config_get("RAG_HOME"));
 	} else {
@@ -123,7 +130,7 @@ open_db(bool migrate, struct rag_error *err)
 		conninfo = rag_xstrdup(url != NULL ? url : "");
 		db->where = redact(conninfo);
 	}
-	for (attempt = 1;; attempt++) {
+	for (attempt = 1; db->conn == NULL; attempt++) {
 		const char *msg;
 
 		db->conn = PQconnectdb(conninfo);
