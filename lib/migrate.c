@@ -43,13 +43,12 @@ chomp(struct rag_error *err)
 int
 rag_migrate_check(PGconn *conn, bool *needed, struct rag_error *err)
 {
+	const struct rag_migration *m;
 	PGresult *res;
-	const char *have;
-	int rc = 0;
+	int rc = 0, known = 0;
 
 	*needed = false;
-	res = PQexec(conn, "SELECT coalesce(max(version), '') FROM "
-			   "schema_migrations");
+	res = PQexec(conn, "SELECT version FROM schema_migrations");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
@@ -62,13 +61,24 @@ rag_migrate_check(PGconn *conn, bool *needed, struct rag_error *err)
 			    PQresultErrorMessage(res));
 		goto out;
 	}
-	have = PQgetvalue(res, 0, 0);
-	if (strcmp(have, rag_migrate_latest()) < 0)
-		*needed = true;
-	else if (strcmp(have, rag_migrate_latest()) > 0)
+	/* Every built-in one must be there, not just the newest: they may land out of order. */
+	for (m = rag_migrations; m->name != NULL && !*needed; m++) {
+		bool found = false;
+
+		for (int i = 0; i < PQntuples(res) && !found; i++)
+			found = strcmp(PQgetvalue(res, i, 0), m->name) == 0;
+		*needed = !found;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		for (m = rag_migrations; m->name != NULL; m++)
+			if (strcmp(PQgetvalue(res, i, 0), m->name) == 0) {
+				known++;
+				break;
+			}
+	if (!*needed && known < PQntuples(res))
 		rc = rag_error_set(err, RAG_EXIT_FATAL,
-		    "the database schema (%s) is newer than this rag knows "
-		    "(%s): upgrade rag", have, rag_migrate_latest());
+		    "the database schema has migrations this rag does not know "
+		    "(it knows up to %s): upgrade rag", rag_migrate_latest());
 out:
 	PQclear(res);
 	chomp(err);
