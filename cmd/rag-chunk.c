@@ -7,13 +7,14 @@
 #include "chunk.h"
 #include "hash.h"
 #include "log.h"
+#include "mem.h"
 #include "opt.h"
 #include "record.h"
 #include "stream.h"
 
 static const char help[] =
-    "usage: rag-chunk [-qv] [--max-tokens N] [--overlap N] [--dlq FILE]\n"
-    "                 [FILE ...]\n"
+    "usage: rag-chunk [-qv] [--max-tokens N] [--overlap N] [--by-page]\n"
+    "                 [--dlq FILE] [FILE ...]\n"
     "\n"
     "Read \"page\" records (from rag-parse), in page order per document, and\n"
     "write \"chunk\" records: text cut on paragraphs, then sentences, then\n"
@@ -21,7 +22,11 @@ static const char help[] =
     "at most --max-tokens tokens, each repeating about --overlap tokens of\n"
     "the one before.  Every chunk says which pages it came from\n"
     "(page_start, page_end) and has a chunk_id derived from the document\n"
-    "and where the chunk starts, so a re-run gives the same ids.\n"
+    "and where the chunk starts, so a re-run gives the same ids, and the\n"
+    "section (from the PDF's outline) it starts in.  Chunks span pages but\n"
+    "never the start of a group of 5 (pages 1, 6, 11, ...), so that shards\n"
+    "of whole groups (rag-parse --plan) give exactly the chunks of a whole\n"
+    "run.\n"
     "\n"
     "Tokens are counted by an approximation of OpenAI's cl100k_base\n"
     "(within about 4% on English text; see rag-chunk(1)).\n"
@@ -29,6 +34,7 @@ static const char help[] =
     "Options:\n"
     "      --max-tokens N   tokens per chunk, overlap included (default 512)\n"
     "      --overlap N      tokens repeated from the previous chunk (default 64)\n"
+    "      --by-page        never let a chunk span two pages\n"
     "      --dlq FILE       also append error records to FILE\n"
     "  -q, --quiet          only errors\n"
     "  -v, --verbose        more detail\n"
@@ -39,9 +45,10 @@ static const char help[] =
     "Exit status: 0 all chunked, 1 some records failed (each an error\n"
     "record), 2 usage, 3 fatal.  See rag-chunk(1).\n";
 
-enum { OPT_MAX_TOKENS = RAG_OPT_FIRST_TOOL, OPT_OVERLAP };
+enum { OPT_MAX_TOKENS = RAG_OPT_FIRST_TOOL, OPT_OVERLAP, OPT_BY_PAGE };
 
 static const struct option longopts[] = {
+	{ "by-page", no_argument, NULL, OPT_BY_PAGE },
 	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
 	{ "max-tokens", required_argument, NULL, OPT_MAX_TOKENS },
 	{ "overlap", required_argument, NULL, OPT_OVERLAP },
@@ -51,7 +58,15 @@ static const struct option longopts[] = {
 
 /* Page fields that describe one page, not the chunk's document. */
 static const char *const page_only[] = { "type", "page", "page_label",
-	"text", "needs_ocr", NULL };
+	"text", "needs_ocr", "section", NULL };
+
+/*
+ * A chunk never crosses the start of a group of GROUP_PAGES pages (pages
+ * 1, 6, 11, ...): there the chunker starts afresh, without overlap.  So a
+ * shard made of whole groups (rag-parse --plan) chunks exactly like the
+ * whole document, and shards can run anywhere, in any order.
+ */
+#define GROUP_PAGES 5
 
 struct run {
 	struct rag_stream *s;
@@ -61,7 +76,20 @@ struct run {
 	char shard[48];
 	long chunks, documents;
 	long doc_chunks, doc_pages, doc_ocr;	/* of the current document */
+	int group_pages;	/* GROUP_PAGES, or 1 with --by-page */
+	int group;		/* the group being chunked, 0 before any */
+	char **sections;	/* the section of each page of the group */
+	int seq_page, seq_k;	/* seq = page * 1000 + k-th chunk starting there */
 };
+
+static void
+group_reset(struct run *r)
+{
+	for (int i = 0; i < r->group_pages; i++) {
+		free(r->sections[i]);
+		r->sections[i] = NULL;
+	}
+}
 
 static int
 emit_chunk(const struct rag_chunk *c, void *arg, struct rag_error *err)
@@ -76,14 +104,26 @@ emit_chunk(const struct rag_chunk *c, void *arg, struct rag_error *err)
 	    c->page_offset);
 	rag_hash_sha256_hex(key, strlen(key), id);
 	id[32] = '\0';
+	if (c->page != r->seq_page) {
+		r->seq_page = c->page;
+		r->seq_k = 0;
+	}
 	out = json_copy(r->base);
 	json_object_set_new(out, "type", json_string("chunk"));
 	json_object_set_new(out, "chunk_id", json_string(id));
-	json_object_set_new(out, "seq", json_integer(c->seq));
+	/* An ordering key that shards agree on, unlike a running count. */
+	json_object_set_new(out, "seq", json_integer((json_int_t)c->page * 1000 +
+	    (r->seq_k < 999 ? r->seq_k++ : 999)));
 	json_object_set_new(out, "page_start", json_integer(c->page_start));
 	json_object_set_new(out, "page_end", json_integer(c->page_end));
 	json_object_set_new(out, "text", json_stringn(c->text, c->len));
 	json_object_set_new(out, "tokens", json_integer(c->tokens));
+	{
+		int i = (c->page - 1) % r->group_pages;
+		if (r->sections[i] != NULL)
+			json_object_set_new(out, "section",
+			    json_string(r->sections[i]));
+	}
 	rag_stream_emit(r->s, out);
 	json_decref(out);
 	r->chunks++;
@@ -99,6 +139,8 @@ finish_doc(struct run *r, struct rag_error *err)
 	if (r->base == NULL)
 		return 0;
 	rc = rag_chunker_finish(r->ck, err);
+	group_reset(r);
+	r->group = 0;
 	if (rc == 0 && r->doc_chunks == 0) {
 		/* Say why nothing of it will be searchable, not just nothing. */
 		struct rag_error e = RAG_ERROR_INIT;
@@ -140,8 +182,10 @@ chunk_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	struct run *r = arg;
 	const char *doc_id = rag_record_str(rec, "doc_id");
 	const char *text = rag_record_str(rec, "text");
+	const char *section;
 	char shard[48];
 	long long page;
+	int group;
 
 	if (strcmp(rag_record_type(rec), "page") != 0) {
 		rag_stream_emit(s, rec);	/* not ours: pass it on */
@@ -169,10 +213,24 @@ chunk_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 		snprintf(r->doc_id, sizeof(r->doc_id), "%s", doc_id);
 		snprintf(r->shard, sizeof(r->shard), "%s", shard);
 		r->doc_chunks = r->doc_pages = r->doc_ocr = 0;
+		r->seq_page = 0;
 	}
 	r->doc_pages++;
 	if (json_is_true(json_object_get(rec, "needs_ocr")))
 		r->doc_ocr++;
+	group = (int)((page - 1) / r->group_pages) + 1;
+	if (group != r->group) {
+		if (r->group != 0 && rag_chunker_finish(r->ck, err) != 0)
+			return -1;
+		group_reset(r);
+		r->group = group;
+	}
+	section = rag_record_str(rec, "section");
+	if (section != NULL) {
+		int i = (int)(page - 1) % r->group_pages;
+		free(r->sections[i]);
+		r->sections[i] = rag_xstrdup(section);
+	}
 	return rag_chunker_add_page(r->ck, (int)page, text, strlen(text), err);
 }
 
@@ -186,6 +244,7 @@ main(int argc, char **argv)
 	int c, status;
 
 	memset(&r, 0, sizeof(r));
+	r.group_pages = GROUP_PAGES;
 	rag_log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, RAG_OPT_COMMON_SHORT, longopts,
 	    NULL)) != -1) {
@@ -200,10 +259,12 @@ main(int argc, char **argv)
 			co.overlap = rag_opt_int("overlap", optarg, 0,
 			    RAG_CHUNK_MAX_TOKENS);
 			break;
+		case OPT_BY_PAGE: r.group_pages = 1; break;
 		case RAG_OPT_DLQ: so.dlq_path = optarg; break;
 		default: rag_usage_hint();
 		}
 	}
+	r.sections = rag_xcalloc((size_t)r.group_pages, sizeof(*r.sections));
 	if (rag_chunk_opts_check(&co, &err) != 0)
 		rag_usage_error("%s", err.msg);
 	r.s = rag_stream_new(&so);
@@ -218,6 +279,8 @@ main(int argc, char **argv)
 	rag_info("%ld document%s, %ld chunks%s", r.documents,
 	    r.documents == 1 ? "" : "s", r.chunks,
 	    rag_stream_failures(r.s) ? ", some records failed" : "");
+	group_reset(&r);
+	free(r.sections);
 	rag_chunker_free(r.ck);
 	rag_stream_free(r.s);
 	return rag_finish_stdout(status);

@@ -17,9 +17,10 @@
 #include "stream.h"
 
 static const char help[] =
-    "usage: rag-parse [-qv] [--pages FIRST-LAST] [--password-file FILE]\n"
-    "                 [--max-memory SIZE] [--page-timeout SECONDS]\n"
-    "                 [--dlq FILE] [FILE ...]\n"
+    "usage: rag-parse [-qv] [--pages FIRST-LAST] [--strip-furniture]\n"
+    "                 [--password-file FILE] [--max-memory SIZE]\n"
+    "                 [--page-timeout SECONDS] [--dlq FILE] [FILE ...]\n"
+    "       rag-parse --plan [--shard-pages N] [FILE ...]\n"
     "\n"
     "Read \"document\" records (from rag-upload) and write one \"page\" record\n"
     "per page: its text in reading order, paragraphs separated by a blank\n"
@@ -27,10 +28,18 @@ static const char help[] =
     "metadata.  One page is in memory at a time.  A document that cannot be\n"
     "opened (damaged, encrypted without its password, not a PDF) becomes an\n"
     "\"error\" record and the stream goes on; a page without a text layer is\n"
-    "flagged \"needs_ocr\" and reported.\n"
+    "flagged \"needs_ocr\" and reported.  A \"shard\" record (or --pages)\n"
+    "parses only its page range.  With --plan, nothing is parsed: each\n"
+    "document becomes \"shard\" records of --shard-pages pages, to fan out:\n"
+    "  rag-upload big.pdf | rag-parse --plan |\n"
+    "    parallel --pipe -N1 'rag-parse | rag-chunk | rag-embed | rag-index'\n"
     "\n"
     "Options:\n"
     "      --pages FIRST-LAST   parse only these pages (1-based, inclusive)\n"
+    "      --plan               write shard records instead of pages\n"
+    "      --shard-pages N      pages per shard, a multiple of 5 (default 25)\n"
+    "      --strip-furniture    drop running headers and footers (read every\n"
+    "                           page twice)\n"
     "      --password-file FILE the password of encrypted documents (a\n"
     "                           \"password\" field on a record wins)\n"
     "      --max-memory SIZE    cap MuPDF's memory per document (default 1G)\n"
@@ -49,8 +58,18 @@ enum {
 	OPT_PAGES = RAG_OPT_FIRST_TOOL,
 	OPT_PASSWORD_FILE,
 	OPT_MAX_MEMORY,
-	OPT_PAGE_TIMEOUT
+	OPT_PAGE_TIMEOUT,
+	OPT_PLAN,
+	OPT_SHARD_PAGES,
+	OPT_STRIP_FURNITURE
 };
+
+/*
+ * rag-chunk starts a new chunk, without overlap, at every page that
+ * begins a group of this many (pages 1, 6, 11, ...), so that shards made
+ * of whole groups chunk exactly like a whole run.
+ */
+#define GROUP_PAGES 5
 
 static const struct option longopts[] = {
 	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
@@ -58,12 +77,18 @@ static const struct option longopts[] = {
 	{ "page-timeout", required_argument, NULL, OPT_PAGE_TIMEOUT },
 	{ "pages", required_argument, NULL, OPT_PAGES },
 	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+	{ "plan", no_argument, NULL, OPT_PLAN },
+	{ "shard-pages", required_argument, NULL, OPT_SHARD_PAGES },
+	{ "strip-furniture", no_argument, NULL, OPT_STRIP_FURNITURE },
 	RAG_OPT_COMMON,
 	{ NULL, 0, NULL, 0 }
 };
 
 struct opts {
 	int first, last;	/* 0, 0: every page */
+	bool plan;
+	int shard_pages;
+	bool strip_furniture;
 	char *password;
 	struct rag_pdf_options pdf;
 	long documents, pages, ocr;
@@ -124,6 +149,194 @@ page_range(const json_t *rec, const struct opts *o, int npages, int *first,
 	return 0;
 }
 
+/* "1-8,12,15-16" from an increasing list of page numbers. */
+static void
+page_ranges(struct rag_buf *b, const int *pages, int n)
+{
+	for (int i = 0; i < n;) {
+		int j = i;
+
+		while (j + 1 < n && pages[j + 1] == pages[j] + 1)
+			j++;
+		if (b->len > 0)
+			rag_buf_addc(b, ',');
+		if (j > i)
+			rag_buf_addf(b, "%d-%d", pages[i], pages[j]);
+		else
+			rag_buf_addf(b, "%d", pages[i]);
+		i = j + 1;
+	}
+}
+
+static int
+emit_plan(struct rag_stream *s, const json_t *rec, const struct opts *o,
+    int npages)
+{
+	for (int a = 1; a <= npages; a += o->shard_pages) {
+		json_t *out = json_deep_copy(rec);
+		int b = a + o->shard_pages - 1 < npages ? a + o->shard_pages - 1 :
+		    npages;
+
+		json_object_del(out, "password");
+		json_object_set_new(out, "type", json_string("shard"));
+		json_object_set_new(out, "pages", json_integer(npages));
+		json_object_set_new(out, "shard", json_pack("[i, i]", a, b));
+		/* A password travels on only if it came on the record. */
+		if (json_object_get(rec, "password") != NULL)
+			json_object_set(out, "password",
+			    json_object_get(rec, "password"));
+		rag_stream_emit((struct rag_stream *)s, out);
+		json_decref(out);
+	}
+	return 0;
+}
+
+/*
+ * Running headers and footers: a page's first or last paragraph, short,
+ * that recurs (digits aside: page numbers change) on at least a quarter
+ * of the pages, and on three at least.
+ */
+#define FURNITURE_MAX 200
+
+struct furniture {
+	char **seen;		/* normalised first and last paragraphs */
+	size_t n, cap;
+	char **strip;		/* the ones that recur */
+	size_t nstrip;
+};
+
+static char *
+furniture_key(const char *p, size_t len)
+{
+	struct rag_buf b = RAG_BUF_INIT;
+	bool space = false;
+
+	if (len == 0 || len > FURNITURE_MAX)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == ' ' || c == '\n' || c == '\t') {
+			space = b.len > 0;
+			continue;
+		}
+		if (space)
+			rag_buf_addc(&b, ' ');
+		space = false;
+		rag_buf_addc(&b, c >= '0' && c <= '9' ? '#' :
+		    (c >= 'A' && c <= 'Z') ? (char)(c + 32) : (char)c);
+	}
+	return rag_buf_detach(&b);
+}
+
+/* The first and last paragraphs of text: [*a0, *a1) and [*z0, *z1). */
+static void
+edges(const char *t, size_t len, size_t *a1, size_t *z0)
+{
+	const char *p = strstr(t, "\n\n");
+
+	*a1 = p != NULL ? (size_t)(p - t) : len;
+	*z0 = 0;
+	for (size_t i = len; i >= 2; i--)
+		if (t[i - 1] == '\n' && t[i - 2] == '\n') {
+			*z0 = i;
+			break;
+		}
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+furniture_find(struct rag_pdf *pdf, int first, int last, struct furniture *f)
+{
+	struct rag_pdf_page page;
+	int pages = 0;
+
+	rag_pdf_page_init(&page);
+	for (int n = first; n <= last; n++) {
+		struct rag_error err = RAG_ERROR_INIT;
+		size_t a1, z0;
+		char *k;
+
+		if (rag_pdf_page_text(pdf, n, &page, &err) != 0 ||
+		    page.text.len == 0)
+			continue;
+		pages++;
+		edges(page.text.data, page.text.len, &a1, &z0);
+		for (int e = 0; e < 2; e++) {
+			k = e == 0 ? furniture_key(page.text.data, a1) :
+			    z0 > 0 ? furniture_key(page.text.data + z0,
+			    page.text.len - z0) : NULL;
+			if (k == NULL)
+				continue;
+			if (f->n == f->cap) {
+				f->cap = f->cap ? 2 * f->cap : 64;
+				f->seen = rag_xrealloc(f->seen,
+				    f->cap * sizeof(*f->seen));
+			}
+			f->seen[f->n++] = k;
+		}
+	}
+	rag_pdf_page_release(&page);
+	qsort(f->seen, f->n, sizeof(*f->seen), str_cmp);
+	f->strip = rag_xcalloc(f->n + 1, sizeof(*f->strip));
+	for (size_t i = 0; i < f->n;) {
+		size_t j = i;
+
+		while (j < f->n && strcmp(f->seen[j], f->seen[i]) == 0)
+			j++;
+		if (j - i >= 3 && (int)(j - i) * 4 >= pages)
+			f->strip[f->nstrip++] = f->seen[i];
+		i = j;
+	}
+}
+
+static bool
+is_furniture(const struct furniture *f, const char *p, size_t len)
+{
+	char *k = furniture_key(p, len);
+	bool yes = false;
+
+	for (size_t i = 0; k != NULL && i < f->nstrip && !yes; i++)
+		yes = strcmp(f->strip[i], k) == 0;
+	free(k);
+	return yes;
+}
+
+/* Drops the page's first and last paragraphs when they are furniture. */
+static void
+furniture_strip(const struct furniture *f, struct rag_buf *text)
+{
+	size_t a1, z0, start = 0, end = text->len;
+
+	if (text->len == 0)
+		return;
+	edges(text->data, text->len, &a1, &z0);
+	if (is_furniture(f, text->data, a1))
+		start = a1 < text->len ? a1 + 2 : text->len;
+	if (z0 > start && is_furniture(f, text->data + z0, text->len - z0))
+		end = z0 - 2;
+	if (start >= end) {
+		rag_buf_reset(text);
+		return;
+	}
+	memmove(text->data, text->data + start, end - start);
+	rag_buf_truncate(text, end - start);
+}
+
+static void
+furniture_release(struct furniture *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->seen[i]);
+	free(f->seen);
+	free(f->strip);
+}
+
 static int
 parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 {
@@ -139,7 +352,9 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	bool temporary = false;
 	json_t *base = NULL;
 	struct rag_buf ocr = RAG_BUF_INIT;
-	int first, last, npages, nocr = 0, rc = 0;
+	struct furniture furn = { NULL, 0, 0, NULL, 0 };
+	int first, last, npages, nocr = 0, rc = 0, *ocr_pages = NULL;
+	const char *section;
 
 	if (strcmp(type, "document") != 0 && strcmp(type, "shard") != 0) {
 		rag_stream_emit(s, rec);	/* not ours: pass it on */
@@ -166,6 +381,11 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 		goto out;
 	}
 	npages = rag_pdf_page_count(pdf);
+	if (o->plan) {
+		rc = emit_plan(s, rec, o, npages);
+		o->documents++;
+		goto out;
+	}
 	if (page_range(rec, o, npages, &first, &last, err) != 0) {
 		rc = -1;
 		goto out;
@@ -177,6 +397,9 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	 */
 	if (json_object_get(base, "shard") == NULL && (first > 1 || last < npages))
 		json_object_set_new(base, "shard", json_pack("[i, i]", first, last));
+	if (o->strip_furniture)
+		furniture_find(pdf, first, last, &furn);
+	ocr_pages = rag_xcalloc((size_t)(last - first + 1), sizeof(int));
 	rag_pdf_page_init(&page);
 	for (int n = first; n <= last; n++) {
 		struct rag_error perr = RAG_ERROR_INIT;
@@ -194,15 +417,16 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 		if (page.warning != NULL)
 			rag_warn("%s: page %d: %s", po.name, n, page.warning);
 		if (page.needs_ocr) {
-			if (ocr.len > 0)
-				rag_buf_addc(&ocr, ',');
-			rag_buf_addf(&ocr, "%d", n);
-			nocr++;
+			ocr_pages[nocr++] = n;
 			o->ocr++;
 		}
+		if (o->strip_furniture)
+			furniture_strip(&furn, &page.text);
 		out = json_copy(base);
 		json_object_set_new(out, "page", json_integer(n));
 		json_object_set_new(out, "page_label", json_string(page.label));
+		if ((section = rag_pdf_section(pdf, n)) != NULL)
+			json_object_set_new(out, "section", json_string(section));
 		json_object_set_new(out, "text", json_stringn(page.text.data ?
 		    page.text.data : "", page.text.len));
 		if (page.needs_ocr)
@@ -213,12 +437,15 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 		rag_progress("%s: page %d of %d", po.name, n, last);
 	}
 	rag_pdf_page_release(&page);
+	page_ranges(&ocr, ocr_pages, nocr);
 	if (nocr > 0)
 		rag_warn("%s: %d of %d pages have no text layer (probably "
 		    "scanned) and need OCR: page%s %s", po.name, nocr,
 		    last - first + 1, nocr == 1 ? "" : "s", rag_buf_str(&ocr));
 	o->documents++;
 out:
+	furniture_release(&furn);
+	free(ocr_pages);
 	rag_buf_release(&ocr);
 	json_decref(base);
 	rag_pdf_free(pdf);
@@ -261,6 +488,7 @@ main(int argc, char **argv)
 	int c, status;
 
 	memset(&o, 0, sizeof(o));
+	o.shard_pages = 25;
 	o.pdf.max_memory = 1ULL << 30;
 	o.pdf.page_seconds = 60;
 	rag_log_init(argv[0]);
@@ -298,6 +526,17 @@ main(int argc, char **argv)
 				    "like 30 or 2m, not '%s'", optarg);
 			o.pdf.page_seconds = secs;
 			break;
+		case OPT_PLAN: o.plan = true; break;
+		case OPT_SHARD_PAGES:
+			o.shard_pages = rag_opt_int("shard-pages", optarg,
+			    GROUP_PAGES, 1000000);
+			if (o.shard_pages % GROUP_PAGES != 0)
+				rag_usage_error("--shard-pages must be a multiple "
+				    "of %d, so that shards chunk exactly like a "
+				    "whole run (rag-chunk(1)), not %d",
+				    GROUP_PAGES, o.shard_pages);
+			break;
+		case OPT_STRIP_FURNITURE: o.strip_furniture = true; break;
 		case RAG_OPT_DLQ: so.dlq_path = optarg; break;
 		default: rag_usage_hint();
 		}
@@ -305,7 +544,12 @@ main(int argc, char **argv)
 	s = rag_stream_new(&so);
 	status = rag_stream_run(s, argv + optind, argc - optind, parse_one, &o);
 	rag_progress_done();
-	rag_info("%ld document%s, %ld pages%s%s", o.documents,
+	if (o.plan)
+		rag_info("%ld document%s planned in shards of %d pages%s",
+		    o.documents, o.documents == 1 ? "" : "s", o.shard_pages,
+		    rag_stream_failures(s) ? ", some records failed" : "");
+	else
+		rag_info("%ld document%s, %ld pages%s%s", o.documents,
 	    o.documents == 1 ? "" : "s", o.pages,
 	    o.ocr ? " (some need OCR)" : "",
 	    rag_stream_failures(s) ? ", some records failed" : "");

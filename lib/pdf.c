@@ -91,6 +91,15 @@ struct rag_pdf {
 	size_t nlabels;
 	struct rag_pdf_meta meta;
 	bool meta_done;
+	/* The outline flattened: each entry's page and its path of titles. */
+	struct section *sections;
+	size_t nsections;
+	bool sections_done;
+};
+
+struct section {
+	int page;		/* 1-based */
+	char *path;		/* "Functions and Scripts > Validating Arguments" */
 };
 
 static void *
@@ -745,6 +754,9 @@ rag_pdf_free(struct rag_pdf *pdf)
 
 	if (pdf == NULL)
 		return;
+	for (i = 0; i < pdf->nsections; i++)
+		free(pdf->sections[i].path);
+	free(pdf->sections);
 	watchdog_free(pdf->dog);
 	if (pdf->ctx != NULL) {
 		pdf_drop_document(pdf->ctx, pdf->doc);
@@ -874,6 +886,84 @@ rag_pdf_meta(struct rag_pdf *pdf)
 	free((char *)date);
 	fz_flush_warnings(ctx);
 	return m;
+}
+
+#define MAX_OUTLINE_DEPTH 16
+#define MAX_SECTIONS 100000
+
+static void
+outline_walk(struct rag_pdf *pdf, fz_outline *o, const char **titles,
+    int depth, size_t *cap)
+{
+	for (; o != NULL && pdf->nsections < MAX_SECTIONS; o = o->next) {
+		char *title = o->title != NULL ? clean_string(o->title) : NULL;
+		struct rag_buf path = RAG_BUF_INIT;
+
+		titles[depth] = title != NULL ? title : "";
+		for (int i = 0; i <= depth; i++) {
+			if (*titles[i] == '\0')
+				continue;
+			if (path.len > 0)
+				rag_buf_adds(&path, " > ");
+			rag_buf_adds(&path, titles[i]);
+		}
+		if (o->page.page >= 0 && o->page.page < pdf->pages &&
+		    path.len > 0) {
+			if (pdf->nsections == *cap) {
+				*cap = *cap ? *cap * 2 : 64;
+				pdf->sections = rag_xrealloc(pdf->sections,
+				    *cap * sizeof(*pdf->sections));
+			}
+			pdf->sections[pdf->nsections].page = o->page.page + 1;
+			pdf->sections[pdf->nsections++].path =
+			    rag_buf_detach(&path);
+		}
+		rag_buf_release(&path);
+		if (o->down != NULL && depth + 1 < MAX_OUTLINE_DEPTH)
+			outline_walk(pdf, o->down, titles, depth + 1, cap);
+		free(title);
+		titles[depth] = "";
+	}
+}
+
+static void
+load_sections(struct rag_pdf *pdf)
+{
+	fz_context *ctx = pdf->ctx;
+	fz_outline *outline = NULL;
+	const char *titles[MAX_OUTLINE_DEPTH];
+	size_t cap = 0;
+
+	pdf->sections_done = true;
+	fz_var(outline);
+	fz_try(ctx) {
+		outline = fz_load_outline(ctx, (fz_document *)pdf->doc);
+		outline_walk(pdf, outline, titles, 0, &cap);
+	}
+	fz_always(ctx)
+		fz_drop_outline(ctx, outline);
+	fz_catch(ctx) {
+		/* a broken outline is no outline */
+	}
+	fz_flush_warnings(ctx);
+}
+
+const char *
+rag_pdf_section(struct rag_pdf *pdf, int number)
+{
+	const char *best = NULL;
+	int best_page = 0;
+
+	if (!pdf->sections_done)
+		load_sections(pdf);
+	/* The last entry, in outline order, that starts on or before the page. */
+	for (size_t i = 0; i < pdf->nsections; i++)
+		if (pdf->sections[i].page <= number &&
+		    pdf->sections[i].page >= best_page) {
+			best = pdf->sections[i].path;
+			best_page = pdf->sections[i].page;
+		}
+	return best;
 }
 
 void

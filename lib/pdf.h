@@ -65,6 +65,15 @@ struct rag_pdf_meta {
 const struct rag_pdf_meta *rag_pdf_meta(struct rag_pdf *pdf);
 
 /*
+ * The section a page belongs to, from the document's outline (its
+ * bookmarks): the path of titles of the last outline entry that starts on
+ * or before the page, "Functions and Scripts > Validating Arguments", or
+ * NULL when the document has no outline or none before the page.  Owned
+ * by pdf.  Depends on the page alone, so shards agree with whole runs.
+ */
+const char *rag_pdf_section(struct rag_pdf *pdf, int number);
+
+/*
  * The text of one page.  Initialise with rag_pdf_page_init() and
  * release with rag_pdf_page_release(); one struct may be reused for
  * page after page.

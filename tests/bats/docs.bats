@@ -14,7 +14,8 @@ tools() {
 	for t in $(tools); do
 		page=$BATS_TEST_DIRNAME/../../man/$t.1
 		[ -f "$page" ] || fail "$t has no man page"
-		for o in $("$t" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
+		# the option lines of --help: "  -k, --top N" or "      --mode M"
+		for o in $("$t" --help | grep -E '^ +(-[a-zA-Z0-9], )?--[a-z]' | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
 			grep -q -- "Fl Fl ${o#--}\b" "$page" ||
 				fail "$t: $o is in --help but not in $page"
 		done

@@ -21,7 +21,9 @@ pages() {
 	n=$(jq -s length <<<"$output")
 	[ "$n" -ge 5 ]
 	[ "$(jq -r .type <<<"$output" | sort -u)" = chunk ]
-	[ "$(jq -r .seq <<<"$output" | tr '\n' ' ')" = "$(seq 0 $((n - 1)) | tr '\n' ' ')" ]
+	# seq orders the chunks: page of the new text × 1000 + its rank there
+	[ "$(jq -s '[.[] | .seq] | . == (sort | unique)' <<<"$output")" = true ]
+	[ "$(jq -rs '.[0].seq' <<<"$output")" = 1000 ]
 	[ "$(jq -s '[.[] | .tokens > 0 and .tokens <= 512] | all' <<<"$output")" = true ]
 	[ "$(jq -s '[.[] | .page_start >= 1 and .page_start <= .page_end and .page_end <= 4] | all' <<<"$output")" = true ]
 	[ "$(jq -s '[.[] | .chunk_id | test("^[0-9a-f]{32}$")] | all' <<<"$output")" = true ]
@@ -69,7 +71,7 @@ pages() {
 	a=$(jq -c 'select(.source | endswith("sf-004-pdflatex-4-pages.pdf"))' <<<"$output")
 	b=$(jq -c 'select(.source | endswith("pm-simple1.pdf"))' <<<"$output")
 	[ "$(jq -s length <<<"$b")" -eq 1 ]
-	[ "$(jq -r .seq <<<"$b")" = 0 ]
+	[ "$(jq -r .seq <<<"$b")" = 1000 ]
 	[ "$(jq -r .doc_id <<<"$b")" = "$(pages pm-simple1 | jq -r .doc_id)" ]
 	[ "$(jq -r '"\(.page_start) \(.page_end)"' <<<"$b")" = "1 1" ]
 	# No overlap is carried over from the other document.

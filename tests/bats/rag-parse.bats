@@ -175,7 +175,7 @@ assert_no_secret() {
 	run -0 --separate-stderr rag-parse <<<"$(doc mu-scanned-form-8pages)"
 	[ "$(jq -s length <<<"$output")" -eq 8 ]
 	[ "$(jq -s '[.[] | .needs_ocr == true and .text == ""] | all' <<<"$output")" = true ]
-	[[ "$stderr" == *"mu-scanned-form-8pages.pdf: 8 of 8 pages have no text layer"*"need OCR: pages 1,2,3,4,5,6,7,8"* ]]
+	[[ "$stderr" == *"mu-scanned-form-8pages.pdf: 8 of 8 pages have no text layer"*"need OCR: pages 1-8"* ]]
 	[[ "$stderr" == *"(some need OCR)"* ]]
 }
 
