@@ -45,72 +45,40 @@ static const struct option longopts[] = {
 };
 
 struct run {
+	struct rag_stream *s;
 	struct rag_indexer *ix;
-	json_t *current;	/* the first chunk of the document being written */
-	json_t *pending;	/* indexed records waiting for the commit */
 	long documents, chunks;
 };
 
-/* Commits the transaction, then says which documents it held. */
-static int
-commit(struct rag_stream *s, struct run *r, struct rag_error *err)
+/* The indexer says how each document ended: an indexed or an error record. */
+static void
+indexed(const json_t *doc, long chunks, long skipped,
+    const struct rag_error *err, void *arg)
 {
-	size_t i;
-	json_t *rec;
-
-	if (rag_indexer_commit(r->ix, err) != 0) {
-		/* Nothing of the transaction is in: each document failed. */
-		json_array_foreach(r->pending, i, rec)
-			rag_stream_fail(s, err, rec);
-		json_array_clear(r->pending);
-		return -1;
-	}
-	json_array_foreach(r->pending, i, rec) {
-		rag_stream_emit(s, rec);
-		r->documents++;
-		r->chunks += json_integer_value(json_object_get(rec, "chunks"));
-	}
-	json_array_clear(r->pending);
-	rag_progress("%ld documents, %ld chunks", r->documents, r->chunks);
-	return 0;
-}
-
-/* Ends the current document; its indexed record waits for the commit. */
-static int
-end_doc(struct rag_stream *s, struct run *r, struct rag_error *err)
-{
-	long n, skipped;
-	json_t *out;
+	struct run *r = arg;
 	const char *keys[] = { "doc_id", "tenant", "collection", "source",
 		"request_id", "shard" };
+	json_t *out;
 
-	if (!rag_indexer_active(r->ix))
-		return 0;
-	if (rag_indexer_end(r->ix, &n, &skipped, err) != 0) {
-		json_t *cur = r->current;
-
-		r->current = NULL;
-		if (err->code == RAG_EXIT_FAILED)
-			rag_stream_fail(s, err, cur);
-		json_decref(cur);
-		return err->code == RAG_EXIT_FAILED ? 0 : -1;
+	if (err != NULL) {
+		rag_stream_fail(r->s, err, doc);
+		return;
 	}
 	out = json_pack("{s:s}", "type", "indexed");
 	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
-		json_t *v = json_object_get(r->current, keys[i]);
+		json_t *v = json_object_get(doc, keys[i]);
 		if (v != NULL)
 			json_object_set(out, keys[i], v);
 	}
-	json_object_set_new(out, "chunks", json_integer(n));
+	json_object_set_new(out, "chunks", json_integer(chunks));
 	if (skipped > 0)
 		json_object_set_new(out, "skipped", json_integer(skipped));
 	json_object_set_new(out, "status", json_string("indexed"));
-	json_array_append_new(r->pending, out);
-	json_decref(r->current);
-	r->current = NULL;
-	if (rag_indexer_want_commit(r->ix))
-		return commit(s, r, err);
-	return 0;
+	rag_stream_emit(r->s, out);
+	json_decref(out);
+	r->documents++;
+	r->chunks += chunks;
+	rag_progress("%ld documents, %ld chunks", r->documents, r->chunks);
 }
 
 static int
@@ -122,13 +90,6 @@ index_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 		rag_stream_emit(s, rec);	/* not ours: pass it on */
 		return 0;
 	}
-	if (!rag_indexer_same(r->ix, rec)) {
-		if (end_doc(s, r, err) != 0)
-			return -1;
-		if (rag_indexer_begin(r->ix, rec, err) != 0)
-			return -1;
-		r->current = json_incref(rec);
-	}
 	return rag_indexer_add(r->ix, rec, err);
 }
 
@@ -139,7 +100,7 @@ main(int argc, char **argv)
 	struct rag_error err = RAG_ERROR_INIT;
 	struct rag_stream *s;
 	struct rag_db *db;
-	struct run r = { NULL, NULL, NULL, 0, 0 };
+	struct run r = { NULL, NULL, 0, 0 };
 	int c, status;
 
 	rag_log_init(argv[0]);
@@ -157,34 +118,25 @@ main(int argc, char **argv)
 		}
 	}
 	db = rag_tool_db();
-	r.ix = rag_indexer_new(db);
-	r.pending = json_array();
 	s = rag_stream_new(&so);
+	r.s = s;
+	r.ix = rag_indexer_new(db, indexed, &r);
 	status = rag_stream_run(s, argv + optind, argc - optind, index_one, &r);
 	if (status == 0 || status == RAG_EXIT_FAILED) {
-		/* The input ended: write what is pending, then the indexes. */
-		if (end_doc(s, &r, &err) != 0 || commit(s, &r, &err) != 0) {
+		/* The input ended: write the last batch, then the indexes. */
+		rag_debug("writing the last batch, then building vector indexes "
+		    "where missing");
+		if (rag_indexer_finish(r.ix, &err) != 0) {
 			rag_err("%s", err.msg);
-			status = err.code == RAG_EXIT_FAILED ? 1 : err.code;
+			status = err.code;
 		} else if (rag_stream_failures(s) > 0) {
 			status = RAG_EXIT_FAILED;
 		}
-		rag_progress_done();
-		rag_debug("building vector indexes where missing");
-		if (rag_indexer_finish(r.ix, &err) != 0) {
-			rag_err("%s", err.msg);
-			if (status == 0)
-				status = err.code;
-		}
-	} else {
-		/* Stopped by a broken database: what was not committed is lost. */
-		json_array_clear(r.pending);
 	}
+	rag_progress_done();
 	rag_info("%ld document%s, %ld chunks indexed%s", r.documents,
 	    r.documents == 1 ? "" : "s", r.chunks,
 	    rag_stream_failures(s) ? ", some records failed" : "");
-	json_decref(r.current);
-	json_decref(r.pending);
 	rag_indexer_free(r.ix);
 	rag_stream_free(s);
 	rag_db_close(db);

@@ -117,9 +117,8 @@ rag_catalog_fix_model(struct rag_db *db, struct rag_collection *c,
 	return 0;
 }
 
-/* The record's fields other than the pipeline's own, as document metadata. */
-static json_t *
-metadata(const json_t *rec)
+json_t *
+rag_catalog_meta(const json_t *rec)
 {
 	static const char *const skip[] = { "type", "doc_id", "sha256",
 		"bytes", "source", "uri", "content_type", "pages", "tenant",
@@ -151,7 +150,7 @@ rag_catalog_document(struct rag_db *db, const struct rag_collection *c,
 	const char *ctype = rag_record_str(rec, "content_type");
 	char cid[32], tid[32], bytes[32], pages[16];
 	long long nbytes, npages;
-	json_t *meta = metadata(rec);
+	json_t *meta = rag_catalog_meta(rec);
 	char *metas = json_dumps(meta, JSON_COMPACT);
 	const char *params[9];
 	int rc;

@@ -40,6 +40,9 @@ int rag_catalog_fix_model(struct rag_db *db, struct rag_collection *c,
 int rag_catalog_document(struct rag_db *db, const struct rag_collection *c,
     const json_t *rec, struct rag_error *err);
 
+/* The record's fields other than the pipeline's own: the document's metadata. */
+json_t *rag_catalog_meta(const json_t *rec);
+
 /*
  * True for a usable doc_id: 1 to 200 bytes without control characters.
  * rag-upload's are SHA-256s; records made by other programs (a corpus

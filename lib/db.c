@@ -202,6 +202,9 @@ rag_db_close(struct rag_db *db)
 		return;
 	if (db->conn != NULL)
 		PQfinish(db->conn);
+	for (int i = 0; i < db->nprepared; i++)
+		free(db->prepared[i]);
+	free(db->prepared);
 	free(db->where);
 	free(db);
 }
@@ -254,13 +257,49 @@ set_error(struct rag_db *db, const PGresult *res, struct rag_error *err)
 	chomp(err->msg);
 }
 
+#define MAX_PREPARED 64
+
+/* The name of sql's prepared statement, preparing it first; NULL if that failed. */
+static const char *
+prepared(struct rag_db *db, const char *sql, int nparams, PGresult **failed)
+{
+	static char names[MAX_PREPARED][16];
+	PGresult *res;
+	int i;
+
+	for (i = 0; i < db->nprepared; i++)
+		if (strcmp(db->prepared[i], sql) == 0)
+			return names[i];
+	if (db->nprepared == MAX_PREPARED)
+		return NULL;
+	snprintf(names[i], sizeof(names[i]), "rag_%d", i);
+	res = PQprepare(db->conn, names[i], sql, nparams, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*failed = res;
+		return NULL;
+	}
+	PQclear(res);
+	db->prepared = rag_xrealloc(db->prepared,
+	    (size_t)(i + 1) * sizeof(*db->prepared));
+	db->prepared[i] = rag_xstrdup(sql);
+	db->nprepared = i + 1;
+	return names[i];
+}
+
 PGresult *
 rag_db_exec(struct rag_db *db, const char *sql, int nparams,
     const char *const *params, struct rag_error *err)
 {
-	PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL,
-	    NULL, 0);
-	ExecStatusType st = PQresultStatus(res);
+	PGresult *res = NULL;
+	const char *name = nparams > 0 ? prepared(db, sql, nparams, &res) :
+	    NULL;
+	ExecStatusType st;
+
+	if (res == NULL)
+		res = name != NULL ? PQexecPrepared(db->conn, name, nparams,
+		    params, NULL, NULL, 0) : PQexecParams(db->conn, sql,
+		    nparams, NULL, params, NULL, NULL, 0);
+	st = PQresultStatus(res);
 
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ||
 	    st == PGRES_COPY_IN)

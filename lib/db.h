@@ -19,6 +19,9 @@ struct rag_db {
 	bool embedded;		/* the private cluster */
 	bool started;		/* ... which this open started */
 	char *where;		/* for messages; never holds a password */
+	/* Statements with parameters, prepared once per connection. */
+	char **prepared;
+	int nprepared;
 };
 
 /*
@@ -36,7 +39,9 @@ void rag_db_close(struct rag_db *db);
 char *rag_db_conninfo(struct rag_error *err);
 
 /*
- * Runs one statement with text parameters.  Returns the result (caller
+ * Runs one statement with text parameters; one that has parameters is
+ * prepared on its first use and reused after (planning a statement costs
+ * more than running it for one document's rows).  Returns the result (caller
  * PQclear()s it), or NULL with err classified from the SQLSTATE: 75 for
  * connection loss, deadlocks, serialisation failures and shutdowns; 77
  * for missing privileges; 1 for data errors (bad values, constraint

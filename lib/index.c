@@ -11,65 +11,103 @@
 #include "record.h"
 
 #define MAX_COLLECTIONS 64
+/*
+ * A batch ends at a document boundary once it holds this many rows or
+ * documents: big enough that its few statements and its commit cost
+ * little per row, small enough to show progress and bound a retry.
+ */
+#define BATCH_ROWS 5000
+#define BATCH_DOCS 2000
 
-/* BM25 totals changed by the open transaction, per collection. */
-struct delta {
-	long long collection_id, tenant_id;
-	long long chunks, terms;
+/* One document (or shard) of the batch. */
+struct doc {
+	json_t *rec;			/* its first chunk record */
+	char *doc_id;
+	long long first, last;		/* shard range; 0, 0: whole */
+	long rows, skipped;
 };
 
 struct rag_indexer {
 	struct rag_db *db;
-	bool active;		/* a document is being written */
-	bool in_tx;		/* a transaction is open (several documents) */
-	long tx_rows;
-	int tx_docs;
-	struct delta deltas[MAX_COLLECTIONS];
-	int ndeltas;
-	struct delta saved[MAX_COLLECTIONS];	/* as they were at SAVEPOINT */
-	int nsaved;
-	struct rag_collection coll;	/* also a cache: the last one used */
+	rag_indexed_fn fn;
+	void *arg;
+	bool staged;			/* the staging table exists */
+	bool copying;			/* a batch is open: BEGIN, COPY */
+	struct rag_collection coll;	/* the batch's collection */
 	bool have_coll;
-	char doc_id[208];
-	char tenant[128], collection[128];
-	long long shard_first, shard_last;	/* 0, 0: the whole document */
+	struct doc *docs;
+	size_t ndocs, cap;
+	long rows;
 	struct rag_buf row;
-	long rows, skipped;
-	/* Collections written to, for the HNSW indexes at the end. */
+	/* Collections written to, for folding totals and HNSW at the end. */
 	long long touched[MAX_COLLECTIONS];
 	int touched_dims[MAX_COLLECTIONS];
 	int ntouched;
 };
 
 struct rag_indexer *
-rag_indexer_new(struct rag_db *db)
+rag_indexer_new(struct rag_db *db, rag_indexed_fn fn, void *arg)
 {
 	struct rag_indexer *ix = rag_xcalloc(1, sizeof(*ix));
 
 	ix->db = db;
+	ix->fn = fn;
+	ix->arg = arg;
 	rag_buf_init(&ix->row);
 	return ix;
+}
+
+static void
+docs_clear(struct rag_indexer *ix)
+{
+	for (size_t i = 0; i < ix->ndocs; i++) {
+		json_decref(ix->docs[i].rec);
+		free(ix->docs[i].doc_id);
+	}
+	ix->ndocs = 0;
+	ix->rows = 0;
+}
+
+/* Ends a batch that failed: roll back and tell each of its documents. */
+static void
+batch_failed(struct rag_indexer *ix, const struct rag_error *err)
+{
+	PGresult *res;
+
+	if (ix->copying && PQtransactionStatus(ix->db->conn) ==
+	    PQTRANS_ACTIVE) {
+		PQputCopyEnd(ix->db->conn, "the batch failed");
+		while ((res = PQgetResult(ix->db->conn)) != NULL)
+			PQclear(res);
+	}
+	res = PQexec(ix->db->conn, "ROLLBACK");
+	PQclear(res);
+	ix->copying = false;
+	for (size_t i = 0; i < ix->ndocs; i++)
+		if (ix->docs[i].rows > 0 || ix->docs[i].skipped > 0)
+			ix->fn(ix->docs[i].rec, 0, ix->docs[i].skipped, err,
+			    ix->arg);
+	docs_clear(ix);
+	/* What the batch fixed on the collection went back with it. */
+	ix->have_coll = false;
 }
 
 void
 rag_indexer_free(struct rag_indexer *ix)
 {
+	struct rag_error err = RAG_ERROR_INIT;
+
 	if (ix == NULL)
 		return;
-	if (ix->active)
-		rag_indexer_abort(ix);
-	if (ix->in_tx) {
-		PGresult *res = PQexec(ix->db->conn, "ROLLBACK");
-		PQclear(res);
+	if (ix->copying) {
+		rag_error_set(&err, RAG_EXIT_FATAL, "rag-index stopped before "
+		    "the batch was written");
+		batch_failed(ix, &err);
 	}
+	docs_clear(ix);
+	free(ix->docs);
 	rag_buf_release(&ix->row);
 	free(ix);
-}
-
-bool
-rag_indexer_active(const struct rag_indexer *ix)
-{
-	return ix->active;
 }
 
 static const char *
@@ -95,33 +133,6 @@ shard_of(const json_t *rec, long long *first, long long *last)
 	}
 }
 
-bool
-rag_indexer_same(const struct rag_indexer *ix, const json_t *rec)
-{
-	long long first, last;
-
-	if (!ix->active)
-		return false;
-	shard_of(rec, &first, &last);
-	return strcmp(str_or(rec, "doc_id", ""), ix->doc_id) == 0 &&
-	       strcmp(str_or(rec, "tenant", rag_config_get("RAG_TENANT")),
-		   ix->tenant) == 0 &&
-	       strcmp(str_or(rec, "collection",
-		   rag_config_get("RAG_COLLECTION")), ix->collection) == 0 &&
-	       first == ix->shard_first && last == ix->shard_last;
-}
-
-static int
-embedding_dims(const json_t *rec, struct rag_error *err)
-{
-	json_t *e = json_object_get(rec, "embedding");
-
-	if (!json_is_array(e) || json_array_size(e) == 0)
-		return rag_error_set(err, RAG_EXIT_FAILED, "the chunk has no "
-		    "\"embedding\": run it through rag-embed first");
-	return (int)json_array_size(e);
-}
-
 static void
 touch(struct rag_indexer *ix)
 {
@@ -132,132 +143,6 @@ touch(struct rag_indexer *ix)
 		ix->touched[ix->ntouched] = ix->coll.collection_id;
 		ix->touched_dims[ix->ntouched++] = ix->coll.dimensions;
 	}
-}
-
-static struct delta *
-delta_of(struct rag_indexer *ix)
-{
-	for (int i = 0; i < ix->ndeltas; i++)
-		if (ix->deltas[i].collection_id == ix->coll.collection_id)
-			return &ix->deltas[i];
-	if (ix->ndeltas == MAX_COLLECTIONS)
-		return NULL;
-	ix->deltas[ix->ndeltas].collection_id = ix->coll.collection_id;
-	ix->deltas[ix->ndeltas].tenant_id = ix->coll.tenant_id;
-	ix->deltas[ix->ndeltas].chunks = ix->deltas[ix->ndeltas].terms = 0;
-	return &ix->deltas[ix->ndeltas++];
-}
-
-/* Runs sql and adds its one row of (chunks, terms) to the collection's delta. */
-static int
-run_counting(struct rag_indexer *ix, const char *sql, int n,
-    const char *const *params, int sign, struct rag_error *err)
-{
-	PGresult *res = rag_db_exec(ix->db, sql, n, params, err);
-	struct delta *d;
-
-	if (res == NULL)
-		return -1;
-	if (PQntuples(res) == 1 && (d = delta_of(ix)) != NULL) {
-		d->chunks += sign * atoll(PQgetvalue(res, 0, 0));
-		d->terms += sign * atoll(PQgetvalue(res, 0, 1));
-	}
-	PQclear(res);
-	return 0;
-}
-
-static int
-collection_for(struct rag_indexer *ix, const char *model, int dims,
-    struct rag_error *err)
-{
-	if (!ix->have_coll || strcmp(ix->coll.tenant, ix->tenant) != 0 ||
-	    strcmp(ix->coll.name, ix->collection) != 0) {
-		ix->have_coll = false;
-		if (rag_catalog_collection(ix->db, ix->tenant, ix->collection,
-		    true, &ix->coll, err) != 0)
-			return -1;
-		ix->have_coll = true;
-	}
-	return rag_catalog_fix_model(ix->db, &ix->coll, model, dims, err);
-}
-
-int
-rag_indexer_begin(struct rag_indexer *ix, const json_t *rec,
-    struct rag_error *err)
-{
-	const char *doc_id = rag_record_str(rec, "doc_id");
-	const char *model = rag_record_str(rec, "model");
-	char cid[32], first[32], last[32];
-	const char *params[4];
-	int dims;
-
-	if (!rag_doc_id_ok(doc_id))
-		return rag_error_set(err, RAG_EXIT_FAILED, "the chunk needs a "
-		    "\"doc_id\" of 1 to 200 characters");
-	if (model == NULL)
-		return rag_error_set(err, RAG_EXIT_FAILED, "the chunk has no "
-		    "\"model\": run it through rag-embed first");
-	if ((dims = embedding_dims(rec, err)) < 0)
-		return -1;
-	snprintf(ix->doc_id, sizeof(ix->doc_id), "%s", doc_id);
-	snprintf(ix->tenant, sizeof(ix->tenant), "%s", str_or(rec, "tenant",
-	    rag_config_get("RAG_TENANT")));
-	snprintf(ix->collection, sizeof(ix->collection), "%s", str_or(rec,
-	    "collection", rag_config_get("RAG_COLLECTION")));
-	shard_of(rec, &ix->shard_first, &ix->shard_last);
-	if (!ix->in_tx) {
-		if (rag_db_run(ix->db, "BEGIN", 0, NULL, err) != 0)
-			return -1;
-		ix->in_tx = true;
-		ix->tx_rows = 0;
-		ix->tx_docs = 0;
-		ix->ndeltas = 0;
-	}
-	/* A failed document rolls back to here; the others stay. */
-	if (rag_db_run(ix->db, "SAVEPOINT doc", 0, NULL, err) != 0)
-		return -1;
-	memcpy(ix->saved, ix->deltas, sizeof(ix->deltas));
-	ix->nsaved = ix->ndeltas;
-	ix->active = true;
-	if (collection_for(ix, model, dims, err) != 0)
-		goto fail;
-	ix->rows = ix->skipped = 0;
-	if (rag_catalog_document(ix->db, &ix->coll, rec, err) != 0)
-		goto fail;
-	snprintf(cid, sizeof(cid), "%lld", ix->coll.collection_id);
-	snprintf(first, sizeof(first), "%lld", ix->shard_first);
-	snprintf(last, sizeof(last), "%lld", ix->shard_last);
-	params[0] = cid;
-	params[1] = doc_id;
-	params[2] = first;
-	params[3] = last;
-	/*
-	 * Lock the document so two indexers of it take turns, then take out
-	 * its old chunks in this range and their share of the BM25 totals.
-	 */
-	if (rag_db_run(ix->db, "SELECT 1 FROM documents WHERE collection_id = "
-	    "$1 AND doc_id = $2 FOR UPDATE", 2, params, err) != 0)
-		goto fail;
-	if (run_counting(ix,
-	    "WITH old AS (SELECT chunk_key FROM chunks WHERE collection_id = "
-	    "$1 AND doc_id = $2 AND ($3::int = 0 OR page_start BETWEEN $3 AND "
-	    "$4)), "
-	    "dt AS (DELETE FROM chunk_terms WHERE chunk_key IN (SELECT "
-	    "chunk_key FROM old) RETURNING tf), "
-	    "dc AS (DELETE FROM chunks WHERE chunk_key IN (SELECT chunk_key "
-	    "FROM old) RETURNING 1) "
-	    "SELECT (SELECT count(*) FROM dc), (SELECT coalesce(sum(tf), 0) "
-	    "FROM dt)", 4, params, -1, err) != 0)
-		goto fail;
-	if (rag_db_copy_start(ix->db, "COPY chunks (collection_id, chunk_id, "
-	    "tenant_id, doc_id, seq, page_start, page_end, section, text, "
-	    "tokens, model, embedding) FROM STDIN", err) != 0)
-		goto fail;
-	touch(ix);
-	return 0;
-fail:
-	rag_indexer_abort(ix);
-	return -1;
 }
 
 static int
@@ -273,7 +158,7 @@ get_int(const json_t *rec, const char *key, long long min, long long *out,
 	return 0;
 }
 
-/* Appends the vector as pgvector text, "[x,y,...]"; false if one is not finite or all are 0. */
+/* Appends the vector as pgvector text, "[x,y,...]"; *zero when all are 0. */
 static int
 append_vector(struct rag_buf *b, const json_t *arr, bool *zero,
     struct rag_error *err)
@@ -304,45 +189,304 @@ append_vector(struct rag_buf *b, const json_t *arr, bool *zero,
 	return 0;
 }
 
+/* Opens the batch: a transaction, and COPY into the staging table. */
+static int
+batch_open(struct rag_indexer *ix, struct rag_error *err)
+{
+	if (!ix->staged) {
+		/* Rows wait here until the batch knows every document in it. */
+		if (rag_db_run(ix->db, "CREATE TEMP TABLE IF NOT EXISTS rag_stage "
+		    "(collection_id bigint, chunk_id text, tenant_id bigint, "
+		    "doc_id text, seq int, page_start int, page_end int, "
+		    "section text, text text, tokens int, model text, "
+		    "embedding vector) ON COMMIT DELETE ROWS", 0, NULL, err) != 0)
+			return -1;
+		ix->staged = true;
+	}
+	if (rag_db_run(ix->db, "BEGIN", 0, NULL, err) != 0)
+		return -1;
+	if (rag_db_copy_start(ix->db, "COPY rag_stage FROM STDIN", err) != 0) {
+		PGresult *res = PQexec(ix->db->conn, "ROLLBACK");
+		PQclear(res);
+		return -1;
+	}
+	ix->copying = true;
+	touch(ix);
+	return 0;
+}
+
+/* Finds or makes the collection of rec and checks its model; no COPY may be open. */
+static int
+collection_for(struct rag_indexer *ix, const json_t *rec, const char *model,
+    int dims, struct rag_error *err)
+{
+	const char *tenant = str_or(rec, "tenant", rag_config_get("RAG_TENANT"));
+	const char *coll = str_or(rec, "collection",
+	    rag_config_get("RAG_COLLECTION"));
+
+	if (!ix->have_coll || strcmp(ix->coll.tenant, tenant) != 0 ||
+	    strcmp(ix->coll.name, coll) != 0) {
+		ix->have_coll = false;
+		if (rag_catalog_collection(ix->db, tenant, coll, true, &ix->coll,
+		    err) != 0)
+			return -1;
+		ix->have_coll = true;
+	}
+	return rag_catalog_fix_model(ix->db, &ix->coll, model, dims, err);
+}
+
+static bool
+same_collection(const struct rag_indexer *ix, const json_t *rec)
+{
+	return ix->have_coll &&
+	       strcmp(str_or(rec, "tenant", rag_config_get("RAG_TENANT")),
+		   ix->coll.tenant) == 0 &&
+	       strcmp(str_or(rec, "collection",
+		   rag_config_get("RAG_COLLECTION")), ix->coll.name) == 0;
+}
+
+static struct doc *
+find_doc(struct rag_indexer *ix, const char *doc_id, long long first,
+    long long last)
+{
+	for (size_t i = ix->ndocs; i > 0; i--) {
+		struct doc *d = &ix->docs[i - 1];
+		if (d->first == first && d->last == last &&
+		    strcmp(d->doc_id, doc_id) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+/* The batch's documents as JSON for the statements: one parameter, any number. */
+static char *
+docs_json(const struct rag_indexer *ix)
+{
+	json_t *arr = json_array();
+	char *s;
+
+	for (size_t i = 0; i < ix->ndocs; i++) {
+		const json_t *r = ix->docs[i].rec;
+		json_t *o;
+
+		/* Every chunk of it failed: leave what it had alone. */
+		if (ix->docs[i].rows == 0 && ix->docs[i].skipped == 0)
+			continue;
+		o = json_pack("{s:s, s:I, s:I, s:o}", "doc_id",
+		    ix->docs[i].doc_id, "first", (json_int_t)ix->docs[i].first,
+		    "last", (json_int_t)ix->docs[i].last, "meta",
+		    rag_catalog_meta(r));
+		const char *keys[] = { "source", "uri", "content_type" };
+
+		for (size_t k = 0; k < sizeof(keys) / sizeof(*keys); k++)
+			if (json_is_string(json_object_get(r, keys[k])))
+				json_object_set(o, keys[k],
+				    json_object_get(r, keys[k]));
+		if (json_is_integer(json_object_get(r, "bytes")))
+			json_object_set(o, "bytes", json_object_get(r, "bytes"));
+		if (json_is_integer(json_object_get(r, "pages")))
+			json_object_set(o, "pages", json_object_get(r, "pages"));
+		json_array_append_new(arr, o);
+	}
+	s = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return s;
+}
+
+static int
+counts(struct rag_indexer *ix, const char *sql, int n, const char *const *p,
+    long long *chunks, long long *terms, struct rag_error *err)
+{
+	PGresult *res = rag_db_exec(ix->db, sql, n, p, err);
+
+	if (res == NULL)
+		return -1;
+	*chunks = PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 0)) : 0;
+	*terms = PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 1)) : 0;
+	PQclear(res);
+	return 0;
+}
+
+int
+rag_indexer_flush(struct rag_indexer *ix, struct rag_error *err)
+{
+	char cid[32], tid[32], delta[160];
+	char *docs = NULL;
+	const char *p[3];
+	long long gone_c, gone_t, new_c, new_t;
+
+	if (!ix->copying)
+		return 0;
+	if (rag_db_copy_end(ix->db, err) != 0)
+		goto fail;
+	ix->copying = false;
+	docs = docs_json(ix);
+	snprintf(cid, sizeof(cid), "%lld", ix->coll.collection_id);
+	snprintf(tid, sizeof(tid), "%lld", ix->coll.tenant_id);
+	p[0] = cid;
+	p[1] = tid;
+	p[2] = docs;
+	/* The documents first (the chunks refer to them), in a fixed order
+	 * so that concurrent indexers lock them without deadlock. */
+	if (rag_db_run(ix->db,
+	    "INSERT INTO documents (collection_id, doc_id, tenant_id, source, "
+	    "uri, bytes, content_type, pages, meta) SELECT DISTINCT ON "
+	    "(d.doc_id) $1, d.doc_id, $2, coalesce(d.source, d.doc_id), "
+	    "coalesce(d.uri, ''), coalesce(d.bytes, 0), coalesce("
+	    "d.content_type, 'application/pdf'), d.pages, coalesce(d.meta, "
+	    "'{}') FROM jsonb_to_recordset($3::jsonb) AS d(doc_id text, "
+	    "source text, uri text, bytes bigint, content_type text, pages "
+	    "int, meta jsonb) ORDER BY d.doc_id "
+	    "ON CONFLICT (collection_id, doc_id) DO UPDATE SET "
+	    "pages = coalesce(excluded.pages, documents.pages), "
+	    "uri = CASE WHEN excluded.uri = '' THEN documents.uri "
+	    "ELSE excluded.uri END, "
+	    "bytes = greatest(documents.bytes, excluded.bytes), "
+	    "meta = documents.meta || excluded.meta",
+	    3, p, err) != 0)
+		goto fail;
+	p[1] = docs;
+	if (counts(ix,
+	    "WITH b AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS "
+	    "x(doc_id text, first int, last int)), "
+	    "old AS (SELECT c.chunk_key FROM chunks c JOIN b ON c.doc_id = "
+	    "b.doc_id WHERE c.collection_id = $1 AND (b.first = 0 OR "
+	    "c.page_start BETWEEN b.first AND b.last)), "
+	    "dt AS (DELETE FROM chunk_terms WHERE chunk_key IN (SELECT "
+	    "chunk_key FROM old) RETURNING tf), "
+	    "dc AS (DELETE FROM chunks WHERE chunk_key IN (SELECT chunk_key "
+	    "FROM old) RETURNING 1) "
+	    "SELECT (SELECT count(*) FROM dc), (SELECT coalesce(sum(tf), 0) "
+	    "FROM dt)", 2, p, &gone_c, &gone_t, err) != 0)
+		goto fail;
+	/*
+	 * The BM25 postings come from the generated tsvector of the rows
+	 * just inserted: PostgreSQL's english stems, as the question gets.
+	 */
+	if (counts(ix,
+	    "WITH ins AS (INSERT INTO chunks (collection_id, chunk_id, "
+	    "tenant_id, doc_id, seq, page_start, page_end, section, text, "
+	    "tokens, model, embedding) SELECT collection_id, chunk_id, "
+	    "tenant_id, doc_id, seq, page_start, page_end, section, text, "
+	    "tokens, model, embedding FROM rag_stage RETURNING chunk_key, "
+	    "tenant_id, tsv), "
+	    "t AS (SELECT i.chunk_key, i.tenant_id, u.lexeme, coalesce("
+	    "array_length(u.positions, 1), 1) AS tf FROM ins i, unnest(i.tsv) "
+	    "u), "
+	    "d AS (SELECT chunk_key, sum(tf)::int AS dl FROM t GROUP BY "
+	    "chunk_key), "
+	    "ti AS (INSERT INTO chunk_terms (collection_id, term, chunk_key, "
+	    "tf, dl, tenant_id) SELECT $1, t.lexeme, t.chunk_key, t.tf, d.dl, "
+	    "t.tenant_id FROM t JOIN d USING (chunk_key)) "
+	    "SELECT (SELECT count(*) FROM ins), (SELECT coalesce(sum(dl), 0) "
+	    "FROM d)", 1, p, &new_c, &new_t, err) != 0)
+		goto fail;
+	if (rag_db_run(ix->db, "UPDATE documents SET indexed_at = now() WHERE "
+	    "collection_id = $1 AND doc_id IN (SELECT doc_id FROM "
+	    "jsonb_to_recordset($2::jsonb) AS x(doc_id text))", 2, p, err) != 0)
+		goto fail;
+	/* The totals change by a row of their own: no wait on collections. */
+	snprintf(delta, sizeof(delta), "INSERT INTO collection_deltas "
+	    "(collection_id, tenant_id, chunks, terms) VALUES (%lld, %lld, "
+	    "%lld, %lld)", ix->coll.collection_id, ix->coll.tenant_id,
+	    new_c - gone_c, new_t - gone_t);
+	if ((new_c != gone_c || new_t != gone_t) &&
+	    rag_db_run(ix->db, delta, 0, NULL, err) != 0)
+		goto fail;
+	if (rag_db_run(ix->db, "COMMIT", 0, NULL, err) != 0)
+		goto fail;
+	for (size_t i = 0; i < ix->ndocs; i++)
+		if (ix->docs[i].rows > 0 || ix->docs[i].skipped > 0)
+			ix->fn(ix->docs[i].rec, ix->docs[i].rows,
+			    ix->docs[i].skipped, NULL, ix->arg);
+	docs_clear(ix);
+	free(docs);
+	return 0;
+fail:
+	free(docs);
+	batch_failed(ix, err);
+	return err->code == RAG_EXIT_FAILED ? 0 : -1;
+}
+
 int
 rag_indexer_add(struct rag_indexer *ix, const json_t *rec,
     struct rag_error *err)
 {
+	const char *doc_id = rag_record_str(rec, "doc_id");
 	const char *chunk_id = rag_record_str(rec, "chunk_id");
 	const char *text = rag_record_str(rec, "text");
 	const char *model = rag_record_str(rec, "model");
 	const char *section = rag_record_str(rec, "section");
-	long long seq, ps, pe, tokens;
+	json_t *emb = json_object_get(rec, "embedding");
+	long long seq, ps, pe, tokens, first, last;
 	struct rag_buf *b = &ix->row;
+	struct doc *d;
 	bool zero;
 	int dims;
 
+	if (!rag_doc_id_ok(doc_id))
+		return rag_error_set(err, RAG_EXIT_FAILED, "the chunk needs a "
+		    "\"doc_id\" of 1 to 200 characters");
 	if (chunk_id == NULL || *chunk_id == '\0' || strlen(chunk_id) > 200)
 		return rag_error_set(err, RAG_EXIT_FAILED, "the chunk has no "
 		    "\"chunk_id\"");
 	if (text == NULL)
 		return rag_error_set(err, RAG_EXIT_FAILED, "the chunk has no "
 		    "\"text\"");
+	if (model == NULL || !json_is_array(emb) || json_array_size(emb) == 0)
+		return rag_error_set(err, RAG_EXIT_FAILED, "the chunk has no "
+		    "\"model\" and \"embedding\": run it through rag-embed "
+		    "first");
 	if (get_int(rec, "seq", 0, &seq, err) != 0 ||
 	    get_int(rec, "page_start", 1, &ps, err) != 0 ||
-	    get_int(rec, "page_end", ps, &pe, err) != 0)
+	    get_int(rec, "page_end", ps, &pe, err) != 0 ||
+	    rag_record_int(rec, "tokens", 0, &tokens, err) != 0)
 		return -1;
-	if (rag_record_int(rec, "tokens", 0, &tokens, err) != 0)
-		return -1;
-	if ((dims = embedding_dims(rec, err)) < 0)
-		return -1;
-	if (dims != ix->coll.dimensions || model == NULL ||
-	    strcmp(model, ix->coll.embed_model) != 0)
+	dims = (int)json_array_size(emb);
+	shard_of(rec, &first, &last);
+	d = ix->ndocs > 0 ? &ix->docs[ix->ndocs - 1] : NULL;
+	if (d == NULL || d->first != first || d->last != last ||
+	    strcmp(d->doc_id, doc_id) != 0 || !same_collection(ix, rec)) {
+		/*
+		 * A new document.  The batch ends here if it is full, if the
+		 * collection changes, or if this document is in it already
+		 * (its second run replaces its first, as documented).
+		 */
+		if (ix->copying && (ix->rows >= BATCH_ROWS ||
+		    ix->ndocs >= BATCH_DOCS || !same_collection(ix, rec) ||
+		    find_doc(ix, doc_id, first, last) != NULL) &&
+		    rag_indexer_flush(ix, err) != 0)
+			return -1;
+		if (!ix->copying) {
+			if (collection_for(ix, rec, model, dims, err) != 0)
+				return -1;
+			if (batch_open(ix, err) != 0)
+				return -1;
+		}
+		if (ix->ndocs == ix->cap) {
+			ix->cap = ix->cap ? 2 * ix->cap : 64;
+			ix->docs = rag_xrealloc(ix->docs, ix->cap *
+			    sizeof(*ix->docs));
+		}
+		d = &ix->docs[ix->ndocs++];
+		d->rec = json_deep_copy(rec);
+		json_object_del(d->rec, "embedding");
+		d->doc_id = rag_xstrdup(doc_id);
+		d->first = first;
+		d->last = last;
+		d->rows = d->skipped = 0;
+	}
+	if (dims != ix->coll.dimensions || strcmp(model, ix->coll.embed_model) != 0)
 		return rag_error_set(err, RAG_EXIT_FAILED, "chunk '%s' has a "
 		    "%d-dimension vector from '%s', but collection '%s' holds "
-		    "%d dimensions from '%s'", chunk_id, dims,
-		    model ? model : "?", ix->coll.name, ix->coll.dimensions,
-		    ix->coll.embed_model);
+		    "%d dimensions from '%s'", chunk_id, dims, model,
+		    ix->coll.name, ix->coll.dimensions, ix->coll.embed_model);
 	rag_buf_reset(b);
 	rag_buf_addf(b, "%lld\t", ix->coll.collection_id);
 	rag_copy_escape(b, chunk_id, strlen(chunk_id));
-	rag_buf_addf(b, "\t%lld\t%s\t%lld\t%lld\t%lld\t", ix->coll.tenant_id,
-	    ix->doc_id, seq, ps, pe);
+	rag_buf_addf(b, "\t%lld\t", ix->coll.tenant_id);
+	rag_copy_escape(b, doc_id, strlen(doc_id));
+	rag_buf_addf(b, "\t%lld\t%lld\t%lld\t", seq, ps, pe);
 	if (section != NULL)
 		rag_copy_escape(b, section, strlen(section));
 	else
@@ -352,135 +496,26 @@ rag_indexer_add(struct rag_indexer *ix, const json_t *rec,
 	rag_buf_addf(b, "\t%lld\t", tokens);
 	rag_copy_escape(b, model, strlen(model));
 	rag_buf_addc(b, '\t');
-	if (append_vector(b, json_object_get(rec, "embedding"), &zero, err) != 0)
+	if (append_vector(b, emb, &zero, err) != 0)
 		return -1;
 	if (zero) {
-		ix->skipped++;
+		d->skipped++;
 		return 0;
 	}
 	rag_buf_addc(b, '\n');
-	if (rag_db_copy_put(ix->db, b->data, b->len, err) != 0)
+	if (rag_db_copy_put(ix->db, b->data, b->len, err) != 0) {
+		batch_failed(ix, err);
 		return -1;
+	}
+	d->rows++;
 	ix->rows++;
 	return 0;
 }
 
 int
-rag_indexer_end(struct rag_indexer *ix, long *chunks, long *skipped,
-    struct rag_error *err)
-{
-	char cid[32], first[32], last[32];
-	const char *params[4] = { cid, ix->doc_id, first, last };
-
-	*chunks = ix->rows;
-	*skipped = ix->skipped;
-	if (rag_db_copy_end(ix->db, err) != 0)
-		goto fail;
-	snprintf(cid, sizeof(cid), "%lld", ix->coll.collection_id);
-	snprintf(first, sizeof(first), "%lld", ix->shard_first);
-	snprintf(last, sizeof(last), "%lld", ix->shard_last);
-	/*
-	 * The BM25 postings come from the generated tsvector, so the terms
-	 * are PostgreSQL's english stems, the same the question gets.
-	 */
-	if (run_counting(ix,
-	    "WITH t AS (SELECT c.chunk_key, c.tenant_id, u.lexeme, "
-	    "coalesce(array_length(u.positions, 1), 1) AS tf FROM chunks c, "
-	    "unnest(c.tsv) u WHERE c.collection_id = $1 AND c.doc_id = $2 AND "
-	    "($3::int = 0 OR c.page_start BETWEEN $3 AND $4)), "
-	    "d AS (SELECT chunk_key, sum(tf)::int AS dl FROM t GROUP BY "
-	    "chunk_key), "
-	    "ins AS (INSERT INTO chunk_terms (collection_id, term, chunk_key, "
-	    "tf, dl, tenant_id) SELECT $1, t.lexeme, t.chunk_key, t.tf, d.dl, "
-	    "t.tenant_id FROM t JOIN d USING (chunk_key)) "
-	    "SELECT (SELECT count(*) FROM chunks c WHERE c.collection_id = $1 "
-	    "AND c.doc_id = $2 AND ($3::int = 0 OR c.page_start BETWEEN $3 AND "
-	    "$4)), (SELECT coalesce(sum(dl), 0) FROM d)", 4, params, 1,
-	    err) != 0)
-		goto fail;
-	if (rag_db_run(ix->db, "UPDATE documents SET indexed_at = now() WHERE "
-	    "collection_id = $1 AND doc_id = $2", 2, params, err) != 0 ||
-	    rag_db_run(ix->db, "RELEASE SAVEPOINT doc", 0, NULL, err) != 0)
-		goto fail;
-	ix->active = false;
-	ix->tx_rows += ix->rows;
-	ix->tx_docs++;
-	return 0;
-fail:
-	rag_indexer_abort(ix);
-	return -1;
-}
-
-bool
-rag_indexer_want_commit(const struct rag_indexer *ix)
-{
-	/* Big enough to spread the commit's fsync, small enough to show progress. */
-	return ix->in_tx && (ix->tx_rows >= 5000 || ix->tx_docs >= 1000);
-}
-
-int
-rag_indexer_commit(struct rag_indexer *ix, struct rag_error *err)
-{
-	if (!ix->in_tx)
-		return 0;
-	for (int i = 0; i < ix->ndeltas; i++) {
-		const struct delta *d = &ix->deltas[i];
-		char sql[256];
-
-		if (d->chunks == 0 && d->terms == 0)
-			continue;
-		snprintf(sql, sizeof(sql), "INSERT INTO collection_deltas "
-		    "(collection_id, tenant_id, chunks, terms) VALUES (%lld, "
-		    "%lld, %lld, %lld)", d->collection_id, d->tenant_id,
-		    d->chunks, d->terms);
-		if (rag_db_run(ix->db, sql, 0, NULL, err) != 0)
-			goto fail;
-	}
-	if (rag_db_run(ix->db, "COMMIT", 0, NULL, err) != 0)
-		goto fail;
-	ix->in_tx = false;
-	ix->ndeltas = 0;
-	return 0;
-fail:
-	{
-		PGresult *res = PQexec(ix->db->conn, "ROLLBACK");
-		PQclear(res);
-	}
-	ix->in_tx = false;
-	ix->ndeltas = 0;
-	return -1;
-}
-
-void
-rag_indexer_abort(struct rag_indexer *ix)
-{
-	PGresult *res;
-
-	if (!ix->active)
-		return;
-	ix->active = false;
-	/* End a COPY in progress, then roll the transaction back. */
-	if (PQtransactionStatus(ix->db->conn) == PQTRANS_ACTIVE) {
-		PQputCopyEnd(ix->db->conn, "aborted");
-		while ((res = PQgetResult(ix->db->conn)) != NULL)
-			PQclear(res);
-	}
-	res = PQexec(ix->db->conn, "ROLLBACK TO SAVEPOINT doc");
-	PQclear(res);
-	res = PQexec(ix->db->conn, "RELEASE SAVEPOINT doc");
-	PQclear(res);
-	/* The failed document's share of the totals is rolled back too. */
-	memcpy(ix->deltas, ix->saved, sizeof(ix->deltas));
-	ix->ndeltas = ix->nsaved;
-	ix->rows = 0;
-	/* ... and so may be what it fixed on the collection: look again. */
-	ix->have_coll = false;
-}
-
-int
 rag_indexer_finish(struct rag_indexer *ix, struct rag_error *err)
 {
-	if (rag_indexer_commit(ix, err) != 0)
+	if (rag_indexer_flush(ix, err) != 0)
 		return -1;
 	for (int i = 0; i < ix->ntouched; i++) {
 		char sql[512];

@@ -8,65 +8,48 @@
 #include "db.h"
 
 /*
- * An indexer writes the chunks of one document (or one page-range shard
- * of it) at a time, in one transaction: the document's old chunks in that
- * range go, the new ones come in by COPY, their BM25 postings and the
- * collection's totals follow.  Re-indexing the same chunks therefore
- * leaves the same rows; nothing is ever duplicated.
+ * An indexer takes embedded chunk records as they come and writes them in
+ * batches: the chunks of many documents stream by COPY into a staging
+ * table, then a handful of statements, in one transaction, replace each
+ * document's old chunks (or, for a record with a "shard" [first, last],
+ * those that start in that page range) with the new ones, add their BM25
+ * postings and the collection's totals.  A document is never split across
+ * batches, so its replacement is atomic; re-indexing the same chunks
+ * leaves the same rows, never duplicates.
  *
- *   ix = rag_indexer_new(db);
- *   for each document:
- *       rag_indexer_begin(ix, first_chunk) ... rag_indexer_add(ix, chunk)
- *       ... rag_indexer_end(ix, &n)    (or rag_indexer_abort)
- *       if (rag_indexer_want_commit(ix)) rag_indexer_commit(ix)
- *   rag_indexer_finish(ix)      commits, folds totals, builds HNSW indexes
- *
- * Small documents share a transaction (one commit, one fsync, for many),
- * each under its own savepoint, so one that fails takes only itself back.
- * A document counts as written once the commit after it succeeds.
+ * The chunks of a document (or shard) must come together; a run of them
+ * replaces what the document had.
  */
 struct rag_indexer;
 
-struct rag_indexer *rag_indexer_new(struct rag_db *db);
+/*
+ * Called once per document (or shard) when its batch ends: doc is its
+ * first chunk record (for its fields), chunks the rows written, skipped
+ * the chunks left out for having no words (all-zero vectors), err NULL
+ * when it is in the database, else why not (the whole batch failed).
+ */
+typedef void (*rag_indexed_fn)(const json_t *doc, long chunks, long skipped,
+    const struct rag_error *err, void *arg);
+
+struct rag_indexer *rag_indexer_new(struct rag_db *db, rag_indexed_fn fn,
+    void *arg);
 void rag_indexer_free(struct rag_indexer *ix);
 
 /*
- * True when rec belongs to the document (and shard) being written, so the
- * caller knows when to commit and begin anew.
- */
-bool rag_indexer_same(const struct rag_indexer *ix, const json_t *rec);
-bool rag_indexer_active(const struct rag_indexer *ix);
-
-/*
- * Starts a document from its first chunk record (tenant, collection,
- * doc_id, optional shard [first, last], and the document's fields).
- * Fails with RAG_EXIT_FAILED for a record that cannot start one (bad
- * doc_id, a model or dimensions the collection does not hold); other
- * codes mean the database failed.
- */
-int rag_indexer_begin(struct rag_indexer *ix, const json_t *rec,
-    struct rag_error *err);
-/*
- * Adds one chunk.  A bad chunk (missing fields, a vector of the wrong
- * size, numbers that are not finite) fails with RAG_EXIT_FAILED and is
- * left out; the document goes on.  An all-zero vector (a chunk with no
- * words) is left out silently and counted in *skipped at commit.
+ * Adds one chunk.  A bad chunk (missing fields, a vector of the wrong size
+ * or model for its collection, numbers that are not finite) fails with
+ * RAG_EXIT_FAILED and is left out; its document goes on.  Other codes
+ * mean the database failed: the batch is lost (fn has said so).
  */
 int rag_indexer_add(struct rag_indexer *ix, const json_t *rec,
     struct rag_error *err);
-/* Ends the document: its postings and totals follow its chunks. */
-int rag_indexer_end(struct rag_indexer *ix, long *chunks, long *skipped,
-    struct rag_error *err);
-/* Takes the current document back; the transaction goes on. */
-void rag_indexer_abort(struct rag_indexer *ix);
-/* True when the open transaction holds enough to commit. */
-bool rag_indexer_want_commit(const struct rag_indexer *ix);
-/* Commits what was ended so far (with the BM25 totals' changes). */
-int rag_indexer_commit(struct rag_indexer *ix, struct rag_error *err);
+
+/* Writes the batch so far.  Returns -1 only when the database failed. */
+int rag_indexer_flush(struct rag_indexer *ix, struct rag_error *err);
 
 /*
- * Commits, folds the totals into each collection written to, and creates
- * the HNSW index of each that lacks one.
+ * Flushes, folds the totals into each collection written to, and creates
+ * the HNSW index of each that lacks one (after the load, not row by row).
  */
 int rag_indexer_finish(struct rag_indexer *ix, struct rag_error *err);
 

@@ -121,9 +121,9 @@ $sha1 1" ]
 @test "a chunk without an embedding is an error record" {
 	run -1 --separate-stderr rag-index <<<"$(emb noembed | jq -c 'del(.embedding, .model)' | head -1)"
 	[ "$(jq -r .type <<<"$output")" = error ]
-	[ "$(jq -r .error <<<"$output")" = 'the chunk has no "model": run it through rag-embed first' ]
+	[ "$(jq -r .error <<<"$output")" = 'the chunk has no "model" and "embedding": run it through rag-embed first' ]
 	run -1 --separate-stderr rag-index <<<"$(emb noembed | jq -c 'del(.embedding)' | head -1)"
-	[ "$(jq -r .error <<<"$output")" = 'the chunk has no "embedding": run it through rag-embed first' ]
+	[ "$(jq -r .error <<<"$output")" = 'the chunk has no "model" and "embedding": run it through rag-embed first' ]
 }
 
 @test "a chunk without words (an all-zero vector) is skipped and counted" {
