@@ -532,15 +532,18 @@ rag_indexer_finish(struct rag_indexer *ix, struct rag_error *err)
 			return -1;
 	}
 	for (int i = 0; i < ix->ntouched; i++) {
+		/*
+		 * One implicit transaction; the lock is held until it commits,
+		 * so a second indexer waits and then finds the index there.
+		 */
 		char *sql = rag_xasprintf(
-		    "SELECT pg_advisory_lock(7452912, %lld::int); "
-		    "SET maintenance_work_mem = '256MB'; "
+		    "SELECT pg_advisory_xact_lock(7452912, %lld::int); "
+		    "SET LOCAL maintenance_work_mem = '256MB'; "
 		    "CREATE INDEX IF NOT EXISTS chunks_hnsw_%lld ON chunks USING "
 		    "hnsw ((embedding::vector(%d)) vector_cosine_ops) WHERE "
-		    "collection_id = %lld; "
-		    "SELECT pg_advisory_unlock(7452912, %lld::int)",
+		    "collection_id = %lld",
 		    ix->touched[i], ix->touched[i], ix->touched_dims[i],
-		    ix->touched[i], ix->touched[i]);
+		    ix->touched[i]);
 		PGresult *res = PQexec(ix->db->conn, sql);
 		ExecStatusType st = PQresultStatus(res);
 
