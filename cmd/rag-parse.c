@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -19,7 +20,8 @@
 static const char help[] =
     "usage: rag-parse [-qv] [--pages FIRST-LAST] [--strip-furniture]\n"
     "                 [--password-file FILE] [--max-memory SIZE]\n"
-    "                 [--page-timeout SECONDS] [--dlq FILE] [FILE ...]\n"
+    "                 [--page-timeout SECONDS] [--doc-timeout SECONDS]\n"
+    "                 [--dlq FILE] [FILE ...]\n"
     "       rag-parse --plan [--shard-pages N] [FILE ...]\n"
     "\n"
     "Read \"document\" records (from rag-upload) and write one \"page\" record\n"
@@ -44,6 +46,8 @@ static const char help[] =
     "                           \"password\" field on a record wins)\n"
     "      --max-memory SIZE    cap MuPDF's memory per document (default 1G)\n"
     "      --page-timeout SECS  give up on a page after this long (default 60)\n"
+    "      --doc-timeout SECS   give up on the rest of a document after this\n"
+    "                           long (default 1800; 0: never)\n"
     "      --dlq FILE           also append error records to FILE\n"
     "  -q, --quiet              only errors\n"
     "  -v, --verbose            more detail\n"
@@ -61,7 +65,8 @@ enum {
 	OPT_PAGE_TIMEOUT,
 	OPT_PLAN,
 	OPT_SHARD_PAGES,
-	OPT_STRIP_FURNITURE
+	OPT_STRIP_FURNITURE,
+	OPT_DOC_TIMEOUT
 };
 
 /*
@@ -73,6 +78,7 @@ enum {
 
 static const struct option longopts[] = {
 	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
+	{ "doc-timeout", required_argument, NULL, OPT_DOC_TIMEOUT },
 	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 	{ "page-timeout", required_argument, NULL, OPT_PAGE_TIMEOUT },
 	{ "pages", required_argument, NULL, OPT_PAGES },
@@ -89,6 +95,7 @@ struct opts {
 	bool plan;
 	int shard_pages;
 	bool strip_furniture;
+	double doc_seconds;	/* 0: no limit on a whole document */
 	char *password;
 	struct rag_pdf_options pdf;
 	long documents, pages, ocr;
@@ -355,6 +362,7 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	struct furniture furn = { NULL, 0, 0, NULL, 0 };
 	int first, last, npages, nocr = 0, rc = 0, *ocr_pages = NULL;
 	const char *section;
+	struct timespec t0;
 
 	if (strcmp(type, "document") != 0 && strcmp(type, "shard") != 0) {
 		rag_stream_emit(s, rec);	/* not ours: pass it on */
@@ -400,10 +408,27 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	if (o->strip_furniture)
 		furniture_find(pdf, first, last, &furn);
 	ocr_pages = rag_xcalloc((size_t)(last - first + 1), sizeof(int));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rag_pdf_page_init(&page);
 	for (int n = first; n <= last; n++) {
 		struct rag_error perr = RAG_ERROR_INIT;
+		struct timespec now;
 		json_t *out;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (o->doc_seconds > 0 && (double)(now.tv_sec - t0.tv_sec) +
+		    (double)(now.tv_nsec - t0.tv_nsec) / 1e9 > o->doc_seconds) {
+			/* One hostile document must not hold the worker. */
+			json_t *in = json_deep_copy(rec);
+			json_object_del(in, "password");
+			rag_error_set(&perr, RAG_EXIT_FAILED, "%s: exceeded the "
+			    "%g s document time limit before page %d of %d: "
+			    "pages %d-%d were not parsed (--doc-timeout)",
+			    po.name, o->doc_seconds, n, last, n, last);
+			rag_stream_fail(s, &perr, in);
+			json_decref(in);
+			break;
+		}
 
 		if (rag_pdf_page_text(pdf, n, &page, &perr) != 0) {
 			json_t *in = json_deep_copy(rec);
@@ -491,6 +516,7 @@ main(int argc, char **argv)
 	o.shard_pages = 25;
 	o.pdf.max_memory = 1ULL << 30;
 	o.pdf.page_seconds = 60;
+	o.doc_seconds = 1800;
 	rag_log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, RAG_OPT_COMMON_SHORT, longopts,
 	    NULL)) != -1) {
@@ -537,6 +563,12 @@ main(int argc, char **argv)
 				    GROUP_PAGES, o.shard_pages);
 			break;
 		case OPT_STRIP_FURNITURE: o.strip_furniture = true; break;
+		case OPT_DOC_TIMEOUT:
+			if (rag_parse_seconds(optarg, &secs) != 0)
+				rag_usage_error("--doc-timeout takes seconds, "
+				    "like 600 or 30m (0: never), not '%s'", optarg);
+			o.doc_seconds = secs;
+			break;
 		case RAG_OPT_DLQ: so.dlq_path = optarg; break;
 		default: rag_usage_hint();
 		}

@@ -100,3 +100,12 @@ chunks_of() {
 	[ "$(jq -r 'select(.type == "error") | .record.doc_id' <<<"$output" | sort -u | wc -l)" -ge 4 ]
 	[ "$(jq -r 'select(.type == "page") | .doc_id' <<<"$output" | sort -u)" != "" ]
 }
+
+@test "--doc-timeout gives up on the rest of a long document, and says which pages" {
+	run -1 --separate-stderr rag-parse --doc-timeout 0.3 <<<"$DOC"
+	err=$(jq -r 'select(.type == "error") | .error' <<<"$output")
+	[[ "$err" == *"exceeded the 0.3 s document time limit before page "*"were not parsed (--doc-timeout)"* ]]
+	pages=$(jq -r 'select(.type == "page") | .page' <<<"$output" | wc -l)
+	[ "$pages" -ge 1 ] && [ "$pages" -lt 1158 ]
+	run -2 --separate-stderr rag-parse --doc-timeout soon <<<"$DOC"
+}
