@@ -86,6 +86,22 @@ struct opts {
 	int ndocs;
 };
 
+/* Words too common to be worth a highlight. */
+static bool
+stop_word(const char *w)
+{
+	static const char *const stop[] = { "the", "and", "for", "with",
+		"how", "what", "who", "why", "when", "where", "which", "are",
+		"was", "were", "this", "that", "from", "into", "does", "can",
+		"you", "your", "not", "but", "has", "have", "had", "its", "about",
+		NULL };
+
+	for (size_t i = 0; stop[i] != NULL; i++)
+		if (strcmp(stop[i], w) == 0)
+			return true;
+	return false;
+}
+
 /* The question's words, lowercased, for highlighting. */
 static int
 question_words(const char *q, char words[][32], int max)
@@ -103,7 +119,8 @@ question_words(const char *q, char words[][32], int max)
 			for (size_t i = 0; i < len; i++)
 				words[n][i] = (char)tolower((unsigned char)q[i]);
 			words[n][len] = '\0';
-			n++;
+			if (!stop_word(words[n]))
+				n++;
 		}
 		q += len;
 	}
