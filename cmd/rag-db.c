@@ -330,26 +330,32 @@ cmd_psql(int argc, char **argv)
 	    "postgresql-client)");
 }
 
+static void
+parse_options(int argc, char **argv, const char *shortopts, struct opts *o)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (rag_opt_common(c, optarg, help))
+			continue;
+		switch (c) {
+		case 'j': o->json = true; break;
+		case 'y': o->yes = true; break;
+		default: rag_usage_hint();
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	struct rag_error err = RAG_ERROR_INIT;
 	struct opts o = { false, false };
 	const char *cmd;
-	int c;
 
 	rag_log_init(argv[0]);
 	/* "+": stop at the command, so psql's own options pass through. */
-	while ((c = getopt_long(argc, argv, "+jy" RAG_OPT_COMMON_SHORT,
-	    longopts, NULL)) != -1) {
-		if (rag_opt_common(c, optarg, help))
-			continue;
-		switch (c) {
-		case 'j': o.json = true; break;
-		case 'y': o.yes = true; break;
-		default: rag_usage_hint();
-		}
-	}
+	parse_options(argc, argv, "+jy" RAG_OPT_COMMON_SHORT, &o);
 	argc -= optind;
 	argv += optind;
 	if (argc == 0) {
@@ -363,16 +369,7 @@ main(int argc, char **argv)
 		return cmd_psql(argc - 1, argv + 1);
 	/* The other commands take options after their name too. */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "jy" RAG_OPT_COMMON_SHORT,
-	    longopts, NULL)) != -1) {
-		if (rag_opt_common(c, optarg, help))
-			continue;
-		switch (c) {
-		case 'j': o.json = true; break;
-		case 'y': o.yes = true; break;
-		default: rag_usage_hint();
-		}
-	}
+	parse_options(argc, argv, "jy" RAG_OPT_COMMON_SHORT, &o);
 	if (optind < argc)
 		rag_usage_error("'%s' takes no argument '%s'", cmd,
 		    argv[optind]);
