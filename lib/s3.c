@@ -2221,6 +2221,102 @@ out:
 	return rc;
 }
 
+/* "/bucket/key", encoded, as x-amz-copy-source wants it. */
+static void
+copy_source(struct rag_buf *b, const char *bucket, const char *key)
+{
+	rag_buf_addc(b, '/');
+	rag_sigv4_uri_encode(b, bucket, strlen(bucket), 1);
+	rag_buf_addc(b, '/');
+	rag_sigv4_uri_encode(b, key, strlen(key), 0);
+}
+
+/* Sends a copy request and reads the ETag from its answer's root. */
+static int
+copy_request(struct rag_s3 *s, struct req *rq, const char *src_key,
+             const char *root, char **etag, struct rag_error *err)
+{
+	struct xfer x;
+	int rc;
+
+	rq->mem = "";
+	rq->len = 0;
+	rq->error_in_200 = true; /* a copy can fail after its 200 is sent */
+	xfer_init(&x, s, rq);
+	rc = list_page(s, rq, &x, root, err);
+	if (rc < 0 && strcmp(x.s3code, "NoSuchKey") == 0)
+		rag_error_set(err, RAG_EXIT_FAILED,
+		              "s3://%s/%s: NoSuchKey: the object to copy is "
+		              "not there",
+		              rq->bucket, src_key);
+	if (rc == 0 && etag != NULL) {
+		char *e = xml_text(span_of(&x.body), "ETag");
+
+		*etag = e != NULL ? unquote_etag(e) : NULL;
+		free(e);
+	}
+	xfer_release(&x);
+	return rc;
+}
+
+int
+rag_s3_copy(struct rag_s3 *s, const char *bucket, const char *src_key,
+            const char *dst_key, char **etag, struct rag_error *err)
+{
+	struct rag_buf src = RAG_BUF_INIT;
+	struct req rq;
+	int rc;
+
+	if (etag != NULL)
+		*etag = NULL;
+	if (check_names(bucket, src_key, true, err) < 0 ||
+	    check_names(bucket, dst_key, true, err) < 0)
+		return -1;
+	copy_source(&src, bucket, src_key);
+	req_init(&rq, "PUT", bucket, dst_key);
+	req_header(&rq, "x-amz-copy-source", src.data);
+	req_sse(s, &rq);
+	rc = copy_request(s, &rq, src_key, "CopyObjectResult", etag, err);
+	rag_buf_release(&src);
+	return rc;
+}
+
+int
+rag_s3_mpu_upload_part_copy(struct rag_s3 *s, const char *bucket,
+                            const char *key, const char *upload_id,
+                            int part_number, const char *src_key,
+                            uint64_t first, uint64_t last, char **etag,
+                            struct rag_error *err)
+{
+	struct rag_buf src = RAG_BUF_INIT;
+	struct req rq;
+	char num[16], range[64];
+	int rc;
+
+	*etag = NULL;
+	if (check_part(bucket, key, upload_id, part_number, err) < 0 ||
+	    check_names(bucket, src_key, true, err) < 0)
+		return -1;
+	if (last < first || last - first >= RAG_S3_MAX_PART)
+		return rag_error_set(err, RAG_EXIT_FAILED,
+		                     "s3://%s/%s: cannot copy bytes %llu-%llu "
+		                     "as one part: a part holds 1 byte to 5 GiB",
+		                     bucket, key, (unsigned long long)first,
+		                     (unsigned long long)last);
+	copy_source(&src, bucket, src_key);
+	snprintf(num, sizeof(num), "%d", part_number);
+	snprintf(range, sizeof(range), "bytes=%llu-%llu",
+	         (unsigned long long)first, (unsigned long long)last);
+	req_init(&rq, "PUT", bucket, key);
+	req_query(&rq, "partNumber", num);
+	req_query(&rq, "uploadId", upload_id);
+	req_header(&rq, "x-amz-copy-source", src.data);
+	req_header(&rq, "x-amz-copy-source-range", range);
+	rc = copy_request(s, &rq, src_key, "CopyPartResult", etag, err);
+	rag_buf_release(&src);
+	return rc;
+}
+
 int
 rag_s3_mpu_abort(struct rag_s3 *s, const char *bucket, const char *key,
                  const char *upload_id, struct rag_error *err)

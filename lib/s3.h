@@ -188,6 +188,16 @@ int rag_s3_get(struct rag_s3 *s, const char *bucket, const char *key,
 int rag_s3_delete(struct rag_s3 *s, const char *bucket, const char *key,
                   struct rag_error *err);
 
+/*
+ * CopyObject: the server copies bucket/src_key to bucket/dst_key without
+ * the bytes passing through here (SSE applies to the copy as to a PUT).
+ * S3 copies up to 5 GiB this way; use rag_s3_mpu_upload_part_copy above
+ * that.  *etag, when etag is not NULL, gets the copy's ETag.  A missing
+ * source is RAG_EXIT_FAILED (NoSuchKey).
+ */
+int rag_s3_copy(struct rag_s3 *s, const char *bucket, const char *src_key,
+                const char *dst_key, char **etag, struct rag_error *err);
+
 /* An object in a listing; the strings live until the callback returns. */
 struct rag_s3_object {
 	const char *key;
@@ -260,6 +270,17 @@ int rag_s3_mpu_upload_parts(struct rag_s3 *s, const char *bucket,
                             const char *key, const char *upload_id,
                             struct rag_s3_part_upload *parts, size_t n,
                             int max_in_flight, struct rag_error *err);
+
+/*
+ * UploadPartCopy: bytes first..last (inclusive, at most 5 GiB) of the
+ * object bucket/src_key become part part_number of the upload, copied by
+ * the server.  *etag (caller frees) is the part's ETag.
+ */
+int rag_s3_mpu_upload_part_copy(struct rag_s3 *s, const char *bucket,
+                                const char *key, const char *upload_id,
+                                int part_number, const char *src_key,
+                                uint64_t first, uint64_t last, char **etag,
+                                struct rag_error *err);
 
 /* A part to complete an upload with: its number and ETag (quoted or not). */
 struct rag_s3_part {

@@ -1114,6 +1114,62 @@ test_multipart(struct rag_s3 *s)
 	free(data);
 }
 
+/* Server-side copies: CopyObject, and UploadPartCopy in ranges. */
+static void
+test_copy(struct rag_s3 *s)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	size_t n = 7 * MiB;
+	unsigned char *data;
+	int fd = random_file("copy.bin", n, &data), out;
+	char *id = NULL, *etag = NULL;
+	struct rag_s3_part done[2] = {{1, NULL}, {2, NULL}};
+	uint64_t w;
+
+	is_int(rag_s3_put(s, BUCKET, "cp/src.bin", fd, 0, n, NULL, NULL, &err),
+	       0, "put the source (%s)", err.msg);
+	is_int(rag_s3_copy(s, BUCKET, "cp/src.bin", "cp/it's a (copy).bin",
+	                   &etag, &err),
+	       0, "CopyObject to a key that needs encoding (%s)", err.msg);
+	ok(etag != NULL && *etag != '\0', "the copy's ETag");
+	free(etag);
+	out = out_file("copy.out");
+	rag_s3_get(s, BUCKET, "cp/it's a (copy).bin", 0, UINT64_MAX, out, &w,
+	           &err);
+	ok(file_is(out, data, n), "the copy's bytes match");
+	close(out);
+	ok(rag_s3_copy(s, BUCKET, "cp/none.bin", "cp/x.bin", NULL, &err) ==
+	           -1 &&
+	       err.code == RAG_EXIT_FAILED,
+	   "copying a missing object fails (%s)", err.msg);
+
+	is_int(rag_s3_mpu_create(s, BUCKET, "cp/parts.bin", &id, &err), 0,
+	       "an upload to copy parts into (%s)", err.msg);
+	is_int(rag_s3_mpu_upload_part_copy(s, BUCKET, "cp/parts.bin", id, 1,
+	                                   "cp/src.bin", 0, 5 * MiB - 1,
+	                                   (char **)&done[0].etag, &err),
+	       0, "UploadPartCopy of bytes 0 to 5 MiB (%s)", err.msg);
+	is_int(rag_s3_mpu_upload_part_copy(s, BUCKET, "cp/parts.bin", id, 2,
+	                                   "cp/src.bin", 5 * MiB, n - 1,
+	                                   (char **)&done[1].etag, &err),
+	       0, "...and of the rest (%s)", err.msg);
+	is_int(rag_s3_mpu_complete(s, BUCKET, "cp/parts.bin", id, done, 2,
+	                           NULL, &err),
+	       0, "complete it (%s)", err.msg);
+	out = out_file("parts.out");
+	rag_s3_get(s, BUCKET, "cp/parts.bin", 0, UINT64_MAX, out, &w, &err);
+	ok(file_is(out, data, n), "the bytes copied in parts match");
+	close(out);
+	ok(rag_s3_mpu_upload_part_copy(s, BUCKET, "cp/parts.bin", id, 3,
+	                               "cp/src.bin", 10, 5, &etag, &err) == -1,
+	   "an empty range is refused (%s)", err.msg);
+	free((char *)done[0].etag);
+	free((char *)done[1].etag);
+	free(id);
+	close(fd);
+	free(data);
+}
+
 static void
 test_presigned(struct rag_s3 *s)
 {
@@ -1302,6 +1358,7 @@ main(void)
 	test_objects(s);
 	test_list(s);
 	test_multipart(s);
+	test_copy(s);
 	test_presigned(s);
 	rag_s3_free(s);
 	test_refusals();
