@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "cost.h"
 #include "embed.h"
+#include "embed_cache.h"
 #include "log.h"
 #include "mem.h"
 #include "opt.h"
@@ -15,95 +17,334 @@
 
 static const char help[] =
     "usage: rag-embed [-qv] [--model PROVIDER/MODEL] [--dimensions N]\n"
-    "                 [--batch N] [--dlq FILE] [FILE ...]\n"
+    "                 [--batch N] [--concurrency N] [--rpm N] [--tpm N]\n"
+    "                 [--timeout SECONDS] [--retries N] [--long-input POLICY]\n"
+    "                 [--no-cache] [--tenant NAME] [--dlq FILE] [FILE ...]\n"
     "\n"
     "Read \"chunk\" records (from rag-chunk) and write them back with the\n"
     "embedding of their text (\"model\", \"embedding\").  Other records pass\n"
     "through in order.  The default model, local/hash-v1, runs offline: it\n"
     "hashes words, word pairs and character n-grams into a vector.  It is\n"
     "lexical, not neural: it finds shared words, not shared meaning.\n"
+    "openai/MODEL and jina/MODEL call a provider over HTTP, several requests\n"
+    "at once, within its rate limits, retrying what fails for a while; texts\n"
+    "embedded before (same tenant, model, dimensions and text) come from a\n"
+    "cache in the database, and every call is written to the cost ledger\n"
+    "(see rag-cost).\n"
     "\n"
     "Options:\n"
-    "      --model P/M      the embedder (RAG_EMBED_MODEL, default\n"
-    "                       local/hash-v1)\n"
-    "      --dimensions N   vector length, where the model allows a choice\n"
-    "                       (local: 1 to 16000, default 384)\n"
-    "      --batch N        texts per embedding call (default: the model's)\n"
-    "      --dlq FILE       also append error records to FILE\n"
-    "  -q, --quiet          only errors\n"
-    "  -v, --verbose        more detail\n"
-    "      --log-format F   human (default) or json messages on stderr\n"
-    "  -h, --help           this text\n"
-    "  -V, --version        the version\n"
+    "      --model P/M        the embedder (RAG_EMBED_MODEL, default\n"
+    "                         local/hash-v1): local/hash-v1,\n"
+    "                         openai/text-embedding-3-small (or a model of\n"
+    "                         the server at OPENAI_BASE_URL),\n"
+    "                         jina/jina-embeddings-v3\n"
+    "      --dimensions N     vector length, where the model allows a choice\n"
+    "                         (local: 1 to 16000, default 384)\n"
+    "      --batch N          texts per embedding call (default: the model's)\n"
+    "      --concurrency N    HTTP requests in flight (RAG_EMBED_CONCURRENCY,\n"
+    "                         default 4)\n"
+    "      --rpm N            requests per minute, 0 for none (RAG_EMBED_RPM;\n"
+    "                         default openai 3000, jina 500)\n"
+    "      --tpm N            tokens per minute, 0 for none (RAG_EMBED_TPM;\n"
+    "                         default 1000000)\n"
+    "      --timeout SECONDS  for one request (RAG_EMBED_TIMEOUT, default 60)\n"
+    "      --retries N        after a failed request (RAG_EMBED_RETRIES,\n"
+    "                         default 8)\n"
+    "      --long-input P     a text longer than the model takes: split (the\n"
+    "                         default), truncate or reject\n"
+    "                         (RAG_EMBED_LONG_INPUT)\n"
+    "      --no-cache         embed every text: look nothing up in the cache\n"
+    "                         (what comes back is still stored)\n"
+    "      --tenant NAME      for records without \"tenant\" (RAG_TENANT)\n"
+    "      --dlq FILE         also append error records to FILE\n"
+    "  -q, --quiet            only errors\n"
+    "  -v, --verbose          more detail\n"
+    "      --log-format F     human (default) or json messages on stderr\n"
+    "  -h, --help             this text\n"
+    "  -V, --version          the version\n"
+    "\n"
+    "Environment (also the config file): OPENAI_API_KEY, OPENAI_BASE_URL\n"
+    "(default https://api.openai.com/v1), JINA_API_KEY, JINA_BASE_URL\n"
+    "(default https://api.jina.ai/v1); RAG_EMBED_RATE_WINDOW (seconds the\n"
+    "provider counts its limits over, default 60), RAG_EMBED_REQUEST_INPUTS\n"
+    "(texts per request, default 256), RAG_EMBED_REQUEST_TOKENS (tokens per\n"
+    "request, default 16384), RAG_EMBED_INPUT_TOKENS (tokens one text may\n"
+    "have, default the model's).\n"
     "\n"
     "Exit status: 0 all embedded, 1 some records failed (each an error\n"
-    "record), 2 usage, 3 fatal, 75 temporary failure.  See rag-embed(1).\n";
+    "record), 2 usage, 3 fatal, 75 temporary failure (the provider down or\n"
+    "still limiting after the retries), 77 refused (a key refused or out of\n"
+    "credit: check the key variable named).  See rag-embed(1).\n";
 
-enum { OPT_MODEL = RAG_OPT_FIRST_TOOL, OPT_DIMENSIONS, OPT_BATCH };
+enum {
+	OPT_MODEL = RAG_OPT_FIRST_TOOL,
+	OPT_DIMENSIONS,
+	OPT_BATCH,
+	OPT_CONCURRENCY,
+	OPT_RPM,
+	OPT_TPM,
+	OPT_TIMEOUT,
+	OPT_RETRIES,
+	OPT_LONG_INPUT,
+	OPT_NO_CACHE
+};
 
 static const struct option longopts[] = {
 	{ "batch", required_argument, NULL, OPT_BATCH },
+	{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
 	{ "dimensions", required_argument, NULL, OPT_DIMENSIONS },
 	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
+	{ "long-input", required_argument, NULL, OPT_LONG_INPUT },
 	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "rpm", required_argument, NULL, OPT_RPM },
+	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "tpm", required_argument, NULL, OPT_TPM },
 	RAG_OPT_COMMON,
 	{ NULL, 0, NULL, 0 }
 };
 
 struct run {
 	struct rag_embedder *e;
+	struct rag_db *db;		/* remote providers only */
+	bool cache;			/* look texts up before embedding */
 	int dims;
 	size_t batch;
-	json_t **recs;		/* the batch, in input order */
+	json_t **recs;			/* the batch, in input order */
 	size_t n;
+	char *tenant;			/* the batch's */
+	long long tenant_id;		/* ... and its id, or -1 */
+	bool busy;			/* in flush(): not again */
+	/* the flush's scratch, batch-sized */
 	float *vecs;
-	long chunks;
+	float *fresh;
+	char (*keys)[65];
+	bool *hit, *put;
+	size_t *slot;			/* record -> text sent (or -1) */
+	const char **texts;
+	size_t *lens;
+	/* the cost events of the call in progress */
+	struct rag_cost_event *ev;
+	char **ev_ids;
+	size_t nev, capev;
+	const char *request_id;
+	/* totals for the summary */
+	long chunks, cached;
+	long long ledger_tokens, unpriced;
+	double spent;
 };
 
-/* Embeds the batch and writes it; a failed batch fails each of its records. */
+/* The usage callback: each billable call becomes a cost event. */
+static void
+on_usage(const struct rag_embed_usage *u, void *arg)
+{
+	struct run *r = arg;
+	struct rag_cost_event *ev;
+
+	if (r->nev == r->capev) {
+		r->capev = r->capev ? 2 * r->capev : 16;
+		r->ev = rag_xrealloc(r->ev, r->capev * sizeof(*r->ev));
+		r->ev_ids = rag_xrealloc(r->ev_ids,
+		    r->capev * sizeof(*r->ev_ids));
+	}
+	ev = &r->ev[r->nev];
+	memset(ev, 0, sizeof(*ev));
+	ev->at = u->at;
+	ev->stage = "embed";
+	ev->provider = u->provider;
+	ev->model = rag_embedder_model(r->e);
+	ev->input_tokens = u->input_tokens;
+	ev->estimated = u->estimated;
+	ev->texts = u->texts;
+	ev->request_id = r->request_id;
+	r->ev_ids[r->nev] = u->provider_request_id != NULL ?
+	    rag_xstrdup(u->provider_request_id) : NULL;
+	ev->provider_request_id = r->ev_ids[r->nev];
+	ev->elapsed = u->elapsed;
+	r->nev++;
+}
+
+/* Writes the cost events gathered so far; they were paid for either way. */
+static int
+write_ledger(struct run *r, struct rag_error *err)
+{
+	double cost = 0;
+	long long unpriced = 0;
+	int rc = 0;
+
+	if (r->nev == 0)
+		return 0;
+	rc = rag_cost_record(r->db, r->tenant_id, r->ev, r->nev, &cost,
+	    &unpriced, err);
+	if (rc == 0) {
+		for (size_t i = 0; i < r->nev; i++)
+			r->ledger_tokens += r->ev[i].input_tokens;
+		r->spent += cost;
+		r->unpriced += unpriced;
+	}
+	for (size_t i = 0; i < r->nev; i++)
+		free(r->ev_ids[i]);
+	r->nev = 0;
+	return rc;
+}
+
+static int
+cmp_key(const void *a, const void *b, void *arg)
+{
+	char (*keys)[65] = arg;
+
+	return strcmp(keys[*(const size_t *)a], keys[*(const size_t *)b]);
+}
+
+/*
+ * Chooses the texts to send: those not found in the cache, each text
+ * once however often it is in the batch.  Fills texts/lens and slot
+ * (record -> text, or (size_t)-1 for a cache hit); returns how many.
+ */
+static size_t
+plan(struct run *r)
+{
+	size_t *order = rag_xmalloc(r->n * sizeof(*order)), m = 0, k = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (!r->hit[i])
+			order[k++] = i;
+	qsort_r(order, k, sizeof(*order), cmp_key, r->keys);
+	for (size_t j = 0; j < k; j++) {
+		size_t i = order[j];
+
+		if (j > 0 && strcmp(r->keys[order[j - 1]], r->keys[i]) == 0) {
+			r->slot[i] = r->slot[order[j - 1]];
+			continue;
+		}
+		r->slot[i] = m;
+		r->texts[m] = rag_record_str(r->recs[i], "text");
+		r->lens[m] = strlen(r->texts[m]);
+		r->put[m] = false;
+		m++;
+	}
+	free(order);
+	return m;
+}
+
+static void
+emit(struct rag_stream *s, struct run *r, json_t *rec, const float *v)
+{
+	json_t *arr = json_array();
+
+	for (int d = 0; d < r->dims; d++)
+		json_array_append_new(arr, json_real((double)v[d]));
+	json_object_set_new(rec, "model",
+	    json_string(rag_embedder_model(r->e)));
+	json_object_set_new(rec, "embedding", arr);
+	rag_stream_emit(s, rec);
+	r->chunks++;
+}
+
+/* The local embedder: no cache, no ledger. */
+static int
+flush_local(struct rag_stream *s, struct run *r, struct rag_error *err)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		r->texts[i] = rag_record_str(r->recs[i], "text");
+		r->lens[i] = strlen(r->texts[i]);
+	}
+	if (rag_embedder_embed_each(r->e, r->texts, r->lens, r->n, r->vecs,
+	    err) != 0)
+		return -1;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct rag_error *bad = rag_embedder_failed(r->e, i);
+
+		if (bad != NULL)
+			rag_stream_fail(s, bad, r->recs[i]);
+		else
+			emit(s, r, r->recs[i], r->vecs + i * (size_t)r->dims);
+	}
+	return 0;
+}
+
+static int
+flush_remote(struct rag_stream *s, struct run *r, struct rag_error *err)
+{
+	const char *model = rag_embedder_model(r->e);
+	size_t dims = (size_t)r->dims, m;
+	long found = 0;
+	int rc;
+
+	for (size_t i = 0; i < r->n; i++) {
+		const char *t = rag_record_str(r->recs[i], "text");
+
+		rag_embed_cache_key(t, strlen(t), r->keys[i]);
+		r->hit[i] = false;
+	}
+	if (r->cache && (found = rag_embed_cache_get(r->db, r->tenant_id,
+	    model, r->dims, r->keys, r->n, r->vecs, r->hit, err)) < 0)
+		return -1;
+	r->cached += found;
+	m = plan(r);
+	rc = rag_embedder_embed_each(r->e, r->texts, r->lens, m, r->fresh,
+	    err);
+	/* Whatever happened, the calls made were paid for. */
+	{
+		struct rag_error lerr = RAG_ERROR_INIT;
+
+		if (write_ledger(r, &lerr) != 0) {
+			*err = lerr;
+			return -1;
+		}
+	}
+	if (rc != 0)
+		return -1;
+	for (size_t j = 0; j < m; j++)
+		r->put[j] = rag_embedder_failed(r->e, j) == NULL;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct rag_error *bad;
+
+		if (r->hit[i]) {
+			emit(s, r, r->recs[i], r->vecs + i * dims);
+			continue;
+		}
+		if ((bad = rag_embedder_failed(r->e, r->slot[i])) != NULL) {
+			rag_stream_fail(s, bad, r->recs[i]);
+			continue;
+		}
+		emit(s, r, r->recs[i], r->fresh + r->slot[i] * dims);
+	}
+	/* Keys of the texts sent, in the order they were sent. */
+	{
+		char (*sent)[65] = rag_xmalloc((m ? m : 1) * sizeof(*sent));
+
+		for (size_t i = 0; i < r->n; i++)
+			if (!r->hit[i])
+				memcpy(sent[r->slot[i]], r->keys[i], 65);
+		rc = rag_embed_cache_put(r->db, r->tenant_id, model, r->dims,
+		    sent, r->fresh, r->put, m, err);
+		free(sent);
+	}
+	return rc;
+}
+
+/* Embeds the batch and writes it; a text that fails is an error record. */
 static int
 flush(struct rag_stream *s, struct run *r, struct rag_error *err)
 {
-	const char **texts;
-	size_t *lens, i;
-	int rc = 0;
+	int rc;
 
-	if (r->n == 0)
+	/* rag_stream_fail() asks us to flush first: we are at it. */
+	if (r->n == 0 || r->busy)
 		return 0;
-	texts = rag_xcalloc(r->n, sizeof(*texts));
-	lens = rag_xcalloc(r->n, sizeof(*lens));
-	for (i = 0; i < r->n; i++) {
-		texts[i] = rag_record_str(r->recs[i], "text");
-		lens[i] = strlen(texts[i]);
-	}
-	if (rag_embedder_embed(r->e, texts, lens, r->n, r->vecs, err) != 0) {
-		if (err->code != RAG_EXIT_FAILED) {
-			rc = -1;
-			goto out;
-		}
-		for (i = 0; i < r->n; i++)
-			rag_stream_fail(s, err, r->recs[i]);
-		goto out;
-	}
-	for (i = 0; i < r->n; i++) {
-		json_t *arr = json_array();
-		const float *v = r->vecs + i * (size_t)r->dims;
-
-		for (int d = 0; d < r->dims; d++)
-			json_array_append_new(arr, json_real((double)v[d]));
-		json_object_set_new(r->recs[i], "model",
-		    json_string(rag_embedder_model(r->e)));
-		json_object_set_new(r->recs[i], "embedding", arr);
-		rag_stream_emit(s, r->recs[i]);
-		r->chunks++;
-	}
+	r->busy = true;
+	if (r->db != NULL)
+		rc = flush_remote(s, r, err);
+	else
+		rc = flush_local(s, r, err);
 	rag_progress("%ld chunks", r->chunks);
-out:
-	for (i = 0; i < r->n; i++)
+	for (size_t i = 0; i < r->n; i++)
 		json_decref(r->recs[i]);
 	r->n = 0;
-	free(texts);
-	free(lens);
+	r->busy = false;
 	return rc;
 }
 
@@ -111,6 +352,22 @@ static int
 flush_held(struct rag_stream *s, void *arg, struct rag_error *err)
 {
 	return flush(s, arg, err);
+}
+
+/* A batch holds one tenant's chunks: the cache and ledger are per tenant. */
+static int
+set_tenant(struct rag_stream *s, struct run *r, const char *tenant,
+    struct rag_error *err)
+{
+	if (r->tenant != NULL && strcmp(r->tenant, tenant) == 0)
+		return 0;
+	if (flush(s, r, err) != 0)
+		return -1;
+	if (rag_cost_tenant_id(r->db, tenant, &r->tenant_id, err) != 0)
+		return -1;
+	free(r->tenant);
+	r->tenant = rag_xstrdup(tenant);
+	return 0;
 }
 
 static int
@@ -128,10 +385,86 @@ embed_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	if (rag_record_str(rec, "text") == NULL)
 		return rag_error_set(err, RAG_EXIT_FAILED, "the chunk has no "
 		    "\"text\"");
+	if (r->db != NULL) {
+		const char *t = rag_record_str(rec, "tenant");
+		struct rag_error terr = RAG_ERROR_INIT;
+
+		if (r->request_id == NULL)
+			r->request_id = rag_stream_request_id(s);
+		if (set_tenant(s, r, t != NULL ? t : rag_tool_tenant(),
+		    &terr) != 0) {
+			*err = terr;
+			return -1;
+		}
+	}
 	r->recs[r->n++] = json_incref(rec);
 	if (r->n == r->batch)
 		return flush(s, r, err);
 	return 0;
+}
+
+static void
+alloc_batch(struct run *r)
+{
+	size_t b = r->batch, d = (size_t)r->dims;
+
+	r->recs = rag_xcalloc(b, sizeof(*r->recs));
+	r->vecs = rag_xcalloc(b * d, sizeof(*r->vecs));
+	r->texts = rag_xcalloc(b, sizeof(*r->texts));
+	r->lens = rag_xcalloc(b, sizeof(*r->lens));
+	if (r->db == NULL)
+		return;
+	r->fresh = rag_xcalloc(b * d, sizeof(*r->fresh));
+	r->keys = rag_xcalloc(b, sizeof(*r->keys));
+	r->hit = rag_xcalloc(b, sizeof(*r->hit));
+	r->put = rag_xcalloc(b, sizeof(*r->put));
+	r->slot = rag_xcalloc(b, sizeof(*r->slot));
+}
+
+static void
+free_run(struct run *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		json_decref(r->recs[i]);
+	for (size_t i = 0; i < r->nev; i++)
+		free(r->ev_ids[i]);
+	free(r->ev);
+	free(r->ev_ids);
+	free(r->recs);
+	free(r->vecs);
+	free(r->fresh);
+	free(r->keys);
+	free(r->hit);
+	free(r->put);
+	free(r->slot);
+	free(r->texts);
+	free(r->lens);
+	free(r->tenant);
+}
+
+static void
+summary(struct rag_stream *s, struct run *r)
+{
+	struct rag_embed_stats st;
+
+	rag_embedder_stats(r->e, &st);
+	if (r->db == NULL) {
+		rag_info("%ld chunks embedded with %s (%d dimensions)%s",
+		    r->chunks, rag_embedder_model(r->e), r->dims,
+		    rag_stream_failures(s) ? ", some records failed" : "");
+		return;
+	}
+	rag_info("%ld chunks embedded with %s (%d dimensions), %ld from the "
+	    "cache: %ld request%s (%ld retried, %ld rate limited), %lld "
+	    "tokens, $%.6f%s%s", r->chunks, rag_embedder_model(r->e),
+	    r->dims, r->cached, st.requests, st.requests == 1 ? "" : "s",
+	    st.retries, st.throttled, r->ledger_tokens, r->spent,
+	    r->unpriced > 0 ? " (a model without a price: see rag-cost "
+	    "--prices)" : "",
+	    rag_stream_failures(s) ? ", some records failed" : "");
+	rag_debug("limits in force: %.0f requests and %.0f tokens per "
+	    "minute, %d in flight; %.1f s held back by them, %ld timeouts",
+	    st.rpm, st.tpm, st.inflight, st.waited, st.timeouts);
 }
 
 int
@@ -143,8 +476,11 @@ main(int argc, char **argv)
 	struct rag_stream *s;
 	struct run r;
 	int c, status, batch = 0;
+	double x;
 
 	memset(&r, 0, sizeof(r));
+	r.cache = true;
+	r.tenant_id = -1;
 	rag_log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, RAG_OPT_COMMON_SHORT, longopts,
 	    NULL)) != -1) {
@@ -159,6 +495,42 @@ main(int argc, char **argv)
 		case OPT_BATCH:
 			batch = rag_opt_int("batch", optarg, 1, 100000);
 			break;
+		case OPT_CONCURRENCY:
+			(void)rag_opt_int("concurrency", optarg, 1, 256);
+			rag_config_set("RAG_EMBED_CONCURRENCY", optarg);
+			break;
+		case OPT_RPM:
+			(void)rag_opt_double("rpm", optarg, 0, 1e9);
+			rag_config_set("RAG_EMBED_RPM", optarg);
+			break;
+		case OPT_TPM:
+			(void)rag_opt_double("tpm", optarg, 0, 1e12);
+			rag_config_set("RAG_EMBED_TPM", optarg);
+			break;
+		case OPT_TIMEOUT:
+			if (rag_parse_seconds(optarg, &x) != 0 || x < 0.1 ||
+			    x > 3600)
+				rag_usage_error("option --timeout: '%s' is not "
+				    "a duration from 0.1 to 3600 seconds",
+				    optarg);
+			rag_config_set("RAG_EMBED_TIMEOUT", optarg);
+			break;
+		case OPT_RETRIES:
+			(void)rag_opt_int("retries", optarg, 0, 100);
+			rag_config_set("RAG_EMBED_RETRIES", optarg);
+			break;
+		case OPT_LONG_INPUT:
+			if (strcmp(optarg, "split") != 0 &&
+			    strcmp(optarg, "truncate") != 0 &&
+			    strcmp(optarg, "reject") != 0)
+				rag_usage_error("option --long-input: '%s' is "
+				    "not split, truncate or reject", optarg);
+			rag_config_set("RAG_EMBED_LONG_INPUT", optarg);
+			break;
+		case OPT_NO_CACHE: r.cache = false; break;
+		case RAG_OPT_TENANT:
+			rag_config_set("RAG_TENANT", optarg);
+			break;
 		case RAG_OPT_DLQ: so.dlq_path = optarg; break;
 		default: rag_usage_hint();
 		}
@@ -166,12 +538,15 @@ main(int argc, char **argv)
 	rag_tool_config();
 	eo.model = rag_config_get("RAG_EMBED_MODEL");
 	if ((r.e = rag_embedder_new(&eo, &err)) == NULL)
-		rag_die(err.code == RAG_EXIT_USAGE ? RAG_EXIT_USAGE : err.code,
-		    "%s", err.msg);
+		rag_die(err.code, "%s", err.msg);
+	/* Only a provider that bills needs the cache and the ledger. */
+	if (rag_embedder_remote(r.e)) {
+		r.db = rag_tool_db();
+		rag_embedder_set_usage(r.e, on_usage, &r);
+	}
 	r.dims = rag_embedder_dimensions(r.e);
 	r.batch = batch > 0 ? (size_t)batch : rag_embedder_batch_size(r.e);
-	r.recs = rag_xcalloc(r.batch, sizeof(*r.recs));
-	r.vecs = rag_xcalloc(r.batch * (size_t)r.dims, sizeof(*r.vecs));
+	alloc_batch(&r);
 	s = rag_stream_new(&so);
 	rag_stream_set_flush(s, flush_held, &r);
 	status = rag_stream_run(s, argv + optind, argc - optind, embed_one, &r);
@@ -179,17 +554,15 @@ main(int argc, char **argv)
 		if (flush(s, &r, &err) != 0) {
 			rag_err("%s", err.msg);
 			status = err.code;
+		} else if (rag_stream_failures(s) > 0) {
+			status = RAG_EXIT_FAILED;
 		}
 	}
 	rag_progress_done();
-	rag_info("%ld chunks embedded with %s (%d dimensions)%s", r.chunks,
-	    rag_embedder_model(r.e), r.dims,
-	    rag_stream_failures(s) ? ", some records failed" : "");
-	for (size_t i = 0; i < r.n; i++)
-		json_decref(r.recs[i]);
-	free(r.recs);
-	free(r.vecs);
+	summary(s, &r);
+	free_run(&r);
 	rag_stream_free(s);
 	rag_embedder_free(r.e);
+	rag_db_close(r.db);
 	return rag_finish_stdout(status);
 }

@@ -2,6 +2,7 @@
 #ifndef RAG_EMBED_H
 #define RAG_EMBED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -45,8 +46,8 @@ int rag_embedder_dimensions(const struct rag_embedder *e);
 
 /*
  * How many texts a caller should gather per rag_embedder_embed() call
- * to use the provider well (a request's worth for a remote one); any
- * other n works too.
+ * to use the provider well (for a remote one, enough for several
+ * requests in flight at once); any other n works too.
  */
 size_t rag_embedder_batch_size(const struct rag_embedder *e);
 
@@ -80,6 +81,71 @@ int rag_embedder_embed(struct rag_embedder *e, const char *const *texts,
 int rag_embedder_embed_query(struct rag_embedder *e, const char *text,
     size_t len, float *out, struct rag_error *err);
 
+/*
+ * Embeds n documents as rag_embedder_embed() does, except that a text the
+ * provider refuses (too long under RAG_EMBED_LONG_INPUT=reject, or
+ * refused with a 400) fails alone: returns 0 when the call went through,
+ * and rag_embedder_failed() then says which texts failed and why (their
+ * vectors are zeros).  Returns -1 with err when the whole call failed:
+ * RAG_EXIT_TEMPFAIL (the provider unreachable or failing after the
+ * retries), RAG_EXIT_REFUSED (a key refused or out of credit: the message
+ * names the variable to check), RAG_EXIT_FATAL otherwise.
+ */
+int rag_embedder_embed_each(struct rag_embedder *e, const char *const *texts,
+    const size_t *lens, size_t n, float *out, struct rag_error *err);
+
+/*
+ * After rag_embedder_embed_each(): why text i failed (code
+ * RAG_EXIT_FAILED), or NULL when it was embedded.  Valid until the next
+ * call on e.
+ */
+const struct rag_error *rag_embedder_failed(const struct rag_embedder *e,
+    size_t i);
+
+/*
+ * True for a provider that is called over the network and bills by the
+ * token: tools keep a cache and a cost ledger for it.  False for local.
+ */
+bool rag_embedder_remote(const struct rag_embedder *e);
+
+/* What one billable call to a provider used, for the cost ledger. */
+struct rag_embed_usage {
+	const char *provider;		/* "openai" */
+	const char *model;		/* "openai/text-embedding-3-small" */
+	long long input_tokens;		/* the provider's count (usage) */
+	bool estimated;			/* no usage could be read: rag's
+					   estimate stands in */
+	int texts;			/* inputs in the call */
+	double at;			/* when it ended, seconds since 1970 */
+	double elapsed;			/* seconds it took */
+	const char *provider_request_id;	/* the provider's id, or NULL */
+};
+
+/*
+ * fn(u, arg) hears of every billable call e makes, as it is answered
+ * (from inside the embed calls).  u and its strings are valid during the
+ * call only.  NULL fn: nobody listens.
+ */
+typedef void (*rag_embed_usage_fn)(const struct rag_embed_usage *u,
+    void *arg);
+void rag_embedder_set_usage(struct rag_embedder *e, rag_embed_usage_fn fn,
+    void *arg);
+
+/* Counters since rag_embedder_new(), all 0 for the local provider. */
+struct rag_embed_stats {
+	long requests;		/* HTTP requests sent, retries included */
+	long retries;
+	long throttled;		/* 429s answered */
+	long timeouts;
+	long long tokens;	/* input tokens the provider counted */
+	double waited;		/* seconds held back by the rate limit */
+	double rpm, tpm;	/* the limits in force at the end (0: none) */
+	int inflight;		/* requests at once */
+};
+
+void rag_embedder_stats(const struct rag_embedder *e,
+    struct rag_embed_stats *st);
+
 /* Frees e; NULL is fine. */
 void rag_embedder_free(struct rag_embedder *e);
 
@@ -104,7 +170,28 @@ struct rag_embed_info {
 	int dimensions;		/* the resolved length, > 0 */
 	size_t batch_size;	/* preferred texts per embed() call, > 0 */
 	double fusion_weight;	/* see rag_embedder_fusion_weight() */
+	bool remote;		/* see rag_embedder_remote() */
 };
+
+/* One embed() call, as embed.c hands it to a provider. */
+struct rag_embed_call {
+	enum rag_embed_kind kind;
+	const char *const *texts;	/* n >= 1 texts */
+	const size_t *lens;		/* never NULL */
+	size_t n;
+	float *out;			/* n * dimensions floats */
+	const char *model;		/* the canonical name, for usage */
+	struct rag_error **failed;	/* n slots, NULL: see below */
+	rag_embed_usage_fn usage;
+	void *usage_arg;
+};
+
+/* Marks text i of the call as failed alone, for the reason e (copied). */
+void rag_embed_call_fail(struct rag_embed_call *c, size_t i,
+    const struct rag_error *e);
+/* Reports a billable call to whoever listens (rag_embedder_set_usage). */
+void rag_embed_call_usage(const struct rag_embed_call *c,
+    const struct rag_embed_usage *u);
 
 struct rag_embed_provider {
 	const char *name;		/* "local": the part before the slash */
@@ -117,15 +204,20 @@ struct rag_embed_provider {
 	void *(*open)(const char *model, int dimensions,
 	    struct rag_embed_info *info, struct rag_error *err);
 	/*
-	 * Embeds n >= 1 texts (lens never NULL) into out, as
-	 * rag_embedder_embed() describes; returns 0 or -1 with err set.
+	 * Embeds c->n >= 1 texts into c->out, as rag_embedder_embed_each()
+	 * describes: a text that fails alone goes to rag_embed_call_fail(),
+	 * each billable request to rag_embed_call_usage().  Returns 0, or
+	 * -1 with err set when the whole call failed.
 	 */
-	int (*embed)(void *state, enum rag_embed_kind kind,
-	    const char *const *texts, const size_t *lens, size_t n,
-	    float *out, struct rag_error *err);
+	int (*embed)(void *state, struct rag_embed_call *c,
+	    struct rag_error *err);
 	void (*close)(void *state);
+	/* Fills the counters; NULL for a provider that keeps none. */
+	void (*stats)(void *state, struct rag_embed_stats *st);
 };
 
 extern const struct rag_embed_provider rag_embed_local;
+extern const struct rag_embed_provider rag_embed_openai;
+extern const struct rag_embed_provider rag_embed_jina;
 
 #endif

@@ -816,16 +816,15 @@ local_open(const char *model, int dims, struct rag_embed_info *info,
 }
 
 static int
-local_embed(void *state, enum rag_embed_kind kind, const char *const *texts,
-    const size_t *lens, size_t n, float *out, struct rag_error *err)
+local_embed(void *state, struct rag_embed_call *c, struct rag_error *err)
 {
 	struct local *L = state;
 	size_t i;
 
-	(void)kind;
 	(void)err;
-	for (i = 0; i < n; i++)
-		embed_one(L, texts[i], lens[i], out + i * (size_t)L->dims);
+	for (i = 0; i < c->n; i++)
+		embed_one(L, c->texts[i], c->lens[i],
+		    c->out + i * (size_t)L->dims);
 	return 0;
 }
 
@@ -846,5 +845,5 @@ local_close(void *state)
 }
 
 const struct rag_embed_provider rag_embed_local = {
-	"local", MODEL_NAME, local_open, local_embed, local_close
+	"local", MODEL_NAME, local_open, local_embed, local_close, NULL
 };

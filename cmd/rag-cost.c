@@ -1,0 +1,433 @@
+/* rag-cost: what the providers were paid, from the cost ledger: by tenant, model, stage, day. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "cost.h"
+#include "log.h"
+#include "mem.h"
+#include "opt.h"
+#include "record.h"
+#include "stream.h"
+#include "tool.h"
+
+static const char help[] =
+    "usage: rag-cost [-jqv] [--since TIME] [--until TIME] [--by KEYS]\n"
+    "                [--tenant NAME]\n"
+    "       rag-cost [-jqv] --prices\n"
+    "       rag-cost [-qv] --set-price PROVIDER/MODEL=USD [--tenant NAME]\n"
+    "\n"
+    "Report what the embedding providers were paid, from the cost ledger\n"
+    "that rag-embed writes (one row per billable call, with the tokens the\n"
+    "provider counted and the price in force then): calls, texts, tokens\n"
+    "and US dollars, grouped by day, tenant, stage and model.  On a terminal\n"
+    "a table with a total; piped (or with --json) \"cost\" records.  Days are\n"
+    "UTC days.\n"
+    "\n"
+    "Options:\n"
+    "      --since TIME       calls from TIME on: a date (2026-11-01), a date\n"
+    "                         and time ('2026-11-01 12:00', UTC unless it\n"
+    "                         says otherwise) or an age (7d, 12h, 30m)\n"
+    "      --until TIME       calls before TIME (same forms)\n"
+    "      --by KEYS          group by these, comma-separated: day, month,\n"
+    "                         tenant, stage, provider, model (default\n"
+    "                         day,tenant,stage,model; '' for one total)\n"
+    "      --tenant NAME      only this tenant's calls (default: all); with\n"
+    "                         --set-price, a price for this tenant only\n"
+    "      --prices           list the prices in force (USD per million input\n"
+    "                         tokens), instead of the report\n"
+    "      --set-price P/M=USD  the price of a model from now on, per million\n"
+    "                         input tokens; calls made before keep theirs\n"
+    "  -j, --json             records even on a terminal\n"
+    "  -q, --quiet            only errors\n"
+    "  -v, --verbose          more detail\n"
+    "      --log-format F     human (default) or json messages on stderr\n"
+    "  -h, --help             this text\n"
+    "  -V, --version          the version\n"
+    "\n"
+    "Exit status: 0 done, 2 usage, 3 fatal, 75 the database unreachable.\n"
+    "See rag-cost(1).\n";
+
+enum {
+	OPT_SINCE = RAG_OPT_FIRST_TOOL,
+	OPT_UNTIL,
+	OPT_BY,
+	OPT_PRICES,
+	OPT_SET_PRICE
+};
+
+static const struct option longopts[] = {
+	{ "by", required_argument, NULL, OPT_BY },
+	{ "json", no_argument, NULL, 'j' },
+	{ "prices", no_argument, NULL, OPT_PRICES },
+	{ "set-price", required_argument, NULL, OPT_SET_PRICE },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
+	{ "until", required_argument, NULL, OPT_UNTIL },
+	RAG_OPT_COMMON,
+	{ NULL, 0, NULL, 0 }
+};
+
+struct opts {
+	const char *since, *until, *by, *tenant, *set_price;
+	bool prices, json;
+};
+
+/* A table for people: rows of cells, printed with aligned columns. */
+struct table {
+	size_t ncols;
+	bool *right;		/* numbers align right */
+	struct rag_buf cells;	/* NUL-separated, row after row */
+	size_t ncells;
+	size_t *width;
+};
+
+static void
+table_init(struct table *t, size_t ncols)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols;
+	t->right = rag_xcalloc(ncols, sizeof(*t->right));
+	t->width = rag_xcalloc(ncols, sizeof(*t->width));
+}
+
+static void
+table_add(struct table *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+table_add(struct table *t, const char *fmt, ...)
+{
+	size_t start = t->cells.len, col = t->ncells % t->ncols;
+	va_list ap;
+
+	va_start(ap, fmt);
+	rag_buf_vaddf(&t->cells, fmt, ap);
+	va_end(ap);
+	if (t->cells.len - start > t->width[col])
+		t->width[col] = t->cells.len - start;
+	rag_buf_addc(&t->cells, '\0');
+	t->ncells++;
+}
+
+static void
+table_print(struct table *t)
+{
+	const char *p = t->cells.data;
+
+	for (size_t i = 0; i < t->ncells; i++) {
+		size_t col = i % t->ncols;
+		int w = (int)t->width[col];
+
+		/* The last column gets no padding after it. */
+		if (col == t->ncols - 1 && !t->right[col])
+			w = 0;
+		printf(t->right[col] ? "%*s" : "%-*s", w, p);
+		fputs(col == t->ncols - 1 ? "\n" : "  ", stdout);
+		p += strlen(p) + 1;
+	}
+}
+
+static void
+table_release(struct table *t)
+{
+	free(t->right);
+	free(t->width);
+	rag_buf_release(&t->cells);
+}
+
+struct report {
+	struct opts *o;
+	unsigned by;
+	struct table t;
+	size_t nkeys;
+	long long calls, texts, tokens, estimated, unpriced;
+	double cost;
+	long rows;
+};
+
+static int
+row_record(const struct rag_cost_row *row, void *arg)
+{
+	struct report *rp = arg;
+	json_t *rec = json_pack("{s:s}", "type", "cost");
+	const char *keys[] = { "day", "month", "tenant", "stage", "provider",
+		"model" };
+	const char *vals[] = { row->day, row->month, row->tenant, row->stage,
+		row->provider, row->model };
+
+	for (size_t i = 0; i < 6; i++)
+		if (vals[i] != NULL)
+			json_object_set_new(rec, keys[i], json_string(vals[i]));
+	json_object_set_new(rec, "calls", json_integer(row->calls));
+	json_object_set_new(rec, "texts", json_integer(row->texts));
+	json_object_set_new(rec, "tokens", json_integer(row->tokens));
+	json_object_set_new(rec, "estimated_tokens",
+	    json_integer(row->estimated_tokens));
+	json_object_set_new(rec, "unpriced_tokens",
+	    json_integer(row->unpriced_tokens));
+	json_object_set_new(rec, "cost_usd", json_real(row->cost_usd));
+	if (rag_record_write(stdout, rec) != 0) {
+		json_decref(rec);
+		return -1;	/* stdout is gone: stop */
+	}
+	json_decref(rec);
+	rp->rows++;
+	return 0;
+}
+
+static int
+row_table(const struct rag_cost_row *row, void *arg)
+{
+	struct report *rp = arg;
+	const char *vals[] = { row->day, row->month, row->tenant, row->stage,
+		row->provider, row->model };
+
+	for (size_t i = 0; i < 6; i++)
+		if (vals[i] != NULL)
+			table_add(&rp->t, "%s", vals[i]);
+	table_add(&rp->t, "%lld", row->calls);
+	table_add(&rp->t, "%lld", row->texts);
+	table_add(&rp->t, "%lld%s", row->tokens, row->estimated_tokens ||
+	    row->unpriced_tokens ? "*" : "");
+	table_add(&rp->t, "%.6f", row->cost_usd);
+	rp->calls += row->calls;
+	rp->texts += row->texts;
+	rp->tokens += row->tokens;
+	rp->estimated += row->estimated_tokens;
+	rp->unpriced += row->unpriced_tokens;
+	rp->cost += row->cost_usd;
+	rp->rows++;
+	return 0;
+}
+
+static void
+table_head(struct report *rp)
+{
+	static const char *const names[] = { "DAY", "MONTH", "TENANT",
+		"STAGE", "PROVIDER", "MODEL" };
+	static const unsigned flags[] = { RAG_COST_BY_DAY, RAG_COST_BY_MONTH,
+		RAG_COST_BY_TENANT, RAG_COST_BY_STAGE, RAG_COST_BY_PROVIDER,
+		RAG_COST_BY_MODEL };
+	size_t k = 0;
+
+	for (size_t i = 0; i < 6; i++)
+		if (rp->by & flags[i])
+			k++;
+	rp->nkeys = k;
+	table_init(&rp->t, k + 4);
+	for (size_t i = k; i < k + 4; i++)
+		rp->t.right[i] = true;
+	for (size_t i = 0; i < 6; i++)
+		if (rp->by & flags[i])
+			table_add(&rp->t, "%s", names[i]);
+	table_add(&rp->t, "CALLS");
+	table_add(&rp->t, "TEXTS");
+	table_add(&rp->t, "TOKENS");
+	table_add(&rp->t, "USD");
+}
+
+static int
+report(struct rag_db *db, struct opts *o)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_cost_query q;
+	struct report rp;
+	char since[64], until[64];
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	memset(&rp, 0, sizeof(rp));
+	rp.o = o;
+	if (rag_cost_parse_by(o->by, &rp.by, &err) != 0)
+		rag_usage_error("option --by: %s", err.msg);
+	if (o->since != NULL) {
+		if (rag_cost_parse_time(db, o->since, since, &err) != 0) {
+			rag_error_prefix(&err, "option --since");
+			goto fail;
+		}
+		q.since = since;
+	}
+	if (o->until != NULL) {
+		if (rag_cost_parse_time(db, o->until, until, &err) != 0) {
+			rag_error_prefix(&err, "option --until");
+			goto fail;
+		}
+		q.until = until;
+	}
+	q.tenant = o->tenant;
+	q.by = rp.by;
+	if (o->json) {
+		rc = rag_cost_report(db, &q, row_record, &rp, &err);
+		if (rc < 0 && err.code != 0)
+			goto fail;
+		return 0;
+	}
+	table_head(&rp);
+	if (rag_cost_report(db, &q, row_table, &rp, &err) != 0) {
+		table_release(&rp.t);
+		goto fail;
+	}
+	if (rp.rows == 0) {
+		table_release(&rp.t);
+		rag_info("no billable calls%s%s%s%s", o->since ? " since " : "",
+		    o->since ? o->since : "", o->until ? " before " : "",
+		    o->until ? o->until : "");
+		return 0;
+	}
+	if (rp.rows > 1) {
+		for (size_t i = 0; i < rp.nkeys; i++)
+			table_add(&rp.t, "%s", i == 0 ? "total" : "");
+		table_add(&rp.t, "%lld", rp.calls);
+		table_add(&rp.t, "%lld", rp.texts);
+		table_add(&rp.t, "%lld%s", rp.tokens, rp.estimated ||
+		    rp.unpriced ? "*" : "");
+		table_add(&rp.t, "%.6f", rp.cost);
+	}
+	table_print(&rp.t);
+	if (rp.estimated > 0)
+		printf("* %lld tokens are rag's estimates: the provider's "
+		    "answer could not be read\n", rp.estimated);
+	if (rp.unpriced > 0)
+		printf("* %lld tokens have no price: see rag-cost --prices and "
+		    "--set-price\n", rp.unpriced);
+	table_release(&rp.t);
+	return 0;
+fail:
+	if (err.code == RAG_EXIT_USAGE)
+		rag_usage_error("%s", err.msg);
+	rag_die(err.code, "%s", err.msg);
+}
+
+static int
+price_record(const struct rag_cost_price *p, void *arg)
+{
+	json_t *rec = json_pack("{s:s}", "type", "price");
+	int rc;
+
+	(void)arg;
+	json_object_set_new(rec, "tenant",
+	    p->tenant ? json_string(p->tenant) : json_null());
+	json_object_set_new(rec, "model", json_string(p->model));
+	json_object_set_new(rec, "usd_per_mtok", json_real(p->usd_per_mtok));
+	json_object_set_new(rec, "valid_from", json_string(p->valid_from));
+	rc = rag_record_write(stdout, rec);
+	json_decref(rec);
+	return rc;
+}
+
+static int
+price_row(const struct rag_cost_price *p, void *arg)
+{
+	struct table *t = arg;
+
+	table_add(t, "%s", p->tenant ? p->tenant : "(everyone)");
+	table_add(t, "%s", p->model);
+	table_add(t, "%g", p->usd_per_mtok);
+	table_add(t, "%s", strcmp(p->valid_from, "-infinity") == 0 ?
+	    "(shipped)" : p->valid_from);
+	return 0;
+}
+
+static void
+prices(struct rag_db *db, const struct opts *o)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct table t;
+	int rc;
+
+	if (o->json) {
+		rc = rag_cost_prices(db, price_record, NULL, &err);
+		if (rc < 0 && err.code != 0)
+			rag_die(err.code, "%s", err.msg);
+		return;
+	}
+	table_init(&t, 4);
+	t.right[2] = true;
+	table_add(&t, "TENANT");
+	table_add(&t, "MODEL");
+	table_add(&t, "USD/MTOK");
+	table_add(&t, "SINCE (UTC)");
+	if (rag_cost_prices(db, price_row, &t, &err) != 0) {
+		table_release(&t);
+		rag_die(err.code, "%s", err.msg);
+	}
+	table_print(&t);
+	table_release(&t);
+}
+
+static void
+set_price(struct rag_db *db, const struct opts *o)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	const char *eq = strrchr(o->set_price, '=');
+	char *model;
+	double usd;
+
+	if (eq == NULL || eq == o->set_price ||
+	    rag_parse_double(eq + 1, 0, 1e6, &usd) != 0)
+		rag_usage_error("option --set-price: '%s' is not "
+		    "PROVIDER/MODEL=USD (e.g. "
+		    "openai/text-embedding-3-small=0.02)", o->set_price);
+	model = rag_xstrndup(o->set_price, (size_t)(eq - o->set_price));
+	if (rag_cost_set_price(db, o->tenant, model, usd, &err) != 0) {
+		free(model);
+		if (err.code == RAG_EXIT_USAGE)
+			rag_usage_error("option --set-price: %s", err.msg);
+		rag_die(err.code, "%s", err.msg);
+	}
+	rag_info("%s costs $%g per million input tokens from now on, for %s%s",
+	    model, usd, o->tenant ? "tenant " : "every tenant without a "
+	    "price of its own", o->tenant ? o->tenant : "");
+	free(model);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	struct rag_db *db;
+	int c;
+
+	memset(&o, 0, sizeof(o));
+	o.by = "day,tenant,stage,model";
+	rag_log_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "j" RAG_OPT_COMMON_SHORT, longopts,
+	    NULL)) != -1) {
+		if (rag_opt_common(c, optarg, help))
+			continue;
+		switch (c) {
+		case OPT_SINCE: o.since = optarg; break;
+		case OPT_UNTIL: o.until = optarg; break;
+		case OPT_BY: o.by = optarg; break;
+		case OPT_PRICES: o.prices = true; break;
+		case OPT_SET_PRICE: o.set_price = optarg; break;
+		case RAG_OPT_TENANT: o.tenant = optarg; break;
+		case 'j': o.json = true; break;
+		default: rag_usage_hint();
+		}
+	}
+	if (optind < argc)
+		rag_usage_error("unexpected argument '%s'", argv[optind]);
+	if (o.prices && o.set_price != NULL)
+		rag_usage_error("--prices and --set-price do not go together");
+	if ((o.prices || o.set_price != NULL) && (o.since != NULL ||
+	    o.until != NULL))
+		rag_usage_error("--since and --until are for the report, not "
+		    "the prices");
+	if (!o.json && !isatty(STDOUT_FILENO))
+		o.json = true;
+	db = rag_tool_db();
+	if (o.set_price != NULL)
+		set_price(db, &o);
+	else if (o.prices)
+		prices(db, &o);
+	else
+		report(db, &o);
+	rag_db_close(db);
+	return rag_finish_stdout(0);
+}

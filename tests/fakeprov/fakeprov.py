@@ -1,0 +1,560 @@
+#!/usr/bin/python3
+"""fakeprov: a loopback HTTP server that answers embedding requests the way
+OpenAI's and Jina's APIs do, so that rag-embed's HTTP providers can be
+tested without a network, a key or a bill.
+
+    fakeprov.py --port-file FILE
+
+binds 127.0.0.1 on a free port, writes the port to FILE and serves until it
+is killed.  Two APIs, one per path prefix:
+
+    POST /openai/v1/embeddings   OpenAI's format (OPENAI_BASE_URL=.../openai/v1)
+    POST /jina/v1/embeddings     Jina's format   (JINA_BASE_URL=.../jina/v1)
+
+Answers follow the providers' own: the same JSON (OpenAI's pretty-printed,
+Jina's compact), base64 float32 vectors when asked for, usage, request ids,
+x-ratelimit-* headers, and the providers' error bodies for a bad key (401),
+a text too long or a bad input (400), a model that does not exist (404),
+rate limits and exhausted quota (429, with or without Retry-After) and
+server errors (500).  Vectors are deterministic: the SHA-256 of (model,
+dimensions, text) seeds them, so the same text always gets the same vector.
+
+A token is 4 bytes of UTF-8, rounded up per text (OpenAI's rule of thumb;
+deliberately not the tokenizer rag estimates with, so that rag's limiter
+must learn from the usage it is sent).
+
+The tests steer it through a control API on the same port:
+
+    POST /_fake/reset  {settings}   new settings, counters to zero
+    GET  /_fake/stats               what it received, as JSON
+
+Settings (all optional):
+    keys        {"openai": "sk-test", "jina": "jina_test"}: accepted keys
+    latency     seconds before each answer
+    rpm, tpm    enforced limits per minute (0: none), counted over
+    window      seconds (60): a request over either gets a 429
+    advertise   {"rpm": N, "tpm": N}: limits to announce in the headers
+                (default: the enforced ones; none when both are 0)
+    rate_retry_after   send Retry-After with a rate-limit 429 (true)
+    max_input_tokens   a longer text is refused with a 400 (8192)
+    reject_texts       a request with a text holding one of these strings
+                       is refused as invalid (400)
+    storm       {"seconds": S, "retry_after": "1"|null}: every request
+                gets a 429 for S seconds from the reset
+    faults      a list, applied to the next requests in order, each
+                {"kind": K, "count": N (1), ...}:
+                  status   {"status": 401|403|500|400|404|429, "retry_after": "2"}
+                  quota    429 insufficient_quota (OpenAI) / 402 (Jina)
+                  slow     {"delay": S}: answer after S seconds
+                  truncate the connection closes halfway through the body
+                  badjson  a complete answer whose JSON is cut short
+                  dims     {"dims": N}: vectors of the wrong length
+                  shuffle  the vectors in another order (with their index)
+                  drop     one vector missing
+                  dup      one index twice
+                  nan      a NaN in a vector
+                  zeros    a vector of zeros
+                  float    numbers instead of base64
+                  pass     no fault: lets the next ones apply later
+
+Stats: requests (embedding requests received), by_status, inputs,
+usage_tokens (usage in complete 200 answers), billed_tokens (all 200s,
+cut ones too), text_counts {text: times embedded in a complete 200},
+rate_limited (429s for the limits), too_long (400s for long texts),
+max_window_requests / max_window_tokens (the most that arrived in any
+`window` seconds), max_minute_requests / max_minute_tokens (any 60 s),
+max_inflight, max_input_tokens_seen, auth (the last Authorization header
+seen, masked), bodies (the last request body).
+"""
+
+import argparse
+import base64
+import hashlib
+import http.server
+import json
+import math
+import os
+import random
+import socket
+import struct
+import sys
+import threading
+import time
+
+OPENAI_MODELS = {
+    "text-embedding-3-small": (1536, True),
+    "text-embedding-3-large": (3072, True),
+    "text-embedding-ada-002": (1536, False),
+}
+JINA_MODELS = {
+    "jina-embeddings-v3": (1024, True),
+    "jina-embeddings-v4": (2048, True),
+    "jina-embeddings-v2-base-en": (768, False),
+}
+# Models of "other servers" behind the OpenAI API (Ollama, vLLM ...).
+OTHER_MODELS = {"nomic-embed-text": 768, "tiny-embed": 8}
+
+DEFAULTS = {
+    "keys": {"openai": "sk-test", "jina": "jina_test"},
+    "latency": 0.0,
+    "rpm": 0,
+    "tpm": 0,
+    "window": 60.0,
+    "advertise": None,
+    "rate_retry_after": True,
+    "max_input_tokens": 8192,
+    "storm": None,
+    "faults": [],
+}
+
+
+def tokens_of(text):
+    return max(1, (len(text.encode("utf-8")) + 3) // 4)
+
+
+def go_duration(s):
+    """Seconds as OpenAI writes them in x-ratelimit-reset-*: 6m0s, 1.5s, 20ms."""
+    if s < 1:
+        return "%dms" % max(0, int(round(s * 1000)))
+    if s < 60:
+        return ("%.3f" % s).rstrip("0").rstrip(".") + "s"
+    m = int(s // 60)
+    return "%dm%ds" % (m, int(s - 60 * m))
+
+
+def vector(model, dims, text):
+    seed = hashlib.sha256(("%s\0%d\0%s" % (model, dims, text)).encode()).digest()
+    rng = random.Random(seed)
+    v = [rng.gauss(0.0, 1.0) for _ in range(dims)]
+    n = math.sqrt(sum(x * x for x in v)) or 1.0
+    # Round through float32, as a real server's vectors are.
+    return list(struct.unpack("<%df" % dims, struct.pack("<%df" % dims, *[x / n for x in v])))
+
+
+def b64(v):
+    return base64.b64encode(struct.pack("<%df" % len(v), *v)).decode()
+
+
+def mask(key):
+    if len(key) <= 8:
+        return "*" * len(key)
+    return key[:3] + "*" * (len(key) - 7) + key[-4:]
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset({})
+
+    def reset(self, settings):
+        cfg = json.loads(json.dumps(DEFAULTS))
+        cfg.update(settings)
+        self.cfg = cfg
+        self.t0 = time.monotonic()
+        faults = []
+        for f in cfg.get("faults") or []:
+            for _ in range(int(f.get("count", 1))):
+                faults.append(f)
+        self.faults = faults
+        self.arrivals = []          # (t, tokens) of every embedding request
+        self.accepted = []          # (t, tokens) of those not rate limited
+        self.stats = {
+            "requests": 0, "by_status": {}, "inputs": 0,
+            "usage_tokens": 0, "billed_tokens": 0, "text_counts": {},
+            "rate_limited": 0, "too_long": 0, "max_window_requests": 0,
+            "max_window_tokens": 0, "max_minute_requests": 0,
+            "max_minute_tokens": 0, "max_inflight": 0,
+            "max_input_tokens_seen": 0, "auth": None, "bodies": None,
+        }
+        self.inflight = 0
+        self.seq = 0
+
+    def window_counts(self, log, now, span):
+        reqs = toks = 0
+        for t, k in reversed(log):
+            if t <= now - span:
+                break
+            reqs += 1
+            toks += k
+        return reqs, toks
+
+    def arrive(self, tokens):
+        """Counts an arrival; returns (allowed, retry_after_s, headers)."""
+        now = time.monotonic()
+        cfg = self.cfg
+        self.arrivals.append((now, tokens))
+        w = float(cfg["window"])
+        for span, rk, tk in ((w, "max_window_requests", "max_window_tokens"),
+                             (60.0, "max_minute_requests", "max_minute_tokens")):
+            r, t = self.window_counts(self.arrivals, now, span)
+            self.stats[rk] = max(self.stats[rk], r)
+            self.stats[tk] = max(self.stats[tk], t)
+        rpm, tpm = float(cfg["rpm"]), float(cfg["tpm"])
+        allow_r = rpm * w / 60 if rpm > 0 else None
+        allow_t = tpm * w / 60 if tpm > 0 else None
+        r, t = self.window_counts(self.accepted, now, w)
+        ok = (allow_r is None or r + 1 <= allow_r) and \
+             (allow_t is None or t + tokens <= allow_t)
+        wait = 0.0
+        if not ok:
+            # Until enough of the window's oldest arrivals leave it.
+            need_r = (r + 1 - allow_r) if allow_r is not None else 0
+            need_t = (t + tokens - allow_t) if allow_t is not None else 0
+            got_r = got_t = 0
+            for at, k in [x for x in self.accepted if x[0] > now - w]:
+                got_r += 1
+                got_t += k
+                wait = at + w - now
+                if got_r >= need_r and got_t >= need_t:
+                    break
+        else:
+            self.accepted.append((now, tokens))
+            r += 1
+            t += tokens
+        hdrs = {}
+        adv = cfg.get("advertise")
+        if adv is None and (rpm > 0 or tpm > 0):
+            adv = {"rpm": rpm, "tpm": tpm}
+        if adv:
+            if adv.get("rpm"):
+                lim = float(adv["rpm"])
+                hdrs["x-ratelimit-limit-requests"] = str(int(lim))
+                left = max(0, int(lim * w / 60 - r))
+                hdrs["x-ratelimit-remaining-requests"] = str(left)
+                hdrs["x-ratelimit-reset-requests"] = go_duration(w / max(1.0, lim * w / 60))
+            if adv.get("tpm"):
+                lim = float(adv["tpm"])
+                hdrs["x-ratelimit-limit-tokens"] = str(int(lim))
+                left = max(0, int(lim * w / 60 - t))
+                hdrs["x-ratelimit-remaining-tokens"] = str(left)
+                hdrs["x-ratelimit-reset-tokens"] = go_duration(w * (1 - left / max(1.0, lim * w / 60)))
+        return ok, wait, hdrs
+
+    def next_fault(self):
+        storm = self.cfg.get("storm")
+        if storm and time.monotonic() - self.t0 < float(storm.get("seconds", 0)):
+            return {"kind": "status", "status": 429, "retry_after": storm.get("retry_after")}
+        if self.faults:
+            return self.faults.pop(0)
+        return None
+
+
+STATE = State()
+
+
+# ---- the providers' bodies -------------------------------------------------
+
+def openai_error(message, etype, code=None, param=None):
+    return json.dumps({"error": {"message": message, "type": etype,
+                                 "param": param, "code": code}}, indent=4)
+
+
+def jina_error(detail):
+    return json.dumps({"detail": detail}, separators=(",", ":"))
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fakeprov"
+    sys_version = ""
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def send(self, status, body, ctype="application/json", headers=None, cut=False):
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if cut:
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self.wfile.write(data)
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def do_GET(self):
+        if self.path == "/_fake/stats":
+            with STATE.lock:
+                body = json.dumps(STATE.stats)
+            return self.send(200, body)
+        self.send(404, '{"detail":"Not Found"}')
+
+    def do_POST(self):
+        raw = self.read_body()
+        if self.path == "/_fake/reset":
+            with STATE.lock:
+                STATE.reset(json.loads(raw or b"{}"))
+            return self.send(200, "{}")
+        if self.path == "/openai/v1/embeddings":
+            return self.embeddings("openai", raw)
+        if self.path == "/jina/v1/embeddings":
+            return self.embeddings("jina", raw)
+        self.send(404, '{"detail":"Not Found"}')
+
+    def embeddings(self, api, raw):
+        with STATE.lock:
+            STATE.inflight += 1
+            STATE.stats["max_inflight"] = max(STATE.stats["max_inflight"], STATE.inflight)
+        try:
+            self.answer(api, raw)
+        finally:
+            with STATE.lock:
+                STATE.inflight -= 1
+
+    def status(self, code):
+        st = STATE.stats["by_status"]
+        st[str(code)] = st.get(str(code), 0) + 1
+
+    def fail(self, api, code, kind, message=None, headers=None):
+        """The provider's error answer for kind."""
+        if api == "openai":
+            bodies = {
+                "auth": lambda: openai_error(message, "invalid_request_error", "invalid_api_key"),
+                "nokey": lambda: openai_error(
+                    "You didn't provide an API key. You need to provide your API key in an "
+                    "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), "
+                    "or as the password field (with blank username) if you're accessing the API "
+                    "from your browser and are prompted for a username and password. You can "
+                    "obtain an API key from https://platform.openai.com/account/api-keys.",
+                    "invalid_request_error"),
+                "forbidden": lambda: openai_error(
+                    "Country, region, or territory not supported", "request_forbidden",
+                    "unsupported_country_region_territory"),
+                "too_long": lambda: openai_error(message, "invalid_request_error"),
+                "request_tokens": lambda: openai_error(message, "max_tokens_per_request",
+                                                       "max_tokens_per_request"),
+                "invalid": lambda: openai_error(
+                    "'$.input' is invalid. Please check the API reference: "
+                    "https://platform.openai.com/docs/api-reference.", "invalid_request_error"),
+                "dimensions": lambda: openai_error(
+                    "This model does not support specifying dimensions.", "invalid_request_error"),
+                "model": lambda: openai_error(message, "invalid_request_error", "model_not_found"),
+                "rate": lambda: openai_error(message, "tokens", "rate_limit_exceeded"),
+                "quota": lambda: openai_error(
+                    "You exceeded your current quota, please check your plan and billing "
+                    "details. For more information on this error, read the docs: "
+                    "https://platform.openai.com/docs/guides/error-codes/api-errors.",
+                    "insufficient_quota", "insufficient_quota"),
+                "server": lambda: openai_error(
+                    "The server had an error while processing your request. Sorry about that!",
+                    "server_error"),
+            }
+        else:
+            bodies = {
+                "auth": lambda: jina_error("Failed to authenticate with the provided api key."),
+                "nokey": lambda: jina_error("Failed to authenticate with the provided api key."),
+                "forbidden": lambda: jina_error("Forbidden"),
+                "too_long": lambda: jina_error(message),
+                "request_tokens": lambda: jina_error(message),
+                "invalid": lambda: jina_error(
+                    "ValidationError(model='TextDoc', errors=[{'loc': ('text',), 'msg': "
+                    "'Input should be a valid string', 'type': 'string_type'}])"),
+                "dimensions": lambda: jina_error(
+                    "Model jina-embeddings-v2-base-en does not support dimensions"),
+                "model": lambda: jina_error(message),
+                "rate": lambda: jina_error(message),
+                "quota": lambda: jina_error("Insufficient balance: top up your account"),
+                "server": lambda: jina_error("Internal Server Error"),
+            }
+        with STATE.lock:
+            self.status(code)
+        self.send(code, bodies[kind](), headers=headers)
+
+    def answer(self, api, raw):
+        cfg = STATE.cfg
+        with STATE.lock:
+            STATE.stats["requests"] += 1
+            STATE.stats["bodies"] = raw.decode("utf-8", "replace")
+            auth = self.headers.get("Authorization")
+            STATE.stats["auth"] = mask(auth) if auth else None
+            fault = STATE.next_fault()
+        key = cfg["keys"].get(api)
+        if auth is None and key:
+            return self.fail(api, 401, "nokey")
+        if key and auth != "Bearer " + key:
+            given = auth[7:] if auth.startswith("Bearer ") else auth
+            return self.fail(api, 401, "auth",
+                             "Incorrect API key provided: %s. You can find your API key at "
+                             "https://platform.openai.com/account/api-keys." % mask(given))
+        try:
+            req = json.loads(raw)
+            texts = req["input"]
+            if isinstance(texts, str):
+                texts = [texts]
+            if not isinstance(texts, list) or not texts or \
+                    not all(isinstance(t, str) and t for t in texts):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            return self.fail(api, 400, "invalid")
+        model = req.get("model", "")
+        if any(bad in t for bad in cfg.get("reject_texts") or [] for t in texts):
+            return self.fail(api, 400, "invalid")
+        toks = [tokens_of(t) for t in texts]
+        total = sum(toks)
+        with STATE.lock:
+            STATE.stats["inputs"] += len(texts)
+            ok, wait, rl_headers = STATE.arrive(total)
+        if fault is not None and fault.get("kind", "status") == "status":
+            code = int(fault["status"])
+            headers = dict(rl_headers)
+            if fault.get("retry_after") is not None:
+                headers["retry-after"] = str(fault["retry_after"])
+            kinds = {401: "auth", 403: "forbidden", 400: "invalid", 404: "model",
+                     429: "rate", 500: "server", 502: "server", 503: "server"}
+            msg = {
+                401: "Incorrect API key provided: sk-***. You can find your API key at "
+                     "https://platform.openai.com/account/api-keys.",
+                404: "The model `%s` does not exist or you do not have access to it." % model,
+                429: "Rate limit reached for %s in organization org-fake on requests per min "
+                     "(RPM): Limit 3000, Used 3000, Requested 1. Please try again in 20ms. "
+                     "Visit https://platform.openai.com/account/rate-limits to learn more."
+                     % model if api == "openai" else "Too many requests",
+            }.get(code)
+            if api == "jina" and code == 401:
+                msg = None
+            return self.fail(api, code, kinds.get(code, "server"), msg, headers)
+        if fault is not None and fault.get("kind") == "quota":
+            return self.fail(api, 429 if api == "openai" else 402, "quota")
+        if not ok:
+            with STATE.lock:
+                STATE.stats["rate_limited"] += 1
+            headers = dict(rl_headers)
+            if cfg.get("rate_retry_after", True):
+                headers["retry-after"] = str(max(1, math.ceil(wait)))
+            return self.fail(api, 429, "rate",
+                             "Rate limit reached for %s in organization org-fake on tokens per "
+                             "min (TPM): Limit %d, Used %d, Requested %d. Please try again in "
+                             "%s. Visit https://platform.openai.com/account/rate-limits to "
+                             "learn more." % (model, int(cfg["tpm"]), int(cfg["tpm"]), total,
+                                              go_duration(wait))
+                             if api == "openai" else "Rate limit exceeded", headers)
+        # The model and its dimensions.
+        table = OPENAI_MODELS if api == "openai" else JINA_MODELS
+        if model in table:
+            dims, settable = table[model]
+        elif api == "openai" and model in OTHER_MODELS:
+            dims, settable = OTHER_MODELS[model], False
+        else:
+            return self.fail(api, 404 if api == "openai" else 400, "model",
+                             "The model `%s` does not exist or you do not have access to it."
+                             % model if api == "openai" else
+                             "Model %s not found" % model)
+        if "dimensions" in req:
+            if not settable:
+                return self.fail(api, 400, "dimensions")
+            dims = int(req["dimensions"])
+        limit = int(cfg["max_input_tokens"])
+        longest = max(toks)
+        if longest > limit:
+            with STATE.lock:
+                STATE.stats["too_long"] += 1
+            if api == "openai":
+                return self.fail(api, 400, "too_long",
+                                 "This model's maximum context length is %d tokens, however you "
+                                 "requested %d tokens (%d in your prompt; 0 for the completion). "
+                                 "Please reduce your prompt; or completion length."
+                                 % (limit, longest, longest))
+            return self.fail(api, 400, "too_long",
+                             "ValidationError(model='TextDoc', errors=[{'loc': ('text',), "
+                             "'msg': 'Single text cannot exceed %d tokens. %d tokens given.', "
+                             "'type': 'value_error'}])" % (limit, longest))
+        if api == "openai" and total > 300000:
+            return self.fail(api, 400, "request_tokens",
+                             "Requested %d tokens, max 300000 tokens per request" % total)
+        with STATE.lock:
+            STATE.stats["max_input_tokens_seen"] = max(STATE.stats["max_input_tokens_seen"],
+                                                       longest)
+        delay = float(cfg.get("latency") or 0)
+        kind = fault.get("kind") if fault else None
+        if kind == "slow":
+            delay += float(fault.get("delay", 5))
+        if delay > 0:
+            time.sleep(delay)
+        as_b64 = (req.get("encoding_format") == "base64" if api == "openai"
+                  else req.get("embedding_type") == "base64")
+        if kind == "float":
+            as_b64 = False
+        vecs = [vector(model, dims, t) for t in texts]
+        if kind == "dims":
+            vecs = [vector(model, int(fault.get("dims", dims + 1)), t) for t in texts]
+        if kind == "nan":
+            vecs[0][0] = float("nan")
+        if kind == "zeros":
+            vecs[0] = [0.0] * len(vecs[0])
+        items = [{"object": "embedding", "index": i,
+                  "embedding": b64(v) if as_b64 else v} for i, v in enumerate(vecs)]
+        if kind == "shuffle":
+            items = list(reversed(items))
+        if kind == "drop" and len(items) > 0:
+            items = items[:-1] if len(items) > 1 else []
+        if kind == "dup":
+            if len(items) > 1:
+                items[-1]["index"] = items[0]["index"]
+            else:
+                items.append(dict(items[0]))
+        with STATE.lock:
+            STATE.seq += 1
+            rid = "req_%032x" % STATE.seq
+            STATE.stats["billed_tokens"] += total
+            if kind not in ("truncate", "badjson"):
+                STATE.stats["usage_tokens"] += total
+                if kind not in ("dims", "nan", "zeros", "drop", "dup"):
+                    for t in texts:
+                        c = STATE.stats["text_counts"]
+                        c[t] = c.get(t, 0) + 1
+            self.status(200)
+        if api == "openai":
+            body = json.dumps({"object": "list", "data": items, "model": model,
+                               "usage": {"prompt_tokens": total, "total_tokens": total}},
+                              indent=2)
+            headers = {"openai-model": model, "openai-processing-ms": str(int(delay * 1000)),
+                       "openai-version": "2020-10-01", "x-request-id": rid}
+        else:
+            body = json.dumps({"model": model, "object": "list",
+                               "usage": {"total_tokens": total, "prompt_tokens": total},
+                               "data": items}, separators=(",", ":"))
+            headers = {"x-request-id": rid}
+        headers.update(rl_headers)
+        if kind == "badjson":
+            body = body[: len(body) // 2]
+        self.send(200, body, headers=headers, cut=(kind == "truncate"))
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+
+def main():
+    ap = argparse.ArgumentParser(description="a fake OpenAI/Jina embedding server")
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--settings", help="JSON settings to start with")
+    a = ap.parse_args()
+    if a.settings:
+        STATE.reset(json.loads(a.settings))
+    srv = Server(("127.0.0.1", 0), Handler)
+    tmp = a.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % srv.server_address[1])
+    os.rename(tmp, a.port_file)
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
