@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "catalog.h"
 #include "config.h"
+#include "cost.h"
 #include "embed.h"
 #include "log.h"
 #include "mem.h"
@@ -75,6 +76,31 @@ static const struct option longopts[] = {
 	RAG_OPT_COMMON,
 	{ NULL, 0, NULL, 0 }
 };
+
+/* What the ledger needs to bill a question's embedding to its tenant. */
+struct ledger {
+	struct rag_db *db;
+	long long tenant_id;
+	struct rag_stream *s;
+};
+
+/* An HTTP embedder reports each billable call: one cost row, stage "query". */
+static void
+on_usage(const struct rag_embed_usage *u, void *arg)
+{
+	struct ledger *l = arg;
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_cost_event ev = { u->at, "query", u->provider, u->model,
+		u->input_tokens, u->estimated, u->texts,
+		rag_stream_request_id(l->s), u->provider_request_id,
+		u->elapsed };
+	long long unpriced;
+	double cost;
+
+	if (rag_cost_record(l->db, l->tenant_id, &ev, 1, &cost, &unpriced,
+	    &err) != 0)
+		rag_warn("cannot write the cost ledger: %s", err.msg);
+}
 
 struct opts {
 	struct rag_query q;
@@ -329,6 +355,7 @@ main(int argc, char **argv)
 	struct opts o;
 	struct rag_embedder *e = NULL;
 	struct rag_collection coll;
+	struct ledger ledger;
 	struct rag_stream *s;
 	struct rag_db *db;
 	int c, status;
@@ -411,6 +438,11 @@ main(int argc, char **argv)
 			o.q.w_vec = 1;
 	}
 	s = rag_stream_new(&so);
+	ledger.db = db;
+	ledger.tenant_id = coll.tenant_id;
+	ledger.s = s;
+	if (e != NULL)
+		rag_embedder_set_usage(e, on_usage, &ledger);
 	if (optind == argc && isatty(STDIN_FILENO))
 		rag_usage_error("ask a question: rag-query 'what is ...?' (or "
 				"pipe questions in, one per line)");
