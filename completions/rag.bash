@@ -25,7 +25,10 @@ _rag()
 	--log-format)
 		mapfile -t COMPREPLY < <(compgen -W 'human json' -- "$cur")
 		return ;;
-	--dlq|--password-file|--out|-o)
+	--stage)
+		mapfile -t COMPREPLY < <(compgen -W 'upload parse chunk embed index' -- "$cur")
+		return ;;
+	--dlq|--password-file|--out|-o|--metrics)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return ;;
 	esac
@@ -37,6 +40,12 @@ _rag()
 	rag-db)
 		if ((COMP_CWORD == 1)) || [[ $prev == -* && $COMP_CWORD -le 2 ]]; then
 			mapfile -t COMPREPLY < <(compgen -W 'init start stop status migrate url psql destroy' -- "$cur")
+		fi ;;
+	rag-run)
+		if ((COMP_CWORD == 1)); then
+			mapfile -t COMPREPLY < <(compgen -W 'ingest work retry status' -- "$cur")
+		else
+			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		fi ;;
 	rag-upload)
 		mapfile -t COMPREPLY < <(compgen -f -X '!*.@(pdf|PDF|zip|tar|tgz|gz|zst|xz)' -- "$cur"; compgen -d -- "$cur") ;;

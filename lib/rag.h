@@ -10,6 +10,9 @@
  *   buf      growable NUL-terminated byte strings
  *   utf8     UTF-8 decoding and validation
  *   hash     SHA-256 of memory, streams and files
+ *   ratelimit token buckets for requests and tokens per minute (pure)
+ *   child    a program run as a child process: fed, watched, limited
+ *   metrics  Prometheus text exposition, written atomically
  *   log      messages for people (stderr), human or JSON, and progress
  *   opt      common options, strict number parsing, usage errors
  *   config   flags > environment > config file > defaults
@@ -20,15 +23,26 @@
  *   db       connections, retries, SQLSTATE to exit status, COPY
  *   tool     the tools' shared start: config, the database, one message
  *   catalog  tenants, collections, documents
+ *   cost     the cost ledger (cost_events), prices, the report
+ *   embed_cache  vectors already paid for, by tenant, model and text
  *   sigv4    AWS Signature Version 4 (pure functions)
  *   s3       a small S3 client on libcurl, signed with sigv4
- *   store    the object store, content-addressed (file:// for now)
+ *   uploads  multipart upload state in PostgreSQL (resume, --gc)
+ *   fetch    http(s) bodies read as streams, on libcurl
+ *   http     many requests in flight on libcurl's multi interface:
+ *            timeouts, retries with backoff, Retry-After, rate limits
+ *   unpack   the files inside zip and tar archives, on libarchive
+ *   store    the object store, content-addressed: file:// and
+ *            s3:// (store_s3), multipart, resume, presigned uploads
  *   text     text clean-up: NFC, control characters, hyphenation
  *   pdf      MuPDF: open, page text, labels, metadata, limits
  *   chunk    token-aware splitting with overlap and page provenance
- *   embed    embedding providers (embed_local: the offline default)
+ *   embed    embedding providers: embed_local (the offline default),
+ *            embed_openai and embed_jina on embed_remote (batching,
+ *            limits, retries, checks of the answers)
  *   index    chunks, BM25 postings and totals into PostgreSQL
  *   retrieve hybrid retrieval: HNSW + BM25 fused by weighted RRF
+ *   jobs     rag-run's job table: keys, leases, retries, dead letters
  *
  * Ownership: arguments are borrowed; returned pointers belong to the
  * caller; a function that takes ownership says _take.  Objects on the
