@@ -56,7 +56,7 @@ state() {
 			WHERE c.tenant_id = $t GROUP BY c.collection_id" \
 		-c "SELECT 'job', stage, status, doc_id, shard_first, shard_last, source FROM jobs
 			WHERE tenant_id = $t ORDER BY 2, 4, 5, 7" \
-		-c "SELECT 'dead', stage, doc_id, error FROM dead_letters
+		-c "SELECT 'dead', stage, doc_id, regexp_replace(error, ' \\(gave up after [0-9]+ attempts\\)$', '') FROM dead_letters
 			WHERE tenant_id = $t AND retried_at IS NULL ORDER BY 2, 3, 4" \
 		-c "$ledger"
 }
