@@ -60,6 +60,7 @@ help:
 	@echo "make            build the tools into bin/"
 	@echo "make check      install what is missing, build, run every test"
 	@echo "make demo       install what is missing, build, ingest the sample PDFs, answer a question"
+	@echo "make bench      run the benchmarks: each stage next to its baseline (tests/bench/README.md)"
 	@echo "make deps       install the Debian packages and pgvector rag needs"
 	@echo "make install    install into \$$DESTDIR\$$PREFIX (PREFIX=$(PREFIX))"
 	@echo "make uninstall  remove what install put there"
