@@ -28,6 +28,8 @@ struct rag_http_xfer {
 	double tokens;
 	rag_http_done_fn fn;
 	void *arg;
+	rag_http_data_fn on_data;
+	void *data_arg;
 	int attempt;		/* attempts started */
 	int failures;		/* failed attempts that count */
 	int throttles;		/* 429s in a row without progress elsewhere */
@@ -188,6 +190,8 @@ rag_http_submit(struct rag_http *h, const struct rag_http_request *rq,
 	x->tokens = rq->tokens;
 	x->fn = fn;
 	x->arg = arg;
+	x->on_data = rq->on_data;
+	x->data_arg = rq->data_arg;
 	if (h->tail != NULL)
 		h->tail->next = x;
 	else
@@ -215,6 +219,14 @@ on_write(char *p, size_t size, size_t n, void *arg)
 		return 0;
 	}
 	rag_buf_add(&x->resp, p, size * n);
+	if (x->on_data != NULL && size * n > 0) {
+		long status = 0;
+
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300)
+			x->on_data(p, size * n, x->attempt, status,
+			    x->data_arg);
+	}
 	return size * n;
 }
 

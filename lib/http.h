@@ -71,12 +71,26 @@ enum rag_http_verdict {
 typedef int (*rag_http_done_fn)(const struct rag_http_response *r,
     void *arg, struct rag_error *err);
 
+/*
+ * Hears an answer's body as it arrives, for a reply read while it streams
+ * (server-sent events): data[0, len) is the next piece of the body of
+ * attempt `attempt` (1 for the first), whose HTTP status is `status`.
+ * Only 2xx bodies are passed on; pieces break anywhere, even inside a
+ * UTF-8 character.  A new attempt number means the pieces heard before
+ * belong to an attempt that failed.  The whole body still reaches the
+ * done callback.  Must not call the engine.
+ */
+typedef void (*rag_http_data_fn)(const char *data, size_t len, int attempt,
+    long status, void *arg);
+
 struct rag_http_request {
 	const char *url;
 	const char *const *headers;	/* "Name: value", NULL-terminated */
 	const char *body;		/* POSTed when not NULL; copied */
 	size_t len;
 	double tokens;			/* what the rate limiter charges */
+	rag_http_data_fn on_data;	/* NULL: the body whole, at the end */
+	void *data_arg;
 };
 
 /* Returns an engine, or NULL with err when libcurl cannot start. */
