@@ -4,7 +4,7 @@
 
 FAKEPROV=$BATS_TEST_DIRNAME/../fakeprov/fakeprov.py
 
-# For setup_file: starts the server and points both providers at it.
+# For setup_file: starts the server and points the providers at it.
 fake_start() {
 	local dir=$BATS_FILE_TMPDIR/fakeprov i
 	mkdir -p "$dir"
@@ -21,6 +21,9 @@ fake_start() {
 	export FAKE_URL
 	export OPENAI_BASE_URL=$FAKE_URL/openai/v1 OPENAI_API_KEY=sk-test
 	export JINA_BASE_URL=$FAKE_URL/jina/v1 JINA_API_KEY=jina_test
+	export COHERE_BASE_URL=$FAKE_URL/cohere COHERE_API_KEY=co-test
+	# TEI is named by its URL: rag-query --rerank "tei/$TEI_URL".
+	export TEI_URL=$FAKE_URL/tei
 }
 
 # For teardown_file.

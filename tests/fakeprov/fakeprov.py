@@ -1,15 +1,19 @@
 #!/usr/bin/python3
-"""fakeprov: a loopback HTTP server that answers embedding requests the way
-OpenAI's and Jina's APIs do, so that rag-embed's HTTP providers can be
-tested without a network, a key or a bill.
+"""fakeprov: a loopback HTTP server that answers embedding and rerank
+requests the way OpenAI's, Jina's, Cohere's and text-embeddings-inference's
+APIs do, so that rag's HTTP providers can be tested without a network, a
+key or a bill.
 
     fakeprov.py --port-file FILE
 
 binds 127.0.0.1 on a free port, writes the port to FILE and serves until it
-is killed.  Two APIs, one per path prefix:
+is killed.  The APIs, one per path:
 
     POST /openai/v1/embeddings   OpenAI's format (OPENAI_BASE_URL=.../openai/v1)
     POST /jina/v1/embeddings     Jina's format   (JINA_BASE_URL=.../jina/v1)
+    POST /jina/v1/rerank         Jina's reranker
+    POST /cohere/v2/rerank       Cohere's v2 reranker (COHERE_BASE_URL=.../cohere)
+    POST /tei/rerank             TEI's reranker  (tei/<FAKE_URL>/tei)
 
 Answers follow the providers' own: the same JSON (OpenAI's pretty-printed,
 Jina's compact), base64 float32 vectors when asked for, usage, request ids,
@@ -18,6 +22,19 @@ a text too long or a bad input (400), a model that does not exist (404),
 rate limits and exhausted quota (429, with or without Retry-After) and
 server errors (500).  Vectors are deterministic: the SHA-256 of (model,
 dimensions, text) seeds them, so the same text always gets the same vector.
+
+Rerankers score a text by the share of the question's words of three
+letters or more (lower case) that it holds, with a tie-breaker below 1e-6
+(see rerank_score()), and answer best first, each in its provider's shape:
+Jina's compact {"model", "usage": {"total_tokens"}, "results"}, Cohere's
+{"id", "results", "meta": {"billed_units": {"search_units": ceil(n/100)}}},
+TEI's bare array of {"index", "score"}; and their error bodies: Jina's
+{"detail": ...} (401, 402 balance, 422 pydantic), Cohere's {"id",
+"message"} (401 "invalid api token", 404 model, 429 trial key: per minute,
+or per month with the "quota" fault), TEI's {"error", "error_type"} (413
+Validation for more texts than tei_max_batch, 422 Tokenizer, 429
+Overloaded, 503 Unhealthy).  A rerank request bills (Jina, TEI) the
+question's tokens once per text plus the texts'.
 
 A token is 4 bytes of UTF-8, rounded up per text (OpenAI's rule of thumb;
 deliberately not the tokenizer rag estimates with, so that rag's limiter
@@ -29,7 +46,8 @@ The tests steer it through a control API on the same port:
     GET  /_fake/stats               what it received, as JSON
 
 Settings (all optional):
-    keys        {"openai": "sk-test", "jina": "jina_test"}: accepted keys
+    keys        {"openai": "sk-test", "jina": "jina_test", "cohere":
+                "co-test", "tei": null}: accepted keys (null: none asked)
     latency     seconds before each answer
     rpm, tpm    enforced limits per minute (0: none), counted over
     window      seconds (60): a request over either gets a 429
@@ -39,12 +57,15 @@ Settings (all optional):
     max_input_tokens   a longer text is refused with a 400 (8192)
     reject_texts       a request with a text holding one of these strings
                        is refused as invalid (400)
+    tei_max_batch      texts TEI takes in one request (32)
     storm       {"seconds": S, "retry_after": "1"|null}: every request
                 gets a 429 for S seconds from the reset
     faults      a list, applied to the next requests in order, each
                 {"kind": K, "count": N (1), ...}:
-                  status   {"status": 401|403|500|400|404|429, "retry_after": "2"}
-                  quota    429 insufficient_quota (OpenAI) / 402 (Jina)
+                  status   {"status": 401|403|500|400|404|429, "retry_after": "2",
+                           "message": M (rerankers: the error's message)}
+                  quota    429 insufficient_quota (OpenAI) / 402 (Jina) /
+                           429 for the month's calls (Cohere)
                   slow     {"delay": S}: answer after S seconds
                   truncate the connection closes halfway through the body
                   badjson  a complete answer whose JSON is cut short
@@ -52,7 +73,8 @@ Settings (all optional):
                   shuffle  the vectors in another order (with their index)
                   drop     one vector missing
                   dup      one index twice
-                  nan      a NaN in a vector
+                  range    (rerank) an index out of range
+                  nan      a NaN in a vector, or a NaN score
                   zeros    a vector of zeros
                   float    numbers instead of base64
                   pass     no fault: lets the next ones apply later
@@ -64,7 +86,15 @@ rate_limited (429s for the limits), too_long (400s for long texts),
 max_window_requests / max_window_tokens (the most that arrived in any
 `window` seconds), max_minute_requests / max_minute_tokens (any 60 s),
 max_inflight, max_input_tokens_seen, auth (the last Authorization header
-seen, masked), bodies (the last request body).
+seen, masked), bodies (the last request body, of any endpoint).  by_status
+counts the answers of every endpoint, endpoint_status each endpoint's
+({"jina/rerank": {"200": 3}}); rerank_requests {"jina", "cohere", "tei"}
+counts rerank requests; last_bodies {endpoint: body}; billed {"jina_rerank":
+{"answers", "tokens", "usage_tokens"}, "cohere_rerank": {"answers",
+"search_units", "usage_search_units"}, "tei_rerank": {"answers", "tokens"}}:
+answers counts every 2xx (cut and malformed ones too: the work was done),
+the usage_ totals only what was told in answers that arrived whole and
+readable.
 """
 
 import argparse
@@ -75,6 +105,7 @@ import json
 import math
 import os
 import random
+import re
 import socket
 import struct
 import sys
@@ -95,7 +126,7 @@ JINA_MODELS = {
 OTHER_MODELS = {"nomic-embed-text": 768, "tiny-embed": 8}
 
 DEFAULTS = {
-    "keys": {"openai": "sk-test", "jina": "jina_test"},
+    "keys": {"openai": "sk-test", "jina": "jina_test", "cohere": "co-test", "tei": None},
     "latency": 0.0,
     "rpm": 0,
     "tpm": 0,
@@ -104,7 +135,14 @@ DEFAULTS = {
     "rate_retry_after": True,
     "max_input_tokens": 8192,
     "storm": None,
+    "tei_max_batch": 32,
     "faults": [],
+}
+
+RERANK_MODELS = {
+    "jina": ("jina-reranker-v2-base-multilingual", "jina-reranker-v1-base-en",
+             "jina-reranker-v1-turbo-en", "jina-reranker-m0", "jina-colbert-v2"),
+    "cohere": ("rerank-v3.5", "rerank-english-v3.0", "rerank-multilingual-v3.0"),
 }
 
 
@@ -165,6 +203,15 @@ class State:
             "max_window_tokens": 0, "max_minute_requests": 0,
             "max_minute_tokens": 0, "max_inflight": 0,
             "max_input_tokens_seen": 0, "auth": None, "bodies": None,
+            "rerank_requests": {"jina": 0, "cohere": 0, "tei": 0},
+            "endpoint_status": {},
+            "billed": {
+                "jina_rerank": {"answers": 0, "tokens": 0, "usage_tokens": 0},
+                "cohere_rerank": {"answers": 0, "search_units": 0,
+                                  "usage_search_units": 0},
+                "tei_rerank": {"answers": 0, "tokens": 0},
+            },
+            "last_bodies": {},
         }
         self.inflight = 0
         self.seq = 0
@@ -253,6 +300,28 @@ def jina_error(detail):
     return json.dumps({"detail": detail}, separators=(",", ":"))
 
 
+def cohere_id():
+    """A request id as Cohere writes them: a random UUID."""
+    return "%08x-%04x-4%03x-%04x-%012x" % (
+        random.getrandbits(32), random.getrandbits(16), random.getrandbits(12),
+        0x8000 | random.getrandbits(14), random.getrandbits(48))
+
+
+WORD = re.compile(r"\w+")
+
+
+def rerank_score(query, doc):
+    """How well doc answers query, in [0, 1]: the share of the query's words
+    of three letters or more (lower case) that doc holds, scaled by
+    1 - 1e-6, plus a tie-breaker below 1e-6 from the SHA-256 of both, so
+    that no two documents score alike."""
+    words = {w for w in WORD.findall(query.lower()) if len(w) >= 3}
+    have = set(WORD.findall(doc.lower()))
+    share = len(words & have) / len(words) if words else 0.0
+    h = hashlib.sha256(("%s\0%s" % (query, doc)).encode()).digest()
+    return share * (1 - 1e-6) + int.from_bytes(h[:4], "big") / 2.0 ** 32 * 1e-6
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fakeprov"
@@ -301,6 +370,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.embeddings("openai", raw)
         if self.path == "/jina/v1/embeddings":
             return self.embeddings("jina", raw)
+        if self.path == "/jina/v1/rerank":
+            return self.rerank("jina", raw)
+        if self.path == "/cohere/v2/rerank":
+            return self.rerank("cohere", raw)
+        if self.path == "/tei/rerank":
+            return self.rerank("tei", raw)
         self.send(404, '{"detail":"Not Found"}')
 
     def embeddings(self, api, raw):
@@ -527,6 +602,183 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                "data": items}, separators=(",", ":"))
             headers = {"x-request-id": rid}
         headers.update(rl_headers)
+        if kind == "badjson":
+            body = body[: len(body) // 2]
+        self.send(200, body, headers=headers, cut=(kind == "truncate"))
+
+
+    # ---- rerankers ---------------------------------------------------------
+
+    def count_status(self, endpoint, code):
+        """Counts an answer in by_status and in endpoint_status; under the lock."""
+        self.status(code)
+        st = STATE.stats["endpoint_status"].setdefault(endpoint, {})
+        st[str(code)] = st.get(str(code), 0) + 1
+
+    def rerank_fail(self, api, code, message=None, headers=None, kind=None):
+        """The provider's own error answer."""
+        if api == "jina":
+            if code == 422 and message is None:
+                body = json.dumps({"detail": [{"type": "missing", "loc": ["body", "query"],
+                                               "msg": "Field required", "input": None}]},
+                                  separators=(",", ":"))
+            else:
+                body = jina_error(message or {
+                    400: "Invalid request", 401: "Failed to authenticate with the provided api key.",
+                    402: "Insufficient balance: top up your account", 403: "Forbidden",
+                    404: "Not Found", 429: "Rate limit exceeded"}.get(code, "Internal Server Error"))
+        elif api == "cohere":
+            body = json.dumps({"id": cohere_id(), "message": message or {
+                400: "invalid request: query must be a non-empty string",
+                401: "invalid api token",
+                402: "Please add or update your payment method at "
+                     "https://dashboard.cohere.com/billing?tab=payment to continue",
+                404: "model not found, make sure the correct model ID was used and that you "
+                     "have access to the model.",
+                422: "invalid request: documents must not be empty",
+                429: "You are using a Trial key, which is limited to 10 API calls / minute. "
+                     "You can continue to use the Trial key for free or upgrade to a Production "
+                     "key with higher rate limits at 'https://dashboard.cohere.com/api-keys'. "
+                     "Contact us on 'https://discord.gg/XW44jPfYJu' or email us at "
+                     "support@cohere.com with any questions",
+                503: "service unavailable"}.get(
+                    code, "internal server error, this has been reported to our developers")},
+                separators=(",", ":"))
+        else:
+            if code == 401:
+                body = ""
+            else:
+                etype = kind or {400: "Empty", 413: "Validation", 422: "Tokenizer",
+                                 424: "Backend", 429: "Overloaded", 503: "Unhealthy"}.get(
+                                     code, "Backend")
+                body = json.dumps({"error": message or {
+                    "Empty": "`texts` cannot be empty",
+                    "Validation": "`inputs` must have less than 512 tokens. Given: 600",
+                    "Tokenizer": "Input validation error: invalid utf-8",
+                    "Overloaded": "Model is overloaded",
+                    "Unhealthy": "Model is not healthy"}.get(etype, "CUDA out of memory"),
+                    "error_type": etype}, separators=(",", ":"))
+        with STATE.lock:
+            self.count_status("%s/rerank" % api, code)
+        self.send(code, body, headers=headers)
+
+    def rerank(self, api, raw):
+        cfg = STATE.cfg
+        endpoint = "%s/rerank" % api
+        with STATE.lock:
+            STATE.stats["rerank_requests"][api] += 1
+            text = raw.decode("utf-8", "replace")
+            STATE.stats["bodies"] = text
+            STATE.stats["last_bodies"][endpoint] = text
+            auth = self.headers.get("Authorization")
+            STATE.stats["auth"] = mask(auth) if auth else None
+            fault = STATE.next_fault()
+        key = cfg["keys"].get(api)
+        if key and auth != "Bearer " + key:
+            return self.rerank_fail(api, 401, "no api key supplied"
+                                    if api == "cohere" and auth is None else None)
+        try:
+            req = json.loads(raw)
+            query = req["query"]
+            docs = req["texts" if api == "tei" else "documents"]
+            docs = [d["text"] if isinstance(d, dict) and api == "jina" else d for d in docs]
+            if not isinstance(query, str) or not isinstance(docs, list) or \
+                    not all(isinstance(d, str) for d in docs):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            if api == "tei":
+                with STATE.lock:
+                    self.count_status(endpoint, 422)
+                return self.send(422, "Failed to deserialize the JSON body into the target "
+                                 "type: missing field `query`", ctype="text/plain; charset=utf-8")
+            return self.rerank_fail(api, 422 if api == "jina" else 400)
+        model = req.get("model")
+        if api != "tei" and model not in RERANK_MODELS[api]:
+            if api == "jina":
+                return self.rerank_fail(api, 400, "Model %s not found" % model)
+            return self.rerank_fail(api, 404, "model '%s' not found, make sure the correct model "
+                                    "ID was used and that you have access to the model." % model)
+        if not docs or not query:
+            return self.rerank_fail(api, 400 if api != "cohere" else 422)
+        if api == "tei" and len(docs) > int(cfg["tei_max_batch"]):
+            return self.rerank_fail(api, 413, "batch size %d > maximum allowed batch size %d"
+                                    % (len(docs), int(cfg["tei_max_batch"])))
+        if any(bad in d for bad in cfg.get("reject_texts") or [] for d in docs):
+            return self.rerank_fail(api, 400 if api != "tei" else 422,
+                                    "invalid input document" if api != "tei" else None)
+        kind = fault.get("kind", "status") if fault else None
+        if kind == "status":
+            code = int(fault["status"])
+            headers = {}
+            if fault.get("retry_after") is not None:
+                headers["retry-after"] = str(fault["retry_after"])
+            return self.rerank_fail(api, code, fault.get("message"), headers)
+        if kind == "quota":
+            if api == "cohere":
+                return self.rerank_fail(api, 429,
+                                        "You are using a Trial key, which is limited to 1000 API "
+                                        "calls / month. You can continue to use the Trial key for "
+                                        "free or upgrade to a Production key with higher rate "
+                                        "limits at 'https://dashboard.cohere.com/api-keys'. Contact "
+                                        "us on 'https://discord.gg/XW44jPfYJu' or email us at "
+                                        "support@cohere.com with any questions")
+            return self.rerank_fail(api, 402 if api == "jina" else 429)
+        delay = float(cfg.get("latency") or 0)
+        if kind == "slow":
+            delay += float(fault.get("delay", 5))
+        if delay > 0:
+            time.sleep(delay)
+        scores = [rerank_score(query, d) for d in docs]
+        order = sorted(range(len(docs)), key=lambda i: (-scores[i], i))
+        top_n = req.get("top_n")
+        if isinstance(top_n, int) and 0 < top_n < len(order):
+            order = order[:top_n]
+        skey = "score" if api == "tei" else "relevance_score"
+        results = [{"index": i, skey: scores[i]} for i in order]
+        if kind == "drop":
+            results = results[:-1]
+        if kind == "dup" and len(results) > 1:
+            results[-1]["index"] = results[0]["index"]
+        if kind == "nan":
+            results[0][skey] = float("nan")
+        if kind == "range":
+            results[0]["index"] = len(docs)
+        tokens = sum(tokens_of(query) + tokens_of(d) for d in docs)
+        units = (len(docs) + 99) // 100
+        # NaN is not JSON: the usage beside it cannot be read either.
+        whole = kind not in ("truncate", "badjson", "nan")
+        with STATE.lock:
+            STATE.seq += 1
+            rid = "req_%032x" % STATE.seq
+            b = STATE.stats["billed"]["%s_rerank" % api]
+            b["answers"] += 1
+            if api == "cohere":
+                b["search_units"] += units
+                if whole:
+                    b["usage_search_units"] += units
+            else:
+                b["tokens"] += tokens
+                if whole and api == "jina":
+                    b["usage_tokens"] += tokens
+            self.count_status(endpoint, 200)
+        headers = {}
+        if api == "jina":
+            body = json.dumps({"model": model, "usage": {"total_tokens": tokens},
+                               "results": results}, separators=(",", ":"))
+            headers["x-request-id"] = rid
+        elif api == "cohere":
+            body = json.dumps({"id": cohere_id(), "results": results,
+                               "meta": {"api_version": {"version": "2"},
+                                        "billed_units": {"search_units": units}}},
+                              separators=(",", ":"))
+            headers["num_tokens"] = str(tokens)
+        else:
+            body = json.dumps(results, separators=(",", ":"))
+            headers.update({"x-compute-type": "cpu", "x-compute-characters":
+                            str(sum(len(d) for d in docs) + len(query)),
+                            "x-compute-tokens": str(tokens), "x-total-time": str(int(delay * 1000)),
+                            "x-tokenization-time": "0", "x-queue-time": "0",
+                            "x-inference-time": str(int(delay * 1000))})
         if kind == "badjson":
             body = body[: len(body) // 2]
         self.send(200, body, headers=headers, cut=(kind == "truncate"))
