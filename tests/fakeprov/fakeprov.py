@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""fakeprov: a loopback HTTP server that answers embedding and rerank
+"""fakeprov: a loopback HTTP server that answers embedding, rerank and chat
 requests the way OpenAI's, Jina's, Cohere's and text-embeddings-inference's
 APIs do, so that rag's HTTP providers can be tested without a network, a
 key or a bill.
@@ -14,6 +14,7 @@ is killed.  The APIs, one per path:
     POST /jina/v1/rerank         Jina's reranker
     POST /cohere/v2/rerank       Cohere's v2 reranker (COHERE_BASE_URL=.../cohere)
     POST /tei/rerank             TEI's reranker  (tei/<FAKE_URL>/tei)
+    POST /openai/v1/chat/completions   OpenAI's chat, whole or streamed
 
 Answers follow the providers' own: the same JSON (OpenAI's pretty-printed,
 Jina's compact), base64 float32 vectors when asked for, usage, request ids,
@@ -35,6 +36,23 @@ or per month with the "quota" fault), TEI's {"error", "error_type"} (413
 Validation for more texts than tei_max_batch, 422 Tokenizer, 429
 Overloaded, 503 Unhealthy).  A rerank request bills (Jina, TEI) the
 question's tokens once per text plus the texts'.
+
+Chat knows gpt-4o-mini and gpt-4o (another model gets OpenAI's 404
+model_not_found).  The reply is the chat_reply setting when it is a string
+(so that a test can make the model say anything), else built from the
+prompt: the first sentence of the text after the first "[1]" in the last
+user message (see default_reply()), then " [1]."; cut to max_tokens (4
+bytes a token) with finish_reason "length".  Usage counts 4 bytes a token
+over every message's content (prompt) and over the reply (completion).  A
+whole answer is OpenAI's pretty-printed chat.completion object; with
+"stream": true, server-sent events as OpenAI sends them: a first chunk
+with the role, the reply in pieces of about 4 characters, a chunk with
+the finish_reason, with stream_options.include_usage a chunk with
+"choices": [] and the usage ("usage": null in the others), then "data:
+[DONE]"; chunked, or ended by closing the connection (stream_close).
+Errors: 400 context_length_exceeded past max_context_tokens, 401
+invalid_api_key, 404 model_not_found, 429 rate_limit_exceeded and
+insufficient_quota, 500 server_error, each in OpenAI's own words.
 
 A token is 4 bytes of UTF-8, rounded up per text (OpenAI's rule of thumb;
 deliberately not the tokenizer rag estimates with, so that rag's limiter
@@ -58,6 +76,16 @@ Settings (all optional):
     reject_texts       a request with a text holding one of these strings
                        is refused as invalid (400)
     tei_max_batch      texts TEI takes in one request (32)
+    chat_reply         what the chat model says (default: see above)
+    max_context_tokens a longer prompt gets 400 context_length_exceeded
+                       (128000)
+    stream_split       N > 0: a stream written N bytes at a time, events
+                       split anywhere (0: an event a write)
+    stream_crlf        lines end with CRLF (false)
+    stream_comments    ": keep-alive" comment lines between events (false)
+    stream_close       no chunked encoding: the stream ends when the
+                       connection closes (false)
+    stream_delay       seconds between writes (0)
     storm       {"seconds": S, "retry_after": "1"|null}: every request
                 gets a 429 for S seconds from the reset
     faults      a list, applied to the next requests in order, each
@@ -68,7 +96,12 @@ Settings (all optional):
                            429 for the month's calls (Cohere)
                   slow     {"delay": S}: answer after S seconds
                   truncate the connection closes halfway through the body
-                  badjson  a complete answer whose JSON is cut short
+                           (a stream: after half its events, no [DONE])
+                  badjson  a complete answer whose JSON is cut short (a
+                           stream: one event's)
+                  stream_error  (chat) a stream with an error event
+                           (server_error) after the first chunk, no [DONE];
+                           a 500 when not streamed
                   dims     {"dims": N}: vectors of the wrong length
                   shuffle  the vectors in another order (with their index)
                   drop     one vector missing
@@ -91,10 +124,14 @@ counts the answers of every endpoint, endpoint_status each endpoint's
 ({"jina/rerank": {"200": 3}}); rerank_requests {"jina", "cohere", "tei"}
 counts rerank requests; last_bodies {endpoint: body}; billed {"jina_rerank":
 {"answers", "tokens", "usage_tokens"}, "cohere_rerank": {"answers",
-"search_units", "usage_search_units"}, "tei_rerank": {"answers", "tokens"}}:
-answers counts every 2xx (cut and malformed ones too: the work was done),
-the usage_ totals only what was told in answers that arrived whole and
-readable.
+"search_units", "usage_search_units"}, "tei_rerank": {"answers", "tokens"},
+"openai_chat": {"answers", "input_tokens", "output_tokens",
+"usage_input_tokens", "usage_output_tokens"}}: answers counts every 2xx
+(cut and malformed ones too: the work was done; not a stream that only
+said stream_error), the usage_ totals only what was told in answers that
+arrived whole and readable; chat_requests, chat_streams (streamed 2xx).
+An answer still being written when the stats are reset (a slow one)
+counts in the stats it began in.
 """
 
 import argparse
@@ -136,7 +173,20 @@ DEFAULTS = {
     "max_input_tokens": 8192,
     "storm": None,
     "tei_max_batch": 32,
+    "chat_reply": None,
+    "max_context_tokens": 128000,
+    "stream_split": 0,
+    "stream_crlf": False,
+    "stream_comments": False,
+    "stream_close": False,
+    "stream_delay": 0.0,
     "faults": [],
+}
+
+# Chat models, and the snapshot each answers as.
+CHAT_MODELS = {
+    "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
+    "gpt-4o": "gpt-4o-2024-08-06",
 }
 
 RERANK_MODELS = {
@@ -210,7 +260,10 @@ class State:
                 "cohere_rerank": {"answers": 0, "search_units": 0,
                                   "usage_search_units": 0},
                 "tei_rerank": {"answers": 0, "tokens": 0},
+                "openai_chat": {"answers": 0, "input_tokens": 0, "output_tokens": 0,
+                                "usage_input_tokens": 0, "usage_output_tokens": 0},
             },
+            "chat_requests": 0, "chat_streams": 0,
             "last_bodies": {},
         }
         self.inflight = 0
@@ -300,6 +353,55 @@ def jina_error(detail):
     return json.dumps({"detail": detail}, separators=(",", ":"))
 
 
+NO_KEY = ("You didn't provide an API key. You need to provide your API key in an Authorization "
+          "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password "
+          "field (with blank username) if you're accessing the API from your browser and are "
+          "prompted for a username and password. You can obtain an API key from "
+          "https://platform.openai.com/account/api-keys.")
+QUOTA = ("You exceeded your current quota, please check your plan and billing details. For more "
+         "information on this error, read the docs: "
+         "https://platform.openai.com/docs/guides/error-codes/api-errors.")
+FINGERPRINT = "fp_b376dfbbd5"
+
+
+def content_text(content):
+    """A message's text: a string, or the text parts of a list of parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content
+                       if isinstance(p, dict) and p.get("type") == "text")
+    raise TypeError
+
+
+def default_reply(messages):
+    """The reply when chat_reply is not set: the first sentence of the text
+    after the first "[1]" in the last user message (up to the end of its
+    line, and up to the first ".", "!" or "?" before a space or the end,
+    that mark left out), then " [1]."; without a "[1]", "The sources do not
+    say."."""
+    last = ""
+    for m in messages:
+        if m.get("role") == "user":
+            last = content_text(m.get("content"))
+    at = last.find("[1]")
+    if at < 0:
+        return "The sources do not say."
+    line = last[at + 3:].strip().split("\n")[0]
+    sentence = re.split(r"[.!?](?:\s|$)", line, maxsplit=1)[0].strip()
+    return (sentence or "The sources do not say") + " [1]."
+
+
+def stream_pieces(reply):
+    """The reply in pieces of at most four characters and a space before,
+    about as OpenAI's tokens come; together exactly the reply."""
+    pieces = re.findall(r"\s?\S{1,4}|\s+", reply)
+    assert "".join(pieces) == reply
+    return pieces
+
+
 def cohere_id():
     """A request id as Cohere writes them: a random UUID."""
     return "%08x-%04x-4%03x-%04x-%012x" % (
@@ -376,6 +478,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.rerank("cohere", raw)
         if self.path == "/tei/rerank":
             return self.rerank("tei", raw)
+        if self.path == "/openai/v1/chat/completions":
+            return self.chat(raw)
         self.send(404, '{"detail":"Not Found"}')
 
     def embeddings(self, api, raw):
@@ -610,9 +714,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # ---- rerankers ---------------------------------------------------------
 
     def count_status(self, endpoint, code):
-        """Counts an answer in by_status and in endpoint_status; under the lock."""
-        self.status(code)
-        st = STATE.stats["endpoint_status"].setdefault(endpoint, {})
+        """Counts an answer in by_status and in endpoint_status, in the stats
+        of the request (self.stats: a slow answer that ends after a reset
+        counts in the stats it began in, not the next test's); under the
+        lock."""
+        st = self.stats["by_status"]
+        st[str(code)] = st.get(str(code), 0) + 1
+        st = self.stats["endpoint_status"].setdefault(endpoint, {})
         st[str(code)] = st.get(str(code), 0) + 1
 
     def rerank_fail(self, api, code, message=None, headers=None, kind=None):
@@ -666,6 +774,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         cfg = STATE.cfg
         endpoint = "%s/rerank" % api
         with STATE.lock:
+            self.stats = STATE.stats
             STATE.stats["rerank_requests"][api] += 1
             text = raw.decode("utf-8", "replace")
             STATE.stats["bodies"] = text
@@ -750,7 +859,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with STATE.lock:
             STATE.seq += 1
             rid = "req_%032x" % STATE.seq
-            b = STATE.stats["billed"]["%s_rerank" % api]
+            b = self.stats["billed"]["%s_rerank" % api]
             b["answers"] += 1
             if api == "cohere":
                 b["search_units"] += units
@@ -784,9 +893,229 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send(200, body, headers=headers, cut=(kind == "truncate"))
 
 
+    # ---- chat ----------------------------------------------------------------
+
+    def chat_fail(self, code, message, etype, ecode=None, param=None, headers=None):
+        with STATE.lock:
+            self.count_status("openai/chat", code)
+        self.send(code, openai_error(message, etype, ecode, param), headers=headers)
+
+    def chat(self, raw):
+        cfg = STATE.cfg
+        with STATE.lock:
+            self.stats = STATE.stats
+            STATE.stats["chat_requests"] += 1
+            text = raw.decode("utf-8", "replace")
+            STATE.stats["bodies"] = text
+            STATE.stats["last_bodies"]["openai/chat"] = text
+            auth = self.headers.get("Authorization")
+            STATE.stats["auth"] = mask(auth) if auth else None
+            fault = STATE.next_fault()
+        key = cfg["keys"].get("openai")
+        if key and auth is None:
+            return self.chat_fail(401, NO_KEY, "invalid_request_error")
+        if key and auth != "Bearer " + key:
+            given = auth[7:] if auth.startswith("Bearer ") else auth
+            return self.chat_fail(401, "Incorrect API key provided: %s. You can find your API "
+                                  "key at https://platform.openai.com/account/api-keys."
+                                  % mask(given), "invalid_request_error", "invalid_api_key")
+        try:
+            req = json.loads(raw)
+            messages = req["messages"]
+            if not isinstance(messages, list) or not messages or \
+                    not all(isinstance(m, dict) and m.get("role") in
+                            ("system", "developer", "user", "assistant") for m in messages):
+                raise ValueError
+            contents = [content_text(m.get("content")) for m in messages]
+        except (ValueError, KeyError, TypeError):
+            return self.chat_fail(400, "Invalid value for 'messages': expected an array of "
+                                  "message objects.", "invalid_request_error",
+                                  "invalid_value", "messages")
+        model = req.get("model")
+        if model not in CHAT_MODELS:
+            return self.chat_fail(404, "The model `%s` does not exist or you do not have "
+                                  "access to it." % model, "invalid_request_error",
+                                  "model_not_found")
+        prompt = sum(tokens_of(c) for c in contents if c)
+        limit = int(cfg["max_context_tokens"])
+        if prompt > limit:
+            return self.chat_fail(400, "This model's maximum context length is %d tokens. "
+                                  "However, your messages resulted in %d tokens. Please "
+                                  "reduce the length of the messages." % (limit, prompt),
+                                  "invalid_request_error", "context_length_exceeded",
+                                  "messages")
+        kind = fault.get("kind", "status") if fault else None
+        stream = bool(req.get("stream"))
+        if kind == "stream_error" and not stream:
+            kind, fault = "status", {"status": 500}
+        if kind == "status":
+            code = int(fault["status"])
+            headers = {}
+            if fault.get("retry_after") is not None:
+                headers["retry-after"] = str(fault["retry_after"])
+            args = {
+                400: ("Invalid 'messages[0].content': string too long.",
+                      "invalid_request_error", "string_above_max_length", "messages[0].content"),
+                401: ("Incorrect API key provided: sk-***. You can find your API key at "
+                      "https://platform.openai.com/account/api-keys.", "invalid_request_error",
+                      "invalid_api_key", None),
+                403: ("Country, region, or territory not supported", "request_forbidden",
+                      "unsupported_country_region_territory", None),
+                404: ("The model `%s` does not exist or you do not have access to it." % model,
+                      "invalid_request_error", "model_not_found", None),
+                429: ("Rate limit reached for %s in organization org-fake on requests per min "
+                      "(RPM): Limit 500, Used 500, Requested 1. Please try again in 120ms. "
+                      "Visit https://platform.openai.com/account/rate-limits to learn more."
+                      % model, "requests", "rate_limit_exceeded", None),
+            }.get(code, ("The server had an error while processing your request. Sorry about "
+                         "that!", "server_error", None, None))
+            return self.chat_fail(code, fault.get("message") or args[0], args[1], args[2],
+                                  args[3], headers)
+        if kind == "quota":
+            return self.chat_fail(429, QUOTA, "insufficient_quota", "insufficient_quota")
+        delay = float(cfg.get("latency") or 0)
+        if kind == "slow":
+            delay += float(fault.get("delay", 5))
+        if delay > 0:
+            time.sleep(delay)
+        reply = cfg.get("chat_reply")
+        if not isinstance(reply, str):
+            reply = default_reply(messages)
+        finish = "stop"
+        max_tokens = req.get("max_completion_tokens") or req.get("max_tokens")
+        if isinstance(max_tokens, int) and tokens_of(reply) > max_tokens:
+            reply = reply.encode()[: 4 * max_tokens].decode("utf-8", "ignore")
+            finish = "length"
+        completion = tokens_of(reply)
+        include_usage = stream and bool((req.get("stream_options") or {}).get("include_usage"))
+        told = kind not in ("truncate", "badjson") and (include_usage or not stream)
+        with STATE.lock:
+            STATE.seq += 1
+            rid = "req_%032x" % STATE.seq
+            cid = "chatcmpl-%s" % hashlib.sha256(rid.encode()).hexdigest()[:29]
+            b = self.stats["billed"]["openai_chat"]
+            if kind != "stream_error":
+                b["answers"] += 1
+                b["input_tokens"] += prompt
+                b["output_tokens"] += completion
+                if told:
+                    b["usage_input_tokens"] += prompt
+                    b["usage_output_tokens"] += completion
+            if stream:
+                self.stats["chat_streams"] += 1
+            self.count_status("openai/chat", 200)
+        usage = {"prompt_tokens": prompt, "completion_tokens": completion,
+                 "total_tokens": prompt + completion,
+                 "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                 "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                               "accepted_prediction_tokens": 0,
+                                               "rejected_prediction_tokens": 0}}
+        headers = {"x-request-id": rid, "openai-processing-ms": str(int(delay * 1000) + 1),
+                   "openai-version": "2020-10-01", "openai-organization": "org-fake"}
+        created = int(time.time())
+        snapshot = CHAT_MODELS[model]
+        if not stream:
+            body = json.dumps({
+                "id": cid, "object": "chat.completion", "created": created, "model": snapshot,
+                "choices": [{"index": 0,
+                             "message": {"role": "assistant", "content": reply, "refusal": None,
+                                         "annotations": []},
+                             "logprobs": None, "finish_reason": finish}],
+                "usage": usage, "service_tier": "default", "system_fingerprint": FINGERPRINT,
+            }, indent=2)
+            if kind == "badjson":
+                body = body[: len(body) // 2]
+            return self.send(200, body, headers=headers, cut=(kind == "truncate"))
+
+        def chunk(choices, **extra):
+            c = {"id": cid, "object": "chat.completion.chunk", "created": created,
+                 "model": snapshot, "service_tier": "default",
+                 "system_fingerprint": FINGERPRINT, "choices": choices}
+            if include_usage:
+                c["usage"] = None
+            c.update(extra)
+            return json.dumps(c, separators=(",", ":"))
+
+        def delta(d, fin=None):
+            return [{"index": 0, "delta": d, "logprobs": None, "finish_reason": fin}]
+
+        events = [chunk(delta({"role": "assistant", "content": "", "refusal": None}))]
+        if kind == "stream_error":
+            events.append(json.dumps({"error": {
+                "message": "The server had an error while processing your request. Sorry "
+                           "about that!", "type": "server_error", "param": None, "code": None}}))
+        else:
+            pieces = stream_pieces(reply)
+            events += [chunk(delta({"content": p})) for p in pieces]
+            events.append(chunk(delta({}, finish)))
+            if include_usage:
+                events.append(chunk([], usage=usage))
+            if kind == "badjson":
+                events[2] = events[2][: len(events[2]) // 2]
+            events.append("[DONE]")
+        self.send_stream(events, headers, cut=(kind == "truncate"))
+
+    def send_stream(self, events, headers, cut=False):
+        """Server-sent events as OpenAI sends them, steered by the stream_ settings."""
+        cfg = STATE.cfg
+        nl = "\r\n" if cfg.get("stream_crlf") else "\n"
+        texts = []
+        for i, e in enumerate(events):
+            if cfg.get("stream_comments") and i % 2 == 0:
+                texts.append(": keep-alive" + nl + nl)
+            texts.append("data: " + e + nl + nl)
+        data = "".join(texts).encode()
+        split = int(cfg.get("stream_split") or 0)
+        if split > 0:
+            writes = [data[i:i + split] for i in range(0, len(data), split)]
+        else:
+            writes = [t.encode() for t in texts]
+        if cut:
+            # Some events, then the connection breaks: no [DONE].
+            writes = writes[: max(3, len(writes) // 2)]
+        close = bool(cfg.get("stream_close"))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        for k, v in headers.items():
+            self.send_header(k, v)
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        delay = float(cfg.get("stream_delay") or 0)
+        for w in writes:
+            if close:
+                self.wfile.write(w)
+            else:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(w), w))
+            self.wfile.flush()
+            if delay > 0 or split > 0:
+                # A pause, so that the pieces reach the client apart.
+                time.sleep(delay if delay > 0 else 0.0002)
+        if cut:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        if not close:
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        # A client that gave up (a timeout, a test that cut) is no news.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def main():
