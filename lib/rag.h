@@ -16,6 +16,7 @@
  *   log      messages for people (stderr), human or JSON, and progress
  *   opt      common options, strict number parsing, usage errors
  *   config   flags > environment > config file > defaults
+ *   setting  numbers and durations from settings, range-checked
  *   record   JSON Lines records in and out
  *   stream   the record loop shared by the filter tools
  *   cluster  the embedded PostgreSQL cluster under $RAG_HOME/pg
@@ -30,7 +31,8 @@
  *   uploads  multipart upload state in PostgreSQL (resume, --gc)
  *   fetch    http(s) bodies read as streams, on libcurl
  *   http     many requests in flight on libcurl's multi interface:
- *            timeouts, retries with backoff, Retry-After, rate limits
+ *            timeouts, retries with backoff, Retry-After, rate limits,
+ *            bodies heard as they stream in
  *   unpack   the files inside zip and tar archives, on libarchive
  *   store    the object store, content-addressed: file:// and
  *            s3:// (store_s3), multipart, resume, presigned uploads
@@ -42,6 +44,11 @@
  *            limits, retries, checks of the answers)
  *   index    chunks, BM25 postings and totals into PostgreSQL
  *   retrieve hybrid retrieval: HNSW + BM25 fused by weighted RRF
+ *   rerank   a second look at the best candidates: rerank_jina,
+ *            rerank_cohere and rerank_tei on rerank_remote (requests,
+ *            limits, retries, checks of the answers, usage)
+ *   chat     a chat model behind OpenAI's chat completions API, whole
+ *            or streamed (server-sent events), usage per answer
  *   jobs     rag-run's job table: keys, leases, retries, dead letters
  *
  * Ownership: arguments are borrowed; returned pointers belong to the
