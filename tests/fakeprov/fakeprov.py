@@ -86,6 +86,7 @@ Settings (all optional):
     stream_close       no chunked encoding: the stream ends when the
                        connection closes (false)
     stream_delay       seconds between writes (0)
+    stream_ignore      answer whole even when asked to stream (false)
     storm       {"seconds": S, "retry_after": "1"|null}: every request
                 gets a 429 for S seconds from the reset
     faults      a list, applied to the next requests in order, each
@@ -99,9 +100,11 @@ Settings (all optional):
                            (a stream: after half its events, no [DONE])
                   badjson  a complete answer whose JSON is cut short (a
                            stream: one event's)
-                  stream_error  (chat) a stream with an error event
-                           (server_error) after the first chunk, no [DONE];
-                           a 500 when not streamed
+                  stream_error  (chat) {"after": N (0)}: a stream with an
+                           error event (server_error) after the first chunk
+                           and N pieces of the reply, no [DONE]; billed when
+                           N > 0 (the pieces' tokens); a 500 when not
+                           streamed
                   dims     {"dims": N}: vectors of the wrong length
                   shuffle  the vectors in another order (with their index)
                   drop     one vector missing
@@ -945,7 +948,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                   "invalid_request_error", "context_length_exceeded",
                                   "messages")
         kind = fault.get("kind", "status") if fault else None
-        stream = bool(req.get("stream"))
+        # stream_ignore: a server that answers whole whatever it is asked.
+        stream = bool(req.get("stream")) and not cfg.get("stream_ignore")
         if kind == "stream_error" and not stream:
             kind, fault = "status", {"status": 500}
         if kind == "status":
@@ -988,13 +992,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             finish = "length"
         completion = tokens_of(reply)
         include_usage = stream and bool((req.get("stream_options") or {}).get("include_usage"))
-        told = kind not in ("truncate", "badjson") and (include_usage or not stream)
+        told = kind not in ("truncate", "badjson", "stream_error") and \
+            (include_usage or not stream)
+        pieces = stream_pieces(reply)
+        after = int(fault.get("after", 0)) if kind == "stream_error" else 0
+        if kind == "stream_error":
+            # The model is billed for what it said before the error, if anything.
+            pieces = pieces[:after]
+            completion = tokens_of("".join(pieces)) if pieces else 0
         with STATE.lock:
             STATE.seq += 1
             rid = "req_%032x" % STATE.seq
             cid = "chatcmpl-%s" % hashlib.sha256(rid.encode()).hexdigest()[:29]
             b = self.stats["billed"]["openai_chat"]
-            if kind != "stream_error":
+            if kind != "stream_error" or after > 0:
                 b["answers"] += 1
                 b["input_tokens"] += prompt
                 b["output_tokens"] += completion
@@ -1040,13 +1051,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return [{"index": 0, "delta": d, "logprobs": None, "finish_reason": fin}]
 
         events = [chunk(delta({"role": "assistant", "content": "", "refusal": None}))]
+        events += [chunk(delta({"content": p})) for p in pieces]
         if kind == "stream_error":
             events.append(json.dumps({"error": {
                 "message": "The server had an error while processing your request. Sorry "
                            "about that!", "type": "server_error", "param": None, "code": None}}))
         else:
-            pieces = stream_pieces(reply)
-            events += [chunk(delta({"content": p})) for p in pieces]
             events.append(chunk(delta({}, finish)))
             if include_usage:
                 events.append(chunk([], usage=usage))

@@ -257,6 +257,26 @@ test_stream(void)
 	free(reply);
 
 	reply = ask("openai/gpt-4o-mini", "{\"faults\": [{\"kind\": "
+	    "\"stream_error\", \"after\": 3}]}", &s, &h, NULL, &err);
+	is_str(reply, want_reply, "a stream that says server_error halfway is "
+	    "asked again: %s", err.msg);
+	is_int(s.restarts, 1, "the caller hears it start over");
+	is_int(s.pieces_before_restart, 3, "after the pieces that came");
+	is_str(rag_buf_str(&s.text), want_reply, "then the whole reply");
+	same_bill(&h, 2, "stream error halfway");
+	is_int(h.estimated, 1, "the broken one estimated");
+	free(reply);
+
+	reply = ask("openai/gpt-4o-mini", "{\"stream_ignore\": true}", &s, &h,
+	    NULL, &err);
+	is_str(reply, want_reply, "a server that will not stream: %s",
+	    err.msg);
+	is_str(rag_buf_str(&s.text), want_reply, "is heard in one piece");
+	is_int(s.pieces, 1, "one");
+	same_bill(&h, 1, "no stream");
+	free(reply);
+
+	reply = ask("openai/gpt-4o-mini", "{\"faults\": [{\"kind\": "
 	    "\"status\", \"status\": 500}]}", &s, &h, NULL, &err);
 	is_str(reply, want_reply, "a 500 then a stream: %s", err.msg);
 	is_int(s.restarts, 0, "no restart: nothing was heard of the 500");
