@@ -52,7 +52,7 @@ SAN_BIN := $(addprefix build/san/bin/,$(TOOLS))
 UNIT_BIN := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT_SRC))
 
 .PHONY: all san check deps demo install uninstall clean distclean help \
-	unit bats check-build lint bench
+	unit bats check-build lint bench bench-tools
 
 all: $(REL_BIN)
 
@@ -139,8 +139,16 @@ demo:
 
 bench:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all bench-tools
 	@tests/bench/run
+
+# Programs the benchmarks run beside the tools (release build).
+BENCH_BIN := build/rel/bench/answer_bench
+bench-tools: $(BENCH_BIN)
+build/rel/bench/%: build/rel/tests/bench/%.o build/rel/librag.a
+	@mkdir -p $(@D)
+	@echo '  LD     $@'
+	@$(CC) $(REL_CFLAGS) -o $@ $< build/rel/librag.a $(LIBS)
 
 # ---- install -----------------------------------------------------------
 BINDIR := $(DESTDIR)$(PREFIX)/bin

@@ -19,12 +19,13 @@ static const char help[] =
     "usage: rag-cost [-jqv] [--since TIME] [--until TIME] [--by KEYS]\n"
     "                [--tenant NAME]\n"
     "       rag-cost [-jqv] --prices\n"
-    "       rag-cost [-qv] --set-price PROVIDER/MODEL=USD [--tenant NAME]\n"
+    "       rag-cost [-qv] --set-price PROVIDER/MODEL=PRICE [--tenant NAME]\n"
     "\n"
-    "Report what the embedding providers were paid, from the cost ledger\n"
-    "that rag-embed writes (one row per billable call, with the tokens the\n"
-    "provider counted and the price in force then): calls, texts, tokens\n"
-    "and US dollars, grouped by day, tenant, stage and model.  On a terminal\n"
+    "Report what the providers were paid, from the cost ledger that\n"
+    "rag-embed, rag-query and rag-answer write (one row per billable call,\n"
+    "with the tokens the provider counted and the price in force then):\n"
+    "calls, texts, input and output tokens, searches and US dollars,\n"
+    "grouped by day, tenant, stage and model.  On a terminal\n"
     "a table with a total; piped (or with --json) \"cost\" records.  Days are\n"
     "UTC days.\n"
     "\n"
@@ -39,9 +40,12 @@ static const char help[] =
     "      --tenant NAME      only this tenant's calls (default: all); with\n"
     "                         --set-price, a price for this tenant only\n"
     "      --prices           list the prices in force (USD per million input\n"
-    "                         tokens), instead of the report\n"
-    "      --set-price P/M=USD  the price of a model from now on, per million\n"
-    "                         input tokens; calls made before keep theirs\n"
+    "                         and output tokens, per thousand searches),\n"
+    "                         instead of the report\n"
+    "      --set-price P/M=PRICE  the price of a model from now on: USD per\n"
+    "                         million input tokens ('0.02'), input and output\n"
+    "                         ('0.15,0.60'), or 'in:X,out:Y,search:Z' (Z per\n"
+    "                         thousand searches); calls made before keep theirs\n"
     "  -j, --json             records even on a terminal\n"
     "  -q, --quiet            only errors\n"
     "  -v, --verbose          more detail\n"
@@ -81,6 +85,7 @@ struct opts {
 struct table {
 	size_t ncols;
 	bool *right;		/* numbers align right */
+	bool *hidden;		/* not printed (a column of zeros) */
 	struct rag_buf cells;	/* NUL-separated, row after row */
 	size_t ncells;
 	size_t *width;
@@ -92,6 +97,7 @@ table_init(struct table *t, size_t ncols)
 	memset(t, 0, sizeof(*t));
 	t->ncols = ncols;
 	t->right = rag_xcalloc(ncols, sizeof(*t->right));
+	t->hidden = rag_xcalloc(ncols, sizeof(*t->hidden));
 	t->width = rag_xcalloc(ncols, sizeof(*t->width));
 }
 
@@ -118,17 +124,24 @@ static void
 table_print(struct table *t)
 {
 	const char *p = t->cells.data;
+	size_t last = t->ncols - 1;
 
-	for (size_t i = 0; i < t->ncells; i++) {
+	while (last > 0 && t->hidden[last])
+		last--;
+	for (size_t i = 0; i < t->ncells; i++, p += strlen(p) + 1) {
 		size_t col = i % t->ncols;
 		int w = (int)t->width[col];
 
+		if (t->hidden[col])
+			continue;
 		/* The last column gets no padding after it. */
-		if (col == t->ncols - 1 && !t->right[col])
+		if (col == last && !t->right[col])
 			w = 0;
 		printf(t->right[col] ? "%*s" : "%-*s", w, p);
-		fputs(col == t->ncols - 1 ? "\n" : "  ", stdout);
-		p += strlen(p) + 1;
+		if (col == last)
+			fputs("\n", stdout);
+		else if (col < last)
+			fputs("  ", stdout);
 	}
 }
 
@@ -136,6 +149,7 @@ static void
 table_release(struct table *t)
 {
 	free(t->right);
+	free(t->hidden);
 	free(t->width);
 	rag_buf_release(&t->cells);
 }
@@ -146,6 +160,7 @@ struct report {
 	struct table t;
 	size_t nkeys;
 	long long calls, texts, tokens, estimated, unpriced;
+	long long output, searches;
 	double cost;
 	long rows;
 };
@@ -166,6 +181,10 @@ row_record(const struct rag_cost_row *row, void *arg)
 	json_object_set_new(rec, "calls", json_integer(row->calls));
 	json_object_set_new(rec, "texts", json_integer(row->texts));
 	json_object_set_new(rec, "tokens", json_integer(row->tokens));
+	json_object_set_new(rec, "output_tokens",
+	    json_integer(row->output_tokens));
+	json_object_set_new(rec, "search_units",
+	    json_integer(row->search_units));
 	json_object_set_new(rec, "estimated_tokens",
 	    json_integer(row->estimated_tokens));
 	json_object_set_new(rec, "unpriced_tokens",
@@ -194,7 +213,11 @@ row_table(const struct rag_cost_row *row, void *arg)
 	table_add(&rp->t, "%lld", row->texts);
 	table_add(&rp->t, "%lld%s", row->tokens, row->estimated_tokens ||
 	    row->unpriced_tokens ? "*" : "");
+	table_add(&rp->t, "%lld", row->output_tokens);
+	table_add(&rp->t, "%lld", row->search_units);
 	table_add(&rp->t, "%.6f", row->cost_usd);
+	rp->output += row->output_tokens;
+	rp->searches += row->search_units;
 	rp->calls += row->calls;
 	rp->texts += row->texts;
 	rp->tokens += row->tokens;
@@ -219,8 +242,8 @@ table_head(struct report *rp)
 		if (rp->by & flags[i])
 			k++;
 	rp->nkeys = k;
-	table_init(&rp->t, k + 4);
-	for (size_t i = k; i < k + 4; i++)
+	table_init(&rp->t, k + 6);
+	for (size_t i = k; i < k + 6; i++)
 		rp->t.right[i] = true;
 	for (size_t i = 0; i < 6; i++)
 		if (rp->by & flags[i])
@@ -228,6 +251,8 @@ table_head(struct report *rp)
 	table_add(&rp->t, "CALLS");
 	table_add(&rp->t, "TEXTS");
 	table_add(&rp->t, "TOKENS");
+	table_add(&rp->t, "OUT TOKENS");
+	table_add(&rp->t, "SEARCHES");
 	table_add(&rp->t, "USD");
 }
 
@@ -286,8 +311,13 @@ report(struct rag_db *db, struct opts *o)
 		table_add(&rp.t, "%lld", rp.texts);
 		table_add(&rp.t, "%lld%s", rp.tokens, rp.estimated ||
 		    rp.unpriced ? "*" : "");
+		table_add(&rp.t, "%lld", rp.output);
+		table_add(&rp.t, "%lld", rp.searches);
 		table_add(&rp.t, "%.6f", rp.cost);
 	}
+	/* Embeddings alone have no output tokens and no searches. */
+	rp.t.hidden[rp.nkeys + 3] = rp.output == 0;
+	rp.t.hidden[rp.nkeys + 4] = rp.searches == 0;
 	table_print(&rp.t);
 	if (rp.estimated > 0)
 		printf("* %lld tokens are rag's estimates: the provider's "
@@ -314,6 +344,10 @@ price_record(const struct rag_cost_price *p, void *arg)
 	    p->tenant ? json_string(p->tenant) : json_null());
 	json_object_set_new(rec, "model", json_string(p->model));
 	json_object_set_new(rec, "usd_per_mtok", json_real(p->usd_per_mtok));
+	json_object_set_new(rec, "usd_per_mtok_out",
+	    json_real(p->usd_per_mtok_out));
+	json_object_set_new(rec, "usd_per_ksearch",
+	    json_real(p->usd_per_ksearch));
 	json_object_set_new(rec, "valid_from", json_string(p->valid_from));
 	rc = rag_record_write(stdout, rec);
 	json_decref(rec);
@@ -328,6 +362,8 @@ price_row(const struct rag_cost_price *p, void *arg)
 	table_add(t, "%s", p->tenant ? p->tenant : "(everyone)");
 	table_add(t, "%s", p->model);
 	table_add(t, "%g", p->usd_per_mtok);
+	table_add(t, "%g", p->usd_per_mtok_out);
+	table_add(t, "%g", p->usd_per_ksearch);
 	table_add(t, "%s", strcmp(p->valid_from, "-infinity") == 0 ?
 	    "(shipped)" : p->valid_from);
 	return 0;
@@ -346,11 +382,13 @@ prices(struct rag_db *db, const struct opts *o)
 			rag_die(err.code, "%s", err.msg);
 		return;
 	}
-	table_init(&t, 4);
-	t.right[2] = true;
+	table_init(&t, 6);
+	t.right[2] = t.right[3] = t.right[4] = true;
 	table_add(&t, "TENANT");
 	table_add(&t, "MODEL");
 	table_add(&t, "USD/MTOK");
+	table_add(&t, "OUT/MTOK");
+	table_add(&t, "USD/1K SEARCHES");
 	table_add(&t, "SINCE (UTC)");
 	if (rag_cost_prices(db, price_row, &t, &err) != 0) {
 		table_release(&t);
@@ -365,24 +403,35 @@ set_price(struct rag_db *db, const struct opts *o)
 {
 	struct rag_error err = RAG_ERROR_INIT;
 	const char *eq = strrchr(o->set_price, '=');
+	struct rag_cost_price p;
+	struct rag_buf what = RAG_BUF_INIT;
 	char *model;
-	double usd;
 
-	if (eq == NULL || eq == o->set_price ||
-	    rag_parse_double(eq + 1, 0, 1e6, &usd) != 0)
+	if (eq == NULL || eq == o->set_price)
 		rag_usage_error("option --set-price: '%s' is not "
 		    "PROVIDER/MODEL=USD (e.g. "
 		    "openai/text-embedding-3-small=0.02)", o->set_price);
+	if (rag_cost_parse_price(eq + 1, &p, &err) != 0)
+		rag_usage_error("option --set-price: '%s' is not "
+		    "PROVIDER/MODEL=USD: %s", o->set_price, err.msg);
 	model = rag_xstrndup(o->set_price, (size_t)(eq - o->set_price));
-	if (rag_cost_set_price(db, o->tenant, model, usd, &err) != 0) {
+	if (rag_cost_set_price(db, o->tenant, model, &p, &err) != 0) {
 		free(model);
 		if (err.code == RAG_EXIT_USAGE)
 			rag_usage_error("option --set-price: %s", err.msg);
 		rag_die(err.code, "%s", err.msg);
 	}
-	rag_info("%s costs $%g per million input tokens from now on, for %s%s",
-	    model, usd, o->tenant ? "tenant " : "every tenant without a "
-	    "price of its own", o->tenant ? o->tenant : "");
+	rag_buf_addf(&what, "$%g per million input tokens", p.usd_per_mtok);
+	if (p.usd_per_mtok_out >= 0)
+		rag_buf_addf(&what, ", $%g per million output tokens",
+		    p.usd_per_mtok_out);
+	if (p.usd_per_ksearch >= 0)
+		rag_buf_addf(&what, ", $%g per thousand searches",
+		    p.usd_per_ksearch);
+	rag_info("%s costs %s from now on, for %s%s", model,
+	    rag_buf_str(&what), o->tenant ? "tenant " : "every tenant "
+	    "without a price of its own", o->tenant ? o->tenant : "");
+	rag_buf_release(&what);
 	free(model);
 }
 

@@ -1,4 +1,4 @@
-/* rag-query: answer a question with the best chunks: hybrid retrieval, cited hits. */
+/* rag-query: answer a question with the best chunks: hybrid retrieval, rerank, a cited answer. */
 #include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -7,44 +7,73 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "answer.h"
+#include "ask.h"
 #include "buf.h"
-#include "catalog.h"
 #include "config.h"
+#include "convo.h"
 #include "cost.h"
-#include "embed.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "opt.h"
 #include "record.h"
-#include "retrieve.h"
 #include "stream.h"
 #include "tool.h"
 
 static const char help[] =
-    "usage: rag-query [-jqv] [-k N] [--mode hybrid|lexical|vector]\n"
+    "usage: rag-query [-ajqv] [-k N] [--mode hybrid|lexical|vector]\n"
     "                 [--lex-weight W] [--vec-weight W] [--candidates N]\n"
+    "                 [--rerank MODEL] [--rerank-depth N] [--check[=MODE]]\n"
+    "                 [--chat-model MODEL] [--prompt FILE] [--sentences N]\n"
+    "                 [-c NAME] [--no-cache] [--metrics FILE]\n"
     "                 [--tenant NAME] [--collection NAME] [--doc DOC_ID]...\n"
     "                 [QUESTION ... | -]\n"
+    "       rag-query --history NAME | --forget NAME | --keep-days DAYS\n"
     "\n"
     "Find the chunks that best answer QUESTION: an HNSW vector search and a\n"
     "BM25 ranking of the question's words, fused by weighted Reciprocal Rank\n"
-    "Fusion, in one database round trip.  \"Quoted phrases\" must appear and\n"
-    "-word excludes chunks with that word.  On a terminal the hits are listed\n"
-    "with file, pages and a snippet; piped (or with --json) they are \"hit\"\n"
-    "records.  With no QUESTION, or '-', questions are read from stdin, one\n"
-    "per line (plain text, or a JSON object with \"question\" and \"id\").\n"
+    "Fusion, then reranked.  \"Quoted phrases\" must appear and -word\n"
+    "excludes chunks with that word.  With --answer, answer it from those\n"
+    "chunks with citations: offline by quoting the sentences that best\n"
+    "cover the question, or with a chat model.  On a terminal the hits (or\n"
+    "the answer, with footnotes) are printed for people; piped (or with\n"
+    "--json) they are \"hit\" records (or one \"answer\" record).  With no\n"
+    "QUESTION, or '-', questions are read from stdin, one per line (plain\n"
+    "text, or a JSON object with \"question\" and \"id\").\n"
     "\n"
     "Options:\n"
-    "  -k, --top N            hits to return (default 8)\n"
+    "  -k, --top N            hits to return, or to answer from (default 8)\n"
     "      --mode M           hybrid (default), lexical (BM25 only) or vector\n"
     "      --lex-weight W     RRF weight of the BM25 side (default 1)\n"
     "      --vec-weight W     RRF weight of the vector side (default: the\n"
     "                         embedder's; 0.01 for the local one)\n"
     "      --candidates N     candidates taken from each side (default 100)\n"
+    "      --rerank MODEL     reranker: local/lead-v1 (default), jina/M,\n"
+    "                         cohere/M, tei/URL, or off (RAG_RERANK_MODEL)\n"
+    "      --rerank-depth N   fused candidates the reranker reorders\n"
+    "                         (RAG_RERANK_DEPTH, default 50)\n"
+    "  -a, --answer           answer the question, citing the hits\n"
+    "      --check[=MODE]     check the answer against its sources (implies\n"
+    "                         --answer): report (default), retry (deeper,\n"
+    "                         once more) or refuse (RAG_CHECK)\n"
+    "      --chat-model MODEL extractive (default: offline, quotes the\n"
+    "                         sources) or openai/MODEL (RAG_CHAT_MODEL)\n"
+    "      --prompt FILE      the chat model's instructions (RAG_ANSWER_PROMPT)\n"
+    "      --sentences N      most sentences an extractive answer quotes\n"
+    "                         (RAG_ANSWER_SENTENCES, default 3)\n"
+    "  -c, --conversation NAME  a conversation: follow-ups are read with the\n"
+    "                         turns before them, and the turns are kept\n"
+    "      --history NAME     print a conversation's turns\n"
+    "      --forget NAME      delete a conversation\n"
+    "      --keep-days DAYS   delete the tenant's messages older than DAYS\n"
+    "      --no-cache         neither read nor fill the query cache\n"
+    "      --metrics FILE     write questions, cache hits and misses, reranks\n"
+    "                         and checks to FILE (Prometheus text format)\n"
     "      --doc DOC_ID       search only this document (repeatable)\n"
     "      --tenant NAME      tenant (RAG_TENANT, default 'default')\n"
     "      --collection NAME  collection (RAG_COLLECTION, default 'default')\n"
-    "  -j, --json             hit records even on a terminal\n"
+    "  -j, --json             records even on a terminal\n"
     "  -q, --quiet            only errors\n"
     "  -v, --verbose          more detail\n"
     "      --log-format F     human (default) or json messages on stderr\n"
@@ -52,24 +81,51 @@ static const char help[] =
     "  -V, --version          the version\n"
     "\n"
     "Environment: RAG_EMBED_MODEL must name the model the collection was\n"
-    "embedded with.  Exit status: 0 answered, 1 some questions failed, 2 usage,\n"
-    "3 fatal, 75 temporary failure.  See rag-query(1).\n";
+    "embedded with; RAG_QUERY_CACHE_TTL sets how long results are cached.\n"
+    "Exit status: 0 answered, 1 some questions failed, 2 usage, 3 fatal,\n"
+    "4 an answer its sources do not support (--check), 5 an answer refused\n"
+    "for want of evidence (--check=refuse), 75 temporary failure, 77\n"
+    "refused.  See rag-query(1).\n";
 
 enum {
 	OPT_MODE = RAG_OPT_FIRST_TOOL,
 	OPT_LEX_WEIGHT,
 	OPT_VEC_WEIGHT,
 	OPT_CANDIDATES,
-	OPT_DOC
+	OPT_DOC,
+	OPT_RERANK,
+	OPT_RERANK_DEPTH,
+	OPT_CHECK,
+	OPT_CHAT_MODEL,
+	OPT_PROMPT,
+	OPT_SENTENCES,
+	OPT_HISTORY,
+	OPT_FORGET,
+	OPT_KEEP_DAYS,
+	OPT_NO_CACHE,
+	OPT_METRICS
 };
 
 static const struct option longopts[] = {
+	{ "answer", no_argument, NULL, 'a' },
 	{ "candidates", required_argument, NULL, OPT_CANDIDATES },
+	{ "chat-model", required_argument, NULL, OPT_CHAT_MODEL },
+	{ "check", optional_argument, NULL, OPT_CHECK },
 	{ "collection", required_argument, NULL, RAG_OPT_COLLECTION },
+	{ "conversation", required_argument, NULL, 'c' },
 	{ "doc", required_argument, NULL, OPT_DOC },
+	{ "forget", required_argument, NULL, OPT_FORGET },
+	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "json", no_argument, NULL, 'j' },
+	{ "keep-days", required_argument, NULL, OPT_KEEP_DAYS },
 	{ "lex-weight", required_argument, NULL, OPT_LEX_WEIGHT },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+	{ "prompt", required_argument, NULL, OPT_PROMPT },
+	{ "rerank", required_argument, NULL, OPT_RERANK },
+	{ "rerank-depth", required_argument, NULL, OPT_RERANK_DEPTH },
+	{ "sentences", required_argument, NULL, OPT_SENTENCES },
 	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
 	{ "top", required_argument, NULL, 'k' },
 	{ "vec-weight", required_argument, NULL, OPT_VEC_WEIGHT },
@@ -77,39 +133,14 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* What the ledger needs to bill a question's embedding to its tenant. */
-struct ledger {
-	struct rag_db *db;
-	long long tenant_id;
-	struct rag_stream *s;
-};
-
-/* An HTTP embedder reports each billable call: one cost row, stage "query". */
-static void
-on_usage(const struct rag_embed_usage *u, void *arg)
-{
-	struct ledger *l = arg;
-	struct rag_error err = RAG_ERROR_INIT;
-	struct rag_cost_event ev = { u->at, "query", u->provider, u->model,
-		u->input_tokens, u->estimated, u->texts,
-		rag_stream_request_id(l->s), u->provider_request_id,
-		u->elapsed };
-	long long unpriced;
-	double cost;
-
-	if (rag_cost_record(l->db, l->tenant_id, &ev, 1, &cost, &unpriced,
-	    &err) != 0)
-		rag_warn("cannot write the cost ledger: %s", err.msg);
-}
-
 struct opts {
-	struct rag_query q;
-	bool json;
-	bool color;
-	double lex_weight, vec_weight;	/* < 0: not given */
-	const char *mode;
+	struct rag_ask_opts ao;
+	bool json, color, streamed;
+	const char *history, *forget, *metrics;
+	double keep_days;	/* < 0: not given */
 	const char **docs;
 	int ndocs;
+	struct rag_stream *s;
 };
 
 /* Words too common to be worth a highlight. */
@@ -232,9 +263,6 @@ print_hits(json_t *hits, const char *question, bool color)
 	}
 	json_array_foreach(hits, i, h) {
 		struct rag_buf snip = RAG_BUF_INIT;
-		const char *src = rag_record_str(h, "source");
-		const char *base = src != NULL && strrchr(src, '/') ?
-		    strrchr(src, '/') + 1 : src;
 		long long ps = json_integer_value(json_object_get(h, "page_start"));
 		long long pe = json_integer_value(json_object_get(h, "page_end"));
 		char pages[48];
@@ -247,62 +275,110 @@ print_hits(json_t *hits, const char *question, bool color)
 		printf("%s%2lld. %s%s  %s  (score %.4f)\n    %s\n\n",
 		    color ? "\033[1m" : "",
 		    (long long)json_integer_value(json_object_get(h, "rank")),
-		    base ? base : "?", color ? "\033[0m" : "", pages,
+		    rag_answer_basename(rag_record_str(h, "source")),
+		    color ? "\033[0m" : "", pages,
 		    json_real_value(json_object_get(h, "score")),
 		    rag_buf_str(&snip));
 		rag_buf_release(&snip);
 	}
 }
 
-static int
-ask(struct rag_db *db, struct rag_embedder *e, struct opts *o,
-    const char *question, const char *qid, struct rag_stream *s)
+/* A chat reply on a terminal, as it arrives. */
+static void
+on_stream(const char *text, size_t len, bool restart, void *arg)
 {
-	struct rag_error err = RAG_ERROR_INIT;
-	json_t *hits, *h;
-	size_t i;
+	struct opts *o = arg;
 
-	o->q.question = question;
-	if ((hits = rag_retrieve(db, e, &o->q, &err)) == NULL) {
-		json_t *in = json_pack("{s:s, s:s}", "type", "question",
-		    "question", question);
-		if (err.code != RAG_EXIT_FAILED && err.code != RAG_EXIT_FATAL)
-			rag_die(err.code, "%s", err.msg);
-		if (err.code == RAG_EXIT_FATAL && strstr(err.msg, "has no "
-		    "collection") == NULL && strstr(err.msg, "was embedded "
-		    "with") == NULL)
-			rag_die(err.code, "%s", err.msg);
-		err.code = RAG_EXIT_FAILED;
-		if (o->json)
-			rag_stream_fail(s, &err, in);
-		else
-			rag_err("%s", err.msg);
-		json_decref(in);
-		return 1;
+	if (restart) {
+		if (o->streamed)
+			fputs("\n", stdout);
+		rag_warn("the answer broke off: asking again");
+		o->streamed = false;
+		return;
 	}
-	if (!o->json) {
-		print_hits(hits, question, o->color);
-	} else {
-		json_array_foreach(hits, i, h) {
-			json_object_set_new(h, "question", json_string(question));
-			if (qid != NULL)
-				json_object_set_new(h, "question_id",
-				    json_string(qid));
-			rag_stream_emit(s, h);
-		}
+	fwrite(text, 1, len, stdout);
+	fflush(stdout);
+	o->streamed = true;
+}
+
+/* Folds one question's outcome into the tool's exit status. */
+static int
+worst(int status, int one)
+{
+	static const int order[] = { 0, RAG_EXIT_UNGROUNDED,
+		RAG_EXIT_NO_EVIDENCE, RAG_EXIT_FAILED };
+	int a = 0, b = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (order[i] == status)
+			a = i;
+		if (order[i] == one)
+			b = i;
 	}
-	json_decref(hits);
-	return 0;
+	return order[a > b ? a : b];
 }
 
 static int
-ask_stdin(struct rag_db *db, struct rag_embedder *e, struct opts *o,
-    struct rag_stream *s)
+ask(struct rag_asker *a, struct opts *o, const char *question,
+    const char *qid)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_ask_result r;
+	size_t i;
+	json_t *h;
+
+	o->streamed = false;
+	if (rag_ask(a, question, &r, &err) != 0) {
+		json_t *in = json_pack("{s:s, s:s}", "type", "question",
+		    "question", question);
+
+		if (qid != NULL)
+			json_object_set_new(in, "id", json_string(qid));
+		if (err.code != RAG_EXIT_FAILED)
+			rag_die(err.code, "%s", err.msg);
+		if (o->json)
+			rag_stream_fail(o->s, &err, in);
+		else
+			rag_err("%s", err.msg);
+		json_decref(in);
+		return RAG_EXIT_FAILED;
+	}
+	if (r.cached)
+		rag_debug("\"%s\": from the query cache", question);
+	if (r.answer != NULL) {
+		if (qid != NULL)
+			json_object_set_new(r.answer, "question_id",
+			    json_string(qid));
+		if (o->json) {
+			rag_stream_emit(o->s, r.answer);
+		} else {
+			struct rag_buf b = RAG_BUF_INIT;
+
+			rag_answer_print(r.answer, o->color, !o->streamed, &b);
+			fputs(rag_buf_str(&b), stdout);
+			rag_buf_release(&b);
+		}
+	} else if (!o->json) {
+		print_hits(r.hits, question, o->color);
+	} else {
+		json_array_foreach(r.hits, i, h) {
+			if (qid != NULL)
+				json_object_set_new(h, "question_id",
+				    json_string(qid));
+			rag_stream_emit(o->s, h);
+		}
+	}
+	rag_ask_result_release(&r);
+	return r.status;
+}
+
+static int
+ask_stdin(struct rag_asker *a, struct opts *o)
 {
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
-	int failed = 0;
+	int status = 0;
 
 	while ((n = getline(&line, &cap, stdin)) > 0) {
 		json_t *rec = NULL;
@@ -331,63 +407,184 @@ ask_stdin(struct rag_db *db, struct rag_embedder *e, struct opts *o,
 				rag_error_set(&err, RAG_EXIT_FAILED, "stdin: a "
 				    "JSON question needs a \"question\" field");
 				if (o->json)
-					rag_stream_fail(s, &err, rec);
+					rag_stream_fail(o->s, &err, rec);
 				else
 					rag_err("%s", err.msg);
 				json_decref(rec);
-				failed = 1;
+				status = worst(status, RAG_EXIT_FAILED);
 				continue;
 			}
 		}
-		failed |= ask(db, e, o, q, id, s);
+		status = worst(status, ask(a, o, q, id));
 		json_decref(rec);
 	}
 	free(line);
-	return failed;
+	return status;
+}
+
+/* --history, --forget, --keep-days: the conversations, no question. */
+static int
+conversations(struct rag_db *db, struct rag_asker *a, struct opts *o)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	long long tid, n;
+	bool gone;
+
+	if (o->history != NULL) {
+		json_t *h = rag_ask_history(a, o->history, &err), *m;
+		size_t i;
+
+		if (h == NULL)
+			rag_die(err.code == RAG_EXIT_FAILED ? RAG_EXIT_FAILED :
+			    err.code, "%s", err.msg);
+		json_array_foreach(h, i, m) {
+			if (o->json) {
+				rag_stream_emit(o->s, m);
+				continue;
+			}
+			printf("%s%s%s  %s\n%s\n\n", o->color ? "\033[1m" : "",
+			    strcmp(rag_record_str(m, "role"), "user") == 0 ?
+			    "you" : "rag", o->color ? "\033[0m" : "",
+			    rag_record_str(m, "at"), rag_record_str(m,
+			    "content"));
+		}
+		json_decref(h);
+		return 0;
+	}
+	if (rag_cost_tenant_id(db, o->ao.tenant, &tid, &err) != 0)
+		rag_die(err.code, "%s", err.msg);
+	if (o->forget != NULL) {
+		if (rag_convo_delete(db, tid, o->forget, &gone, &err) != 0)
+			rag_die(err.code, "%s", err.msg);
+		if (!gone)
+			rag_die(RAG_EXIT_FAILED, "tenant '%s' has no conversation "
+			    "'%s'", o->ao.tenant, o->forget);
+		rag_info("deleted conversation '%s'", o->forget);
+		return 0;
+	}
+	if (rag_convo_prune(db, tid, o->keep_days, &n, &err) != 0)
+		rag_die(err.code, "%s", err.msg);
+	rag_info("deleted %lld message%s older than %g days", n, n == 1 ? "" :
+	    "s", o->keep_days);
+	return 0;
+}
+
+static void
+write_metrics(struct rag_asker *a, const char *path)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_metrics *m = rag_metrics_new();
+	struct rag_ask_stats st;
+
+	rag_asker_stats(a, &st);
+	rag_metrics_set(m, "rag_query_questions_total", "counter",
+	    "Questions asked.", NULL, (double)st.questions);
+	rag_metrics_set(m, "rag_query_cache_total", "counter",
+	    "Query cache lookups by result.",
+	    (const char *[]){ "result", "hit", NULL }, (double)st.cache_hits);
+	rag_metrics_set(m, "rag_query_cache_total", "counter", NULL,
+	    (const char *[]){ "result", "miss", NULL },
+	    (double)st.cache_misses);
+	rag_metrics_set(m, "rag_query_rerank_total", "counter",
+	    "Reranks by result.", (const char *[]){ "result", "done", NULL },
+	    (double)st.reranked);
+	rag_metrics_set(m, "rag_query_rerank_total", "counter", NULL,
+	    (const char *[]){ "result", "skipped", NULL },
+	    (double)st.rerank_skipped);
+	rag_metrics_set(m, "rag_query_answers_total", "counter",
+	    "Answers by what the check found.",
+	    (const char *[]){ "check", "grounded", NULL },
+	    (double)st.grounded);
+	rag_metrics_set(m, "rag_query_answers_total", "counter", NULL,
+	    (const char *[]){ "check", "ungrounded", NULL },
+	    (double)st.ungrounded);
+	rag_metrics_set(m, "rag_query_answers_total", "counter", NULL,
+	    (const char *[]){ "check", "refused", NULL }, (double)st.refused);
+	rag_metrics_set(m, "rag_query_answers_total", "counter", NULL,
+	    (const char *[]){ "check", "unchecked", NULL },
+	    (double)(st.answers - st.grounded - st.ungrounded - st.refused));
+	rag_metrics_set(m, "rag_query_retries_total", "counter",
+	    "Answers asked again, deeper, by --check=retry.", NULL,
+	    (double)st.retried);
+	if (rag_metrics_write(m, path, &err) != 0)
+		rag_warn("%s", err.msg);
+	rag_metrics_free(m);
 }
 
 int
 main(int argc, char **argv)
 {
 	struct rag_stream_opts so = { "query", NULL, 0 };
-	struct rag_embed_opts eo = RAG_EMBED_OPTS_INIT;
 	struct rag_error err = RAG_ERROR_INIT;
-	struct opts o;
-	struct rag_embedder *e = NULL;
-	struct rag_collection coll;
-	struct ledger ledger;
-	struct rag_stream *s;
+	const struct rag_error *lerr;
+	struct rag_asker *a;
 	struct rag_db *db;
+	struct opts o;
+	char *prompt = NULL;
+	const char *check = NULL;
 	int c, status;
+	bool check_given = false;
 
 	memset(&o, 0, sizeof(o));
-	o.q.k = 8;
-	o.q.candidates = 100;
-	o.lex_weight = o.vec_weight = -1;
-	o.mode = "hybrid";
+	o.ao.k = 8;
+	o.ao.candidates = 100;
+	o.ao.w_lex = o.ao.w_vec = -1;
+	o.ao.mode = "hybrid";
+	o.ao.cache = true;
+	o.keep_days = -1;
 	rag_log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "jk:" RAG_OPT_COMMON_SHORT,
+	while ((c = getopt_long(argc, argv, "ac:jk:" RAG_OPT_COMMON_SHORT,
 	    longopts, NULL)) != -1) {
 		if (rag_opt_common(c, optarg, help))
 			continue;
 		switch (c) {
+		case 'a': o.ao.answer = true; break;
+		case 'c': o.ao.conversation = optarg; break;
 		case 'j': o.json = true; break;
-		case 'k': o.q.k = rag_opt_int("top", optarg, 1, 1000); break;
+		case 'k': o.ao.k = rag_opt_int("top", optarg, 1, 1000); break;
 		case OPT_CANDIDATES:
-			o.q.candidates = rag_opt_int("candidates", optarg, 1, 1000);
+			o.ao.candidates = rag_opt_int("candidates", optarg, 1,
+			    1000);
 			break;
-		case OPT_MODE: o.mode = optarg; break;
+		case OPT_MODE: o.ao.mode = optarg; break;
 		case OPT_LEX_WEIGHT:
-			o.lex_weight = rag_opt_double("lex-weight", optarg, 0, 100);
+			o.ao.w_lex = rag_opt_double("lex-weight", optarg, 0,
+			    100);
 			break;
 		case OPT_VEC_WEIGHT:
-			o.vec_weight = rag_opt_double("vec-weight", optarg, 0, 100);
+			o.ao.w_vec = rag_opt_double("vec-weight", optarg, 0,
+			    100);
 			break;
 		case OPT_DOC:
 			o.docs = rag_xrealloc(o.docs, sizeof(*o.docs) *
 			    (size_t)(o.ndocs + 1));
 			o.docs[o.ndocs++] = optarg;
 			break;
+		case OPT_RERANK: rag_config_set("RAG_RERANK_MODEL", optarg); break;
+		case OPT_RERANK_DEPTH:
+			rag_opt_int("rerank-depth", optarg, 1, 1000);
+			rag_config_set("RAG_RERANK_DEPTH", optarg);
+			break;
+		case OPT_CHECK:
+			check = optarg != NULL ? optarg : "report";
+			check_given = true;
+			break;
+		case OPT_CHAT_MODEL:
+			rag_config_set("RAG_CHAT_MODEL", optarg);
+			break;
+		case OPT_PROMPT: rag_config_set("RAG_ANSWER_PROMPT", optarg); break;
+		case OPT_SENTENCES:
+			rag_opt_int("sentences", optarg, 1, 50);
+			rag_config_set("RAG_ANSWER_SENTENCES", optarg);
+			break;
+		case OPT_HISTORY: o.history = optarg; break;
+		case OPT_FORGET: o.forget = optarg; break;
+		case OPT_KEEP_DAYS:
+			o.keep_days = rag_opt_double("keep-days", optarg, 0,
+			    100000);
+			break;
+		case OPT_NO_CACHE: o.ao.cache = false; break;
+		case OPT_METRICS: o.metrics = optarg; break;
 		case RAG_OPT_TENANT: rag_config_set("RAG_TENANT", optarg); break;
 		case RAG_OPT_COLLECTION:
 			rag_config_set("RAG_COLLECTION", optarg);
@@ -395,60 +592,80 @@ main(int argc, char **argv)
 		default: rag_usage_hint();
 		}
 	}
-	if (strcmp(o.mode, "hybrid") != 0 && strcmp(o.mode, "lexical") != 0 &&
-	    strcmp(o.mode, "vector") != 0)
+	if (strcmp(o.ao.mode, "hybrid") != 0 &&
+	    strcmp(o.ao.mode, "lexical") != 0 &&
+	    strcmp(o.ao.mode, "vector") != 0)
 		rag_usage_error("--mode takes hybrid, lexical or vector, not "
-				"'%s'", o.mode);
-	if (o.q.candidates < o.q.k)
-		o.q.candidates = o.q.k;
+				"'%s'", o.ao.mode);
+	if ((o.history != NULL) + (o.forget != NULL) + (o.keep_days >= 0) > 1)
+		rag_usage_error("--history, --forget and --keep-days go one at a "
+				"time");
+	if ((o.history != NULL || o.forget != NULL || o.keep_days >= 0) &&
+	    optind < argc)
+		rag_usage_error("--history, --forget and --keep-days take no "
+				"question");
+	if (o.ao.candidates < o.ao.k)
+		o.ao.candidates = o.ao.k;
 	if (!o.json && !isatty(STDOUT_FILENO))
 		o.json = true;
 	o.color = !o.json && getenv("NO_COLOR") == NULL;
 	rag_tool_config();
-	o.q.tenant = rag_tool_tenant();
-	o.q.collection = rag_tool_collection();
-	o.q.docs = o.docs;
-	o.q.ndocs = o.ndocs;
+	if (!check_given && (check = rag_config_get("RAG_CHECK")) != NULL &&
+	    *check != '\0')
+		check_given = o.ao.answer;
+	if (check_given) {
+		if (rag_check_parse(check, &o.ao.check) != 0)
+			rag_usage_error("--check takes report, retry or refuse, "
+					"not '%s'", check);
+		if (o.ao.check != RAG_CHECK_OFF)
+			o.ao.answer = true;
+	}
+	o.ao.tenant = rag_tool_tenant();
+	o.ao.collection = rag_tool_collection();
+	o.ao.docs = o.docs;
+	o.ao.ndocs = o.ndocs;
+	{
+		const char *ttl = rag_config_get("RAG_QUERY_CACHE_TTL");
+
+		if (ttl != NULL && *ttl != '\0' &&
+		    (rag_parse_seconds(ttl, &o.ao.ttl) != 0 || o.ao.ttl <= 0))
+			rag_usage_error("RAG_QUERY_CACHE_TTL: '%s' is not a "
+					"duration (e.g. '3600', '30m', '1d')",
+					ttl);
+	}
 	db = rag_tool_db();
-	if (rag_catalog_collection(db, o.q.tenant, o.q.collection, false,
-	    &coll, &err) != 0)
+	o.s = rag_stream_new(&so);
+	o.ao.request_id = rag_stream_request_id(o.s);
+	if (o.history == NULL && o.forget == NULL && o.keep_days < 0) {
+		o.ao.reranker = rag_tool_reranker();
+		o.ao.rerank_depth = rag_tool_rerank_depth();
+		if (o.ao.answer || o.ao.conversation != NULL)
+			o.ao.ao.chat = rag_tool_chat();
+		if (o.ao.answer) {
+			prompt = rag_tool_prompt();
+			o.ao.ao.prompt = prompt;
+			o.ao.ao.sentences = rag_tool_sentences();
+			if (o.ao.ao.chat != NULL && !o.json) {
+				o.ao.ao.stream = on_stream;
+				o.ao.ao.stream_arg = &o;
+			}
+		}
+	}
+	if ((a = rag_asker_new(db, &o.ao, &err)) == NULL)
+		rag_die(err.code, "%s", err.msg);
+	if (o.history != NULL || o.forget != NULL || o.keep_days >= 0) {
+		status = conversations(db, a, &o);
+		goto out;
+	}
+	if (rag_asker_prepare(a, &err) != 0)
 		rag_die(err.code == RAG_EXIT_FAILED ? RAG_EXIT_FATAL : err.code,
 		    "%s", err.msg);
-	if (strcmp(o.mode, "lexical") != 0 && coll.dimensions > 0) {
-		/* Questions are embedded as the collection's chunks were. */
-		eo.model = coll.embed_model;
-		eo.dimensions = coll.dimensions;
-		if (strcmp(rag_config_source("RAG_EMBED_MODEL"), "default") != 0 &&
-		    strcmp(rag_config_get("RAG_EMBED_MODEL"), coll.embed_model) != 0)
-			rag_die(RAG_EXIT_USAGE, "collection '%s' was embedded with "
-			    "'%s', but RAG_EMBED_MODEL says '%s': unset it, or "
-			    "query another --collection", coll.name,
-			    coll.embed_model, rag_config_get("RAG_EMBED_MODEL"));
-		if ((e = rag_embedder_new(&eo, &err)) == NULL)
-			rag_die(err.code, "%s", err.msg);
-	}
-	o.q.w_lex = o.lex_weight >= 0 ? o.lex_weight : 1.0;
-	o.q.w_vec = o.vec_weight >= 0 ? o.vec_weight :
-	    e != NULL ? rag_embedder_fusion_weight(e) : 0;
-	if (strcmp(o.mode, "lexical") == 0)
-		o.q.w_vec = 0;
-	if (strcmp(o.mode, "vector") == 0) {
-		o.q.w_lex = 0;
-		if (o.q.w_vec == 0)
-			o.q.w_vec = 1;
-	}
-	s = rag_stream_new(&so);
-	ledger.db = db;
-	ledger.tenant_id = coll.tenant_id;
-	ledger.s = s;
-	if (e != NULL)
-		rag_embedder_set_usage(e, on_usage, &ledger);
 	if (optind == argc && isatty(STDIN_FILENO))
 		rag_usage_error("ask a question: rag-query 'what is ...?' (or "
 				"pipe questions in, one per line)");
 	if (optind == argc || (optind + 1 == argc &&
 	    strcmp(argv[optind], "-") == 0)) {
-		status = ask_stdin(db, e, &o, s);
+		status = ask_stdin(a, &o);
 	} else {
 		struct rag_buf q = RAG_BUF_INIT;
 
@@ -457,12 +674,20 @@ main(int argc, char **argv)
 				rag_buf_addc(&q, ' ');
 			rag_buf_adds(&q, argv[i]);
 		}
-		status = ask(db, e, &o, rag_buf_str(&q), NULL, s);
+		status = ask(a, &o, rag_buf_str(&q), NULL);
 		rag_buf_release(&q);
 	}
-	rag_stream_free(s);
-	rag_embedder_free(e);
+	if ((lerr = rag_asker_ledger_error(a)) != NULL)
+		rag_warn("cannot write the cost ledger: %s", lerr->msg);
+	if (o.metrics != NULL)
+		write_metrics(a, o.metrics);
+out:
+	rag_asker_free(a);
+	rag_reranker_free(o.ao.reranker);
+	rag_chat_free(o.ao.ao.chat);
+	rag_stream_free(o.s);
 	rag_db_close(db);
+	free(prompt);
 	free(o.docs);
 	return rag_finish_stdout(status);
 }

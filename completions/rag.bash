@@ -28,7 +28,16 @@ _rag()
 	--stage)
 		mapfile -t COMPREPLY < <(compgen -W 'upload parse chunk embed index' -- "$cur")
 		return ;;
-	--dlq|--password-file|--out|-o|--metrics)
+	--check)
+		mapfile -t COMPREPLY < <(compgen -W 'report retry refuse off' -- "$cur")
+		return ;;
+	--rerank)
+		mapfile -t COMPREPLY < <(compgen -W 'local/lead-v1 jina/jina-reranker-v2-base-multilingual cohere/rerank-v3.5 tei/http:// off' -- "$cur")
+		return ;;
+	--chat-model)
+		mapfile -t COMPREPLY < <(compgen -W 'extractive openai/gpt-4o-mini openai/gpt-4.1-mini' -- "$cur")
+		return ;;
+	--dlq|--password-file|--out|-o|--metrics|--prompt)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return ;;
 	esac
@@ -54,4 +63,4 @@ _rag()
 	esac
 }
 
-complete -F _rag rag-db rag-upload rag-parse rag-chunk rag-embed rag-index rag-query rag-cost rag-run
+complete -F _rag rag-db rag-upload rag-parse rag-chunk rag-embed rag-index rag-query rag-answer rag-cost rag-run

@@ -929,6 +929,12 @@ sentence_end(const char *s, size_t n, size_t i)
 	return n;
 }
 
+size_t
+rag_sentence_end(const char *s, size_t n, size_t i)
+{
+	return sentence_end(s, n, i);
+}
+
 /* Does s[0, n) (trimmed) end with a sentence's closing punctuation? */
 static bool
 ends_sentence(const char *s, size_t n)

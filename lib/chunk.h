@@ -82,6 +82,13 @@ size_t rag_tokens_count(const char *text, size_t len);
  * same pages and options always give the same chunks.
  */
 
+/*
+ * The end of the sentence that starts at s[i], by the rules above: the
+ * offset just past its closing punctuation and quotes (the whitespace
+ * after it is the next sentence's to skip), or n.
+ */
+size_t rag_sentence_end(const char *s, size_t n, size_t i);
+
 struct rag_chunk_opts {
 	int max_tokens;		/* per chunk, overlap included; >= 8 */
 	int overlap;		/* tokens repeated; 0 <= overlap < max_tokens */

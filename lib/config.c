@@ -194,6 +194,11 @@ default_of(int i)
 		default_val[i] = rag_xstrdup("default");
 	} else if (strcmp(name, "RAG_EMBED_MODEL") == 0) {
 		default_val[i] = rag_xstrdup("local/hash-v1");
+	} else if (strcmp(name, "RAG_RERANK_MODEL") == 0) {
+		/* Kept in step with RAG_TOOL_RERANK_DEFAULT (tool.h). */
+		default_val[i] = rag_xstrdup("local/lead-v1");
+	} else if (strcmp(name, "RAG_CHAT_MODEL") == 0) {
+		default_val[i] = rag_xstrdup("extractive");
 	} else if (strcmp(name, "AWS_REGION") == 0) {
 		default_val[i] = rag_xstrdup("us-east-1");
 	}

@@ -75,7 +75,7 @@ add_elemf(struct rag_buf *b, const char *fmt, ...)
 }
 
 enum { C_AT, C_STAGE, C_PROVIDER, C_MODEL, C_TOKENS, C_EST, C_TEXTS,
-	C_RID, C_PRID, C_MS, NCOLS };
+	C_RID, C_PRID, C_MS, C_OUT, C_UNITS, NCOLS };
 
 int
 rag_cost_record(struct rag_db *db, long long tenant_id,
@@ -111,6 +111,8 @@ rag_cost_record(struct rag_db *db, long long tenant_id,
 		add_elem(&col[C_RID], e->request_id);
 		add_elem(&col[C_PRID], e->provider_request_id);
 		add_elemf(&col[C_MS], "%.0f", e->elapsed * 1000);
+		add_elemf(&col[C_OUT], "%lld", e->output_tokens);
+		add_elemf(&col[C_UNITS], "%lld", e->search_units);
 	}
 	snprintf(tid, sizeof(tid), "%lld", tenant_id);
 	params[0] = tid;
@@ -121,13 +123,16 @@ rag_cost_record(struct rag_db *db, long long tenant_id,
 	res = rag_db_exec(db,
 	    "WITH ins AS (INSERT INTO cost_events (at, tenant_id, stage, "
 	    "provider, model, input_tokens, tokens_estimated, texts, "
-	    "request_id, provider_request_id, elapsed_ms) "
-	    "SELECT to_timestamp(a), $1, s, p, m, t, e, x, r, pr, ms "
+	    "request_id, provider_request_id, elapsed_ms, output_tokens, "
+	    "search_units) "
+	    "SELECT to_timestamp(a), $1, s, p, m, t, e, x, r, pr, ms, o, su "
 	    "FROM unnest($2::float8[], $3::text[], $4::text[], $5::text[], "
 	    "$6::bigint[], $7::bool[], $8::int[], $9::text[], $10::text[], "
-	    "$11::int[]) AS u(a, s, p, m, t, e, x, r, pr, ms) "
-	    "RETURNING cost_usd, input_tokens, usd_per_mtok) "
-	    "SELECT coalesce(sum(cost_usd), 0), coalesce(sum(input_tokens) "
+	    "$11::int[], $12::bigint[], $13::bigint[]) "
+	    "AS u(a, s, p, m, t, e, x, r, pr, ms, o, su) "
+	    "RETURNING cost_usd, input_tokens + output_tokens AS t, "
+	    "usd_per_mtok) "
+	    "SELECT coalesce(sum(cost_usd), 0), coalesce(sum(t) "
 	    "FILTER (WHERE usd_per_mtok IS NULL), 0) FROM ins",
 	    NCOLS + 1, params, err);
 	if (res == NULL) {
@@ -262,10 +267,12 @@ rag_cost_report(struct rag_db *db, const struct rag_cost_query *q,
 		k++;
 	}
 	rag_buf_addf(&sql, "SELECT %scount(*), coalesce(sum(e.texts), 0), "
-	    "coalesce(sum(e.input_tokens), 0), coalesce(sum(e.input_tokens) "
-	    "FILTER (WHERE e.tokens_estimated), 0), "
-	    "coalesce(sum(e.input_tokens) FILTER (WHERE e.usd_per_mtok IS "
-	    "NULL), 0), coalesce(sum(e.cost_usd), 0) "
+	    "coalesce(sum(e.input_tokens), 0), coalesce(sum(e.input_tokens "
+	    "+ e.output_tokens) FILTER (WHERE e.tokens_estimated), 0), "
+	    "coalesce(sum(e.input_tokens + e.output_tokens) FILTER (WHERE "
+	    "e.usd_per_mtok IS NULL), 0), coalesce(sum(e.cost_usd), 0), "
+	    "coalesce(sum(e.output_tokens), 0), "
+	    "coalesce(sum(e.search_units), 0) "
 	    "FROM cost_events e JOIN tenants t USING (tenant_id) "
 	    "WHERE e.at >= coalesce($1::timestamptz, '-infinity') "
 	    "AND e.at < coalesce($2::timestamptz, 'infinity') "
@@ -296,6 +303,8 @@ rag_cost_report(struct rag_db *db, const struct rag_cost_query *q,
 		row.estimated_tokens = atoll(PQgetvalue(res, r, k + 3));
 		row.unpriced_tokens = atoll(PQgetvalue(res, r, k + 4));
 		row.cost_usd = strtod(PQgetvalue(res, r, k + 5), NULL);
+		row.output_tokens = atoll(PQgetvalue(res, r, k + 6));
+		row.search_units = atoll(PQgetvalue(res, r, k + 7));
 		rc = fn(&row, arg);
 	}
 out:
@@ -312,6 +321,8 @@ rag_cost_prices(struct rag_db *db, rag_cost_price_fn fn, void *arg,
 	PGresult *res = rag_db_exec(db,
 	    "SELECT * FROM (SELECT DISTINCT ON (p.tenant_id, p.model) "
 	    "t.name, p.model, p.usd_per_mtok, "
+	    "coalesce(p.usd_per_mtok_out, p.usd_per_mtok), "
+	    "coalesce(p.usd_per_ksearch, 0), "
 	    "CASE WHEN p.valid_from = '-infinity' THEN '-infinity' ELSE "
 	    "to_char(p.valid_from AT TIME ZONE 'UTC', "
 	    "'YYYY-MM-DD HH24:MI:SS') END "
@@ -330,7 +341,9 @@ rag_cost_prices(struct rag_db *db, rag_cost_price_fn fn, void *arg,
 		    PQgetvalue(res, r, 0);
 		p.model = PQgetvalue(res, r, 1);
 		p.usd_per_mtok = strtod(PQgetvalue(res, r, 2), NULL);
-		p.valid_from = PQgetvalue(res, r, 3);
+		p.usd_per_mtok_out = strtod(PQgetvalue(res, r, 3), NULL);
+		p.usd_per_ksearch = strtod(PQgetvalue(res, r, 4), NULL);
+		p.valid_from = PQgetvalue(res, r, 5);
 		rc = fn(&p, arg);
 	}
 	PQclear(res);
@@ -339,10 +352,10 @@ rag_cost_prices(struct rag_db *db, rag_cost_price_fn fn, void *arg,
 
 int
 rag_cost_set_price(struct rag_db *db, const char *tenant, const char *model,
-    double usd_per_mtok, struct rag_error *err)
+    const struct rag_cost_price *pr, struct rag_error *err)
 {
-	char price[64], tid[32];
-	const char *params[3] = { NULL, model, price };
+	char in[64], out[64], ks[64], tid[32];
+	const char *params[5] = { NULL, model, in, NULL, NULL };
 	long long id;
 
 	if (strchr(model, '/') == NULL || model[0] == '/' ||
@@ -350,7 +363,15 @@ rag_cost_set_price(struct rag_db *db, const char *tenant, const char *model,
 		return rag_error_set(err, RAG_EXIT_USAGE, "'%s' is not a "
 		    "provider/model name (e.g. "
 		    "'openai/text-embedding-3-small')", model);
-	snprintf(price, sizeof(price), "%.10g", usd_per_mtok);
+	snprintf(in, sizeof(in), "%.10g", pr->usd_per_mtok);
+	if (pr->usd_per_mtok_out >= 0) {
+		snprintf(out, sizeof(out), "%.10g", pr->usd_per_mtok_out);
+		params[3] = out;
+	}
+	if (pr->usd_per_ksearch >= 0) {
+		snprintf(ks, sizeof(ks), "%.10g", pr->usd_per_ksearch);
+		params[4] = ks;
+	}
 	if (tenant != NULL) {
 		if (rag_cost_tenant_id(db, tenant, &id, err) != 0)
 			return -1;
@@ -358,5 +379,54 @@ rag_cost_set_price(struct rag_db *db, const char *tenant, const char *model,
 		params[0] = tid;
 	}
 	return rag_db_run(db, "INSERT INTO prices (tenant_id, model, "
-	    "usd_per_mtok) VALUES ($1, $2, $3)", 3, params, err);
+	    "usd_per_mtok, usd_per_mtok_out, usd_per_ksearch) VALUES ($1, $2, "
+	    "$3, $4, $5)", 5, params, err);
+}
+
+int
+rag_cost_parse_price(const char *s, struct rag_cost_price *p,
+    struct rag_error *err)
+{
+	const char *q = s;
+	int plain = 0;
+
+	p->usd_per_mtok = 0;
+	p->usd_per_mtok_out = -1;
+	p->usd_per_ksearch = -1;
+	while (*q != '\0') {
+		size_t len = strcspn(q, ",");
+		char *part = rag_xstrndup(q, len), *colon = strchr(part, ':');
+		const char *num = colon != NULL ? colon + 1 : part;
+		double v;
+		double *slot;
+
+		if (colon != NULL) {
+			*colon = '\0';
+			slot = strcmp(part, "in") == 0 ? &p->usd_per_mtok :
+			    strcmp(part, "out") == 0 ? &p->usd_per_mtok_out :
+			    strcmp(part, "search") == 0 ? &p->usd_per_ksearch :
+			    NULL;
+		} else {
+			slot = plain == 0 ? &p->usd_per_mtok :
+			    plain == 1 ? &p->usd_per_mtok_out : NULL;
+			plain++;
+		}
+		if (slot == NULL || rag_parse_double(num, 0, 1e6, &v) != 0) {
+			free(part);
+			return rag_error_set(err, RAG_EXIT_USAGE, "'%s' is not a "
+			    "price: give USD per million input tokens ('0.02'), "
+			    "input and output ('0.15,0.60' or "
+			    "'in:0.15,out:0.60') or per thousand searches "
+			    "('search:2')", s);
+		}
+		*slot = v;
+		free(part);
+		q += len;
+		if (*q == ',')
+			q++;
+	}
+	if (q == s)
+		return rag_error_set(err, RAG_EXIT_USAGE, "the price is empty: "
+		    "give USD per million input tokens, e.g. '0.02'");
+	return 0;
 }

@@ -31,6 +31,8 @@ struct rag_cost_event {
 	const char *request_id;		/* the run's correlation id */
 	const char *provider_request_id;	/* or NULL */
 	double elapsed;			/* seconds */
+	long long output_tokens;	/* generated (chat), else 0 */
+	long long search_units;		/* billed searches (Cohere), else 0 */
 };
 
 /*
@@ -77,7 +79,8 @@ struct rag_cost_query {
 /* One line of the report; the fields not grouped by are NULL. */
 struct rag_cost_row {
 	const char *day, *month, *tenant, *stage, *provider, *model;
-	long long calls, texts, tokens;
+	long long calls, texts, tokens;	/* tokens: input tokens */
+	long long output_tokens, search_units;
 	long long estimated_tokens;	/* of those, rag's estimates */
 	long long unpriced_tokens;	/* of those, without a price */
 	double cost_usd;
@@ -96,7 +99,9 @@ int rag_cost_report(struct rag_db *db, const struct rag_cost_query *q,
 struct rag_cost_price {
 	const char *tenant;	/* NULL: every tenant's */
 	const char *model;
-	double usd_per_mtok;
+	double usd_per_mtok;	/* per million input tokens */
+	double usd_per_mtok_out;	/* per million output tokens */
+	double usd_per_ksearch;	/* per thousand search units */
 	const char *valid_from;	/* "-infinity" for the shipped ones */
 };
 
@@ -107,11 +112,24 @@ int rag_cost_prices(struct rag_db *db, rag_cost_price_fn fn, void *arg,
     struct rag_error *err);
 
 /*
- * Sets the price of a model ("provider/model", USD per million input
- * tokens) from now on, for one tenant or (tenant NULL) for everyone.
- * Calls made before keep the price they were charged.
+ * Sets the price of a model ("provider/model") from now on, for one
+ * tenant or (tenant NULL) for everyone: p->usd_per_mtok per million input
+ * tokens, p->usd_per_mtok_out per million output tokens (< 0: the input
+ * price), p->usd_per_ksearch per thousand search units (< 0: none).
+ * p->tenant, p->model and p->valid_from are ignored.  Calls made before
+ * keep the price they were charged.
  */
 int rag_cost_set_price(struct rag_db *db, const char *tenant,
-    const char *model, double usd_per_mtok, struct rag_error *err);
+    const char *model, const struct rag_cost_price *p,
+    struct rag_error *err);
+
+/*
+ * Parses a price as people write it: "0.02" (per million input tokens),
+ * "0.15,0.60" (input, output), or keywords in any order:
+ * "in:0.15,out:0.60", "search:2" (per thousand searches).  Returns 0, or
+ * -1 with err (RAG_EXIT_USAGE).
+ */
+int rag_cost_parse_price(const char *s, struct rag_cost_price *p,
+    struct rag_error *err);
 
 #endif

@@ -14,6 +14,7 @@
 #include "mem.h"
 #include "opt.h"
 #include "ratelimit.h"
+#include "setting.h"
 
 /* Defaults for the settings every remote provider shares. */
 #define DEF_INFLIGHT 4
@@ -82,85 +83,31 @@ struct remote {
 /* ---- settings ------------------------------------------------------ */
 
 static int
-setting_double(const char *name, double min, double max, double def,
-    double *out, bool *set, struct rag_error *err)
-{
-	const char *v = rag_config_get(name);
-
-	if (set != NULL)
-		*set = v != NULL && *v != '\0';
-	if (v == NULL || *v == '\0') {
-		*out = def;
-		return 0;
-	}
-	if (rag_parse_double(v, min, max, out) != 0)
-		return rag_error_set(err, RAG_EXIT_USAGE, "%s: '%s' is not a "
-		    "number from %.15g to %.15g", name, v, min, max);
-	return 0;
-}
-
-static int
-setting_long(const char *name, long min, long max, long def, long *out,
-    struct rag_error *err)
-{
-	const char *v = rag_config_get(name);
-	long long x;
-
-	if (v == NULL || *v == '\0') {
-		*out = def;
-		return 0;
-	}
-	if (rag_parse_ll(v, min, max, &x) != 0)
-		return rag_error_set(err, RAG_EXIT_USAGE, "%s: '%s' is not a "
-		    "whole number from %ld to %ld", name, v, min, max);
-	*out = (long)x;
-	return 0;
-}
-
-static int
-setting_seconds(const char *name, double min, double max, double def,
-    double *out, struct rag_error *err)
-{
-	const char *v = rag_config_get(name);
-
-	if (v == NULL || *v == '\0') {
-		*out = def;
-		return 0;
-	}
-	if (rag_parse_seconds(v, out) != 0 || *out < min || *out > max)
-		return rag_error_set(err, RAG_EXIT_USAGE, "%s: '%s' is not a "
-		    "duration from %.15g to %.15g seconds (e.g. '30', '1.5', "
-		    "'2m')",
-		    name, v, min, max);
-	return 0;
-}
-
-static int
 read_settings(struct remote *R, struct rag_ratelimit_opts *lo,
     double *timeout, long *retries, struct rag_error *err)
 {
 	const char *lp = rag_config_get("RAG_EMBED_LONG_INPUT");
 	long inflight;
 
-	if (setting_long("RAG_EMBED_CONCURRENCY", 1, 256, DEF_INFLIGHT,
+	if (rag_setting_long("RAG_EMBED_CONCURRENCY", 1, 256, DEF_INFLIGHT,
 		&inflight, err) != 0 ||
-	    setting_double("RAG_EMBED_RPM", 0, 1e9, R->spec.rpm, &lo->rpm,
+	    rag_setting_double("RAG_EMBED_RPM", 0, 1e9, R->spec.rpm, &lo->rpm,
 		&lo->rpm_set, err) != 0 ||
-	    setting_double("RAG_EMBED_TPM", 0, 1e12, R->spec.tpm, &lo->tpm,
+	    rag_setting_double("RAG_EMBED_TPM", 0, 1e12, R->spec.tpm, &lo->tpm,
 		&lo->tpm_set, err) != 0 ||
-	    setting_seconds("RAG_EMBED_RATE_WINDOW", 1, 3600, 60,
+	    rag_setting_seconds("RAG_EMBED_RATE_WINDOW", 1, 3600, 60,
 		&lo->window, err) != 0 ||
-	    setting_long("RAG_EMBED_REQUEST_INPUTS", 1, R->spec.api_inputs,
+	    rag_setting_long("RAG_EMBED_REQUEST_INPUTS", 1, R->spec.api_inputs,
 		R->spec.api_inputs < DEF_REQUEST_INPUTS ? R->spec.api_inputs :
 		DEF_REQUEST_INPUTS, &R->request_inputs, err) != 0 ||
-	    setting_long("RAG_EMBED_REQUEST_TOKENS", 16, R->spec.api_tokens,
+	    rag_setting_long("RAG_EMBED_REQUEST_TOKENS", 16, R->spec.api_tokens,
 		R->spec.api_tokens < DEF_REQUEST_TOKENS ? R->spec.api_tokens :
 		DEF_REQUEST_TOKENS, &R->request_tokens, err) != 0 ||
-	    setting_long("RAG_EMBED_INPUT_TOKENS", 16, 10000000,
+	    rag_setting_long("RAG_EMBED_INPUT_TOKENS", 16, 10000000,
 		R->spec.input_tokens, &R->input_tokens, err) != 0 ||
-	    setting_seconds("RAG_EMBED_TIMEOUT", 0.1, 3600, DEF_TIMEOUT,
+	    rag_setting_seconds("RAG_EMBED_TIMEOUT", 0.1, 3600, DEF_TIMEOUT,
 		timeout, err) != 0 ||
-	    setting_long("RAG_EMBED_RETRIES", 0, 100, DEF_RETRIES, retries,
+	    rag_setting_long("RAG_EMBED_RETRIES", 0, 100, DEF_RETRIES, retries,
 		err) != 0)
 		return -1;
 	R->inflight = (int)inflight;

@@ -9,7 +9,8 @@
 #include "embed.h"
 
 /*
- * For embed_openai.c and embed_jina.c only.  A provider describes its API
+ * For embed_openai.c and embed_jina.c (the rerankers and chat.c share
+ * its message helpers at the end).  A provider describes its API
  * (a spec) and this module does the rest, the same way for all:
  *  - texts without a letter or a digit get zeros and are not sent;
  *  - a text longer than the model takes is split (the vector is the

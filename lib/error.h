@@ -14,6 +14,10 @@ enum rag_exit {
 	RAG_EXIT_FAILED = 1,	/* some records failed, each reported */
 	RAG_EXIT_USAGE = 2,	/* bad command line */
 	RAG_EXIT_FATAL = 3,	/* broken environment, nothing more to do */
+	RAG_EXIT_UNGROUNDED = 4,	/* --check: an answer its sources do
+					   not support (kept, flagged) */
+	RAG_EXIT_NO_EVIDENCE = 5,	/* --check=refuse: an answer refused
+					   for want of evidence */
 	RAG_EXIT_TEMPFAIL = 75, /* transient: retrying may work */
 	RAG_EXIT_REFUSED = 77	/* refused: permission, credentials, budget */
 };

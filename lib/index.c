@@ -385,13 +385,16 @@ rag_indexer_flush(struct rag_indexer *ix, struct rag_error *err)
 	    "collection_id = $1 AND doc_id IN (SELECT doc_id FROM "
 	    "jsonb_to_recordset($2::jsonb) AS x(doc_id text))", 2, p, err) != 0)
 		goto fail;
-	/* The totals change by a row of their own: no wait on collections. */
+	/*
+	 * The totals change by a row of their own: no wait on collections.
+	 * A row even when they do not change: its number changes the
+	 * collection's version, which the query cache keys on (0006).
+	 */
 	snprintf(delta, sizeof(delta), "INSERT INTO collection_deltas "
 	    "(collection_id, tenant_id, chunks, terms) VALUES (%lld, %lld, "
 	    "%lld, %lld)", ix->coll.collection_id, ix->coll.tenant_id,
 	    new_c - gone_c, new_t - gone_t);
-	if ((new_c != gone_c || new_t != gone_t) &&
-	    rag_db_run(ix->db, delta, 0, NULL, err) != 0)
+	if (rag_db_run(ix->db, delta, 0, NULL, err) != 0)
 		goto fail;
 	if (rag_db_run(ix->db, "COMMIT", 0, NULL, err) != 0)
 		goto fail;
@@ -523,11 +526,12 @@ rag_indexer_finish(struct rag_indexer *ix, struct rag_error *err)
 		/* Fold the deltas into the collection's row: a brief lock. */
 		snprintf(sql, sizeof(sql), "WITH d AS (DELETE FROM "
 		    "collection_deltas WHERE collection_id = %lld RETURNING "
-		    "chunks, terms) UPDATE collections SET chunk_count = "
-		    "chunk_count + (SELECT coalesce(sum(chunks), 0) FROM d), "
-		    "term_count = term_count + (SELECT coalesce(sum(terms), 0) "
-		    "FROM d) WHERE collection_id = %lld", ix->touched[i],
-		    ix->touched[i]);
+		    "chunks, terms, version) UPDATE collections SET "
+		    "chunk_count = chunk_count + (SELECT coalesce(sum(chunks), "
+		    "0) FROM d), term_count = term_count + (SELECT coalesce("
+		    "sum(terms), 0) FROM d), version = version + (SELECT "
+		    "coalesce(sum(version), 0) FROM d) WHERE collection_id = "
+		    "%lld", ix->touched[i], ix->touched[i]);
 		if (rag_db_run(ix->db, sql, 0, NULL, err) != 0)
 			return -1;
 	}

@@ -9,6 +9,8 @@
  *   mem      allocation that aborts on exhaustion
  *   buf      growable NUL-terminated byte strings
  *   utf8     UTF-8 decoding and validation
+ *   words    words for matching: normal forms, stop words, Porter stems
+ *   usage    what a billable call used, for the ledger (a struct only)
  *   hash     SHA-256 of memory, streams and files
  *   ratelimit token buckets for requests and tokens per minute (pure)
  *   child    a program run as a child process: fed, watched, limited
@@ -22,7 +24,6 @@
  *   cluster  the embedded PostgreSQL cluster under $RAG_HOME/pg
  *   migrate  the schema (sql/NNNN-*.sql, built in) applied once each
  *   db       connections, retries, SQLSTATE to exit status, COPY
- *   tool     the tools' shared start: config, the database, one message
  *   catalog  tenants, collections, documents
  *   cost     the cost ledger (cost_events), prices, the report
  *   embed_cache  vectors already paid for, by tenant, model and text
@@ -44,12 +45,22 @@
  *            limits, retries, checks of the answers)
  *   index    chunks, BM25 postings and totals into PostgreSQL
  *   retrieve hybrid retrieval: HNSW + BM25 fused by weighted RRF
- *   rerank   a second look at the best candidates: rerank_jina,
+ *   rerank   a second look at the best candidates: rerank_local (the
+ *            offline default, over term positions), rerank_jina,
  *            rerank_cohere and rerank_tei on rerank_remote (requests,
  *            limits, retries, checks of the answers, usage)
  *   chat     a chat model behind OpenAI's chat completions API, whole
  *            or streamed (server-sent events), usage per answer
+ *   answer   a cited answer from hits: extractive, or a chat model's
+ *   ground   Self-RAG-lite: does each sentence rest on what it cites?
+ *   convo    conversations and messages; follow-ups made whole
+ *   qcache   a question's records cached until its collection changes
+ *   ask      the question half in one call: history, retrieval, rerank,
+ *            answer, check, conversation, cache, ledger
  *   jobs     rag-run's job table: keys, leases, retries, dead letters
+ *   tool     the tools' shared start (config, the database, the
+ *            reranker, chat model and prompt they name), which prints
+ *            and exits
  *
  * Ownership: arguments are borrowed; returned pointers belong to the
  * caller; a function that takes ownership says _take.  Objects on the

@@ -58,14 +58,16 @@ void rag_reranker_set_usage(struct rag_reranker *r, rag_usage_fn fn,
 /*
  * Reorders hits (a JSON array of hit objects from rag_retrieve(), best
  * first, each with "text") by how well each answers question.  On
- * success every hit gets "rerank_score" (higher is better),
- * "fused_rank" (its rank before) and "rerank": the model's name; the
- * array is sorted by rerank_score (ties keep the fused order) and "rank"
- * renumbered from 1.  Returns 0, or -1 with err and the hits untouched:
- * RAG_EXIT_TEMPFAIL (unreachable, timed out, rate limited after the
- * retries), RAG_EXIT_REFUSED (key refused, out of credit), RAG_EXIT_FATAL
- * (an answer that cannot be read).  A caller that must answer anyway keeps
- * the fused order and calls rag_rerank_mark_skipped().
+ * success every hit keeps its fused "rank" and "score" as "fused_rank"
+ * and "fused_score", gets the reranker's "score" (higher is better) and
+ * "rerank": the model's name; the array is sorted by score (ties keep
+ * the fused order) and "rank" renumbered from 1.  Returns 0, or -1 with
+ * err and the hits untouched: RAG_EXIT_TEMPFAIL (unreachable, timed out,
+ * rate limited or unreadable after the retries), RAG_EXIT_REFUSED (key
+ * refused, out of credit), RAG_EXIT_FAILED (the provider refused the
+ * request: unknown model, input it will not take), RAG_EXIT_FATAL (an
+ * unexpected answer: check the URL).  A caller that must answer anyway
+ * keeps the fused order and calls rag_rerank_mark_skipped().
  */
 int rag_reranker_rerank(struct rag_reranker *r, const char *question,
     json_t *hits, struct rag_error *err);

@@ -111,7 +111,7 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 	struct rag_buf terms = RAG_BUF_INIT, filter = RAG_BUF_INIT;
 	char k[16], n[16], wl[32], wv[32];
 	char *vec = NULL, *docs = NULL;
-	const char *params[11];
+	const char *params[12];
 	float *qv = NULL;
 	json_t *hits = NULL;
 	PGresult *res;
@@ -148,9 +148,10 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 	params[8] = n;
 	params[9] = wl;
 	params[10] = wv;
+	params[11] = q->positions ? "t" : "f";
 	res = rag_db_exec(db, "SELECT * FROM rag_search($1, $2, $3, $4, $5, "
-	    "$6, $7::text[], $8::int, $9::int, $10::float8, $11::float8)", 11,
-	    params, err);
+	    "$6, $7::text[], $8::int, $9::int, $10::float8, $11::float8, "
+	    "$12::boolean)", 12, params, err);
 	if (res == NULL)
 		goto out;
 	hits = json_array();
@@ -175,6 +176,13 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 		json_object_set_new(h, "text", str_or_null(res, i, 13));
 		json_object_set_new(h, "tenant", json_string(q->tenant));
 		json_object_set_new(h, "collection", json_string(q->collection));
+		if (q->positions) {
+			json_object_set_new(h, "positions", json_loads(
+			    PQgetvalue(res, i, 15), 0, NULL));
+			json_object_set_new(h, "dl", int_or_null(res, i, 16));
+			json_object_set_new(h, "question_terms", json_loads(
+			    PQgetvalue(res, i, 17), 0, NULL));
+		}
 		json_array_append_new(hits, h);
 	}
 	PQclear(res);
@@ -185,4 +193,17 @@ out:
 	rag_buf_release(&terms);
 	rag_buf_release(&filter);
 	return hits;
+}
+
+void
+rag_retrieve_strip(json_t *hits)
+{
+	size_t i;
+	json_t *h;
+
+	json_array_foreach(hits, i, h) {
+		json_object_del(h, "positions");
+		json_object_del(h, "dl");
+		json_object_del(h, "question_terms");
+	}
 }

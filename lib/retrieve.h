@@ -3,6 +3,7 @@
 #define RAG_RETRIEVE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "buf.h"
 #include "db.h"
@@ -18,6 +19,7 @@ struct rag_query {
 	int candidates;		/* from each side (default 100) */
 	double w_lex;		/* RRF weight of BM25 (default 1.0; 0 = off) */
 	double w_vec;		/* of the vectors (default: the embedder's) */
+	bool positions;		/* add what a local reranker reads */
 };
 
 /*
@@ -32,9 +34,18 @@ void rag_query_parse(const char *question, struct rag_buf *terms,
  * Runs the query: embeds the question with e (unless w_vec is 0) and
  * asks the database once.  Returns a JSON array of hit objects (rank,
  * score, lex_rank, vec_rank, chunk_id, doc_id, source, uri, page_start,
- * page_end, section, text), or NULL with err.
+ * page_end, section, text), or NULL with err.  With q->positions each hit
+ * also has "positions" (the word positions of the question's terms in
+ * the chunk: {"term": [1, 9]}), "dl" (the chunk's length in terms) and
+ * "question_terms" ({"n": chunks, "avgdl": mean dl, "terms": {"term":
+ * {"df": chunks holding it, "pos": [positions in the question]}}}), the
+ * same on every hit: what rerank_local reads; rag_retrieve_strip()
+ * removes them.
  */
 json_t *rag_retrieve(struct rag_db *db, struct rag_embedder *e,
     const struct rag_query *q, struct rag_error *err);
+
+/* Removes what q->positions added from each hit. */
+void rag_retrieve_strip(json_t *hits);
 
 #endif

@@ -1,5 +1,14 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "answer.h"
+#include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "opt.h"
+#include "setting.h"
 #include "tool.h"
 
 void
@@ -36,4 +45,87 @@ const char *
 rag_tool_collection(void)
 {
 	return rag_config_get("RAG_COLLECTION");
+}
+
+static bool
+off(const char *v)
+{
+	return v == NULL || *v == '\0' || strcmp(v, "off") == 0 ||
+	    strcmp(v, "none") == 0;
+}
+
+struct rag_reranker *
+rag_tool_reranker(void)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	const char *m = rag_config_get("RAG_RERANK_MODEL");
+	struct rag_reranker *r;
+
+	if (off(m))
+		return NULL;
+	if ((r = rag_reranker_new(m, &err)) == NULL)
+		rag_die(err.code, "RAG_RERANK_MODEL: %s", err.msg);
+	return r;
+}
+
+int
+rag_tool_rerank_depth(void)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	long d;
+
+	if (rag_setting_long("RAG_RERANK_DEPTH", 1, 1000,
+	    RAG_RERANK_DEFAULT_DEPTH, &d, &err) != 0)
+		rag_die(err.code, "%s", err.msg);
+	return (int)d;
+}
+
+struct rag_chat *
+rag_tool_chat(void)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	const char *m = rag_config_get("RAG_CHAT_MODEL");
+	struct rag_chat *c;
+
+	if (m == NULL || *m == '\0' || strcmp(m, "extractive") == 0)
+		return NULL;
+	if ((c = rag_chat_new(m, &err)) == NULL)
+		rag_die(err.code, "RAG_CHAT_MODEL: %s", err.msg);
+	return c;
+}
+
+char *
+rag_tool_prompt(void)
+{
+	const char *path = rag_config_get("RAG_ANSWER_PROMPT");
+	struct rag_buf b = RAG_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	FILE *fp;
+
+	if (path == NULL || *path == '\0')
+		return NULL;
+	if ((fp = fopen(path, "r")) == NULL)
+		rag_die(RAG_EXIT_USAGE, "cannot read the answer prompt '%s': %s "
+		    "(RAG_ANSWER_PROMPT, --prompt)", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		rag_buf_add(&b, chunk, n);
+	fclose(fp);
+	if (b.len == 0 || strspn(b.data, " \t\r\n") == b.len)
+		rag_die(RAG_EXIT_USAGE, "the answer prompt '%s' is empty: write "
+		    "the instructions for the chat model in it (rag-answer "
+		    "--print-prompt shows the default)", path);
+	return rag_buf_detach(&b);
+}
+
+int
+rag_tool_sentences(void)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	long n;
+
+	if (rag_setting_long("RAG_ANSWER_SENTENCES", 1, 50,
+	    RAG_ANSWER_SENTENCES, &n, &err) != 0)
+		rag_die(err.code, "%s", err.msg);
+	return (int)n;
 }

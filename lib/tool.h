@@ -2,7 +2,9 @@
 #ifndef RAG_TOOL_H
 #define RAG_TOOL_H
 
+#include "chat.h"
 #include "db.h"
+#include "rerank.h"
 
 /* Loads the config file (after the options set their flags); exits with its error. */
 void rag_tool_config(void);
@@ -16,5 +18,31 @@ struct rag_db *rag_tool_db(void);
 /* The tenant and collection in force (flag > environment > file > "default"). */
 const char *rag_tool_tenant(void);
 const char *rag_tool_collection(void);
+
+/*
+ * The reranker RAG_RERANK_MODEL names (default "local/lead-v1", which
+ * beats fusion alone on SciFact: rerank_local.c), or NULL for "off" or
+ * "none"; exits with the error of one that cannot be opened.
+ */
+struct rag_reranker *rag_tool_reranker(void);
+
+/* The depth RAG_RERANK_DEPTH asks for (default 50); exits 2 when bad. */
+int rag_tool_rerank_depth(void);
+
+/*
+ * The chat model RAG_CHAT_MODEL names, or NULL for "extractive" (the
+ * default); exits with the error of one that cannot be opened.
+ */
+struct rag_chat *rag_tool_chat(void);
+
+/*
+ * The answer prompt: the file RAG_ANSWER_PROMPT names, read whole (the
+ * caller frees), or NULL when none is named; exits 2 when it cannot be
+ * read or is empty.
+ */
+char *rag_tool_prompt(void);
+
+/* The sentences an extractive answer may have (RAG_ANSWER_SENTENCES). */
+int rag_tool_sentences(void);
 
 #endif

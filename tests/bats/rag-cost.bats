@@ -35,7 +35,7 @@ tty_run() {
 2026-11-01 acme embed openai/text-embedding-3-small
 2026-11-02 acme query openai/text-embedding-3-small" ]
 	first=$(jq -c 'select(.model == "openai/text-embedding-3-small" and .day == "2026-11-01")' <<<"$output")
-	[ "$first" = '{"type":"cost","day":"2026-11-01","tenant":"acme","stage":"embed","model":"openai/text-embedding-3-small","calls":1,"texts":100,"tokens":1000000,"estimated_tokens":0,"unpriced_tokens":0,"cost_usd":0.02}' ]
+	[ "$first" = '{"type":"cost","day":"2026-11-01","tenant":"acme","stage":"embed","model":"openai/text-embedding-3-small","calls":1,"texts":100,"tokens":1000000,"output_tokens":0,"search_units":0,"estimated_tokens":0,"unpriced_tokens":0,"cost_usd":0.02}' ]
 	# Each at the price of its model; a model without one costs nothing, says so.
 	[ "$(jq -r 'select(.model == "openai/text-embedding-3-large") | .cost_usd' <<<"$output")" = 0.065 ]
 	[ "$(jq -r 'select(.model == "jina/jina-embeddings-v3") | .cost_usd' <<<"$output")" = 0.15 ]
@@ -98,7 +98,7 @@ total       6    462  4510234*  0.235065
 
 @test "prices: the shipped list; --set-price for everyone or one tenant, from now on" {
 	run -0 --separate-stderr rag-cost --prices
-	[ "$(jq -c 'select(.model == "openai/text-embedding-3-small")' <<<"$output")" = '{"type":"price","tenant":null,"model":"openai/text-embedding-3-small","usd_per_mtok":0.02,"valid_from":"-infinity"}' ]
+	[ "$(jq -c 'select(.model == "openai/text-embedding-3-small")' <<<"$output")" = '{"type":"price","tenant":null,"model":"openai/text-embedding-3-small","usd_per_mtok":0.02,"usd_per_mtok_out":0.02,"usd_per_ksearch":0,"valid_from":"-infinity"}' ]
 	[ "$(jq -s length <<<"$output")" -ge 11 ]
 	run -0 tty_run rag-cost --prices
 	[[ "$output" == "TENANT      MODEL "*"USD/MTOK  SINCE (UTC)"* ]]

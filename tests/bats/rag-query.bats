@@ -84,7 +84,7 @@ assert_first_hit() {
 }
 
 @test "--mode lexical ranks by BM25 only and finds the page" {
-	run -0 --separate-stderr rag-query --mode lexical -k 5 "$TM_PHRASE"
+	run -0 --separate-stderr rag-query --mode lexical --rerank off -k 5 "$TM_PHRASE"
 	assert_first_hit $TM "$TM_PHRASE" $TM_PAGE
 	[ "$(jq -s '[.[] | .lex_rank != null and .vec_rank == null] | all' <<<"$output")" = true ]
 	[ "$(jq -r .lex_rank <<<"$output" | tr '\n' ' ')" = "1 2 3 4 5 " ]

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# scifact.sh [MODE[:LEXW:VECW] ...]: retrieval quality through the real tools
+# scifact.sh [MODE[:LEXW:VECW][@RERANK] ...]: retrieval quality through the real tools
 # on SciFact's train split (../shared/data/retrieval/scifact-train).
 # The corpus becomes page records (jq), goes through rag-chunk | rag-embed |
 # rag-index into a collection of its own, then every claim is asked with
 # rag-query --json; nDCG@10 comes from the benchmark's own scorer.
 # Modes: lexical, vector, hybrid (default weights), or hybrid:1:0.3 to set
-# the BM25 and vector weights.  Needs the tools on PATH (make; PATH=bin:$PATH).
+# the BM25 and vector weights; @RERANK reranks the fused candidates with
+# that model (hybrid@local/lead-v1), none by default (fusion alone).  Needs the tools on PATH (make; PATH=bin:$PATH).
 # SCIFACT_COLLECTION names the collection (default scifact), SCIFACT_EMBED_ARGS
 # adds rag-embed options (e.g. "--dimensions 1024").
 set -euo pipefail
@@ -36,8 +37,10 @@ jq -c '{question: .text, id: ._id}' "$data/queries.jsonl" |
 
 printf '%-22s %8s %8s\n' mode nDCG@10 seconds
 for m in "${modes[@]}"; do
-	IFS=: read -r mode lw vw <<<"$m"
-	args=(--mode "$mode")
+	rr=off
+	case $m in *@*) rr=${m#*@} ;; esac
+	IFS=: read -r mode lw vw <<<"${m%%@*}"
+	args=(--mode "$mode" --rerank "$rr" --no-cache)
 	[ -n "${lw:-}" ] && args+=(--lex-weight "$lw")
 	[ -n "${vw:-}" ] && args+=(--vec-weight "$vw")
 	start=$(date +%s.%N)

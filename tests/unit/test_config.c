@@ -51,7 +51,10 @@ test_precedence(void)
 	    "default embedder");
 	is_str(rag_config_source("RAG_EMBED_MODEL"), "default", "source default");
 	is_str(rag_config_get("RAG_STORE"), "file:///srv/x", "store from file");
-	ok(rag_config_get("RAG_CHAT_MODEL") == NULL, "no default chat model");
+	is_str(rag_config_get("RAG_CHAT_MODEL"), "extractive",
+	    "answers are extractive by default");
+	is_str(rag_config_get("RAG_RERANK_MODEL"), "local/lead-v1",
+	    "the local reranker by default");
 }
 
 static void
