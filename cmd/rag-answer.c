@@ -96,46 +96,14 @@ struct run {
 	struct rag_asker *a;		/* for the current tenant/collection */
 	char *tenant, *collection;
 	const char *question;		/* --question */
-	bool json, color, streamed;
+	bool json, color;
+	struct rag_tool_stream stream;	/* a chat reply on a terminal */
 	/* The hits of the question being gathered. */
 	json_t *hits;
 	char *q, *qid;
 	int status;
 	long answers;
 };
-
-static int
-worst(int status, int one)
-{
-	static const int order[] = { 0, RAG_EXIT_UNGROUNDED,
-		RAG_EXIT_NO_EVIDENCE, RAG_EXIT_FAILED };
-	int a = 0, b = 0;
-
-	for (int i = 0; i < 4; i++) {
-		if (order[i] == status)
-			a = i;
-		if (order[i] == one)
-			b = i;
-	}
-	return order[a > b ? a : b];
-}
-
-static void
-on_stream(const char *text, size_t len, bool restart, void *arg)
-{
-	struct run *r = arg;
-
-	if (restart) {
-		if (r->streamed)
-			fputs("\n", stdout);
-		rag_warn("the answer broke off: asking again");
-		r->streamed = false;
-		return;
-	}
-	fwrite(text, 1, len, stdout);
-	fflush(stdout);
-	r->streamed = true;
-}
 
 /* The asker for a tenant and collection: the last one, or a new one. */
 static int
@@ -157,13 +125,14 @@ asker_for(struct run *r, const char *tenant, const char *collection,
 }
 
 /*
- * Answers the question gathered so far.  Also the stream's flush hook:
- * an error record passed on goes out after the answer before it.
+ * Answers the question gathered so far.  An error record among a
+ * question's hits (a bad line, a record that is no hit) goes out at
+ * once, before the answer: answering then would cut the question's
+ * hits in two.
  */
 static int
-answer_held(struct rag_stream *s, void *arg, struct rag_error *err)
+answer_held(struct run *r, struct rag_error *err)
 {
-	struct run *r = arg;
 	const json_t *first;
 	const char *tenant, *coll;
 	struct rag_ask_result res;
@@ -171,10 +140,8 @@ answer_held(struct rag_stream *s, void *arg, struct rag_error *err)
 	json_t *hits = r->hits;
 	int rc = -1;
 
-	(void)s;
 	if (q == NULL)
 		return 0;
-	/* Taken first: what is emitted below calls this hook again. */
 	r->q = r->qid = NULL;
 	r->hits = json_array();
 	first = json_array_get(hits, 0);
@@ -185,7 +152,7 @@ answer_held(struct rag_stream *s, void *arg, struct rag_error *err)
 		json_decref(hits);
 		goto out;
 	}
-	r->streamed = false;
+	r->stream.streamed = false;
 	if (rag_ask_hits(r->a, q, hits, &res, err) != 0) {
 		json_t *in = json_pack("{s:s, s:s}", "type", "question",
 		    "question", q);
@@ -197,7 +164,7 @@ answer_held(struct rag_stream *s, void *arg, struct rag_error *err)
 		rag_stream_fail(r->s, err, in);
 		json_decref(in);
 		rag_error_clear(err);
-		r->status = worst(r->status, RAG_EXIT_FAILED);
+		r->status = rag_ask_worst(r->status, RAG_EXIT_FAILED);
 		rc = 0;
 		goto out;
 	}
@@ -208,11 +175,12 @@ answer_held(struct rag_stream *s, void *arg, struct rag_error *err)
 	} else {
 		struct rag_buf b = RAG_BUF_INIT;
 
-		rag_answer_print(res.answer, r->color, !r->streamed, &b);
+		rag_answer_print(res.answer, r->color, !r->stream.streamed,
+		    &b);
 		fputs(rag_buf_str(&b), stdout);
 		rag_buf_release(&b);
 	}
-	r->status = worst(r->status, res.status);
+	r->status = rag_ask_worst(r->status, res.status);
 	r->answers++;
 	rag_ask_result_release(&res);
 	rc = 0;
@@ -231,6 +199,7 @@ answer_one(struct rag_stream *s, json_t *rec, void *arg,
 	const char *q = rag_record_str(rec, "question");
 	const char *qid = rag_record_str(rec, "question_id");
 
+	(void)s;
 	if (type == NULL || strcmp(type, "hit") != 0)
 		return rag_error_set(err, RAG_EXIT_FAILED, "rag-answer reads "
 		    "\"hit\" records (from rag-query), not '%s'",
@@ -243,7 +212,7 @@ answer_one(struct rag_stream *s, json_t *rec, void *arg,
 	/* A new question: answer the one before. */
 	if (r->q != NULL && (strcmp(r->q, q) != 0 || (qid != NULL) !=
 	    (r->qid != NULL) || (qid != NULL && strcmp(qid, r->qid) != 0)) &&
-	    answer_held(s, r, err) != 0)
+	    answer_held(r, err) != 0)
 		return -1;
 	if (r->q == NULL) {
 		r->q = rag_xstrdup(q);
@@ -316,8 +285,8 @@ main(int argc, char **argv)
 	r.ao.ao.prompt = prompt;
 	r.ao.ao.sentences = rag_tool_sentences();
 	if (r.ao.ao.chat != NULL && !r.json) {
-		r.ao.ao.stream = on_stream;
-		r.ao.ao.stream_arg = &r;
+		r.ao.ao.stream = rag_tool_stream;
+		r.ao.ao.stream_arg = &r.stream;
 	}
 	if (r.ao.check == RAG_CHECK_RETRY) {
 		r.ao.reranker = rag_tool_reranker();
@@ -330,17 +299,16 @@ main(int argc, char **argv)
 	r.s = rag_stream_new(&so);
 	r.ao.request_id = rag_stream_request_id(r.s);
 	r.hits = json_array();
-	rag_stream_set_flush(r.s, answer_held, &r);
 	status = rag_stream_run(r.s, argv + optind, argc - optind, answer_one,
 	    &r);
 	if (status == 0 || status == RAG_EXIT_FAILED) {
-		if (answer_held(r.s, &r, &err) != 0)
+		if (answer_held(&r, &err) != 0)
 			rag_die(err.code, "%s", err.msg);
 		if (r.answers == 0 && r.question != NULL &&
 		    rag_stream_records_in(r.s) == 0) {
 			/* rag-query found nothing: that is an answer too. */
 			r.q = rag_xstrdup(r.question);
-			if (answer_held(r.s, &r, &err) != 0)
+			if (answer_held(&r, &err) != 0)
 				rag_die(err.code, "%s", err.msg);
 		} else if (r.answers == 0 && rag_stream_records_in(r.s) == 0) {
 			rag_warn("no hits came in: nothing to answer (rag-query "
@@ -349,7 +317,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (status == 0 || status == RAG_EXIT_FAILED)
-		status = worst(status, r.status);
+		status = rag_ask_worst(status, r.status);
 	if (r.a != NULL && (lerr = rag_asker_ledger_error(r.a)) != NULL)
 		rag_warn("cannot write the cost ledger: %s", lerr->msg);
 	rag_asker_free(r.a);

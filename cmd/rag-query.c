@@ -135,7 +135,8 @@ static const struct option longopts[] = {
 
 struct opts {
 	struct rag_ask_opts ao;
-	bool json, color, streamed;
+	bool json, color;
+	struct rag_tool_stream stream;	/* a chat reply on a terminal */
 	const char *history, *forget, *metrics;
 	double keep_days;	/* < 0: not given */
 	const char **docs;
@@ -283,41 +284,6 @@ print_hits(json_t *hits, const char *question, bool color)
 	}
 }
 
-/* A chat reply on a terminal, as it arrives. */
-static void
-on_stream(const char *text, size_t len, bool restart, void *arg)
-{
-	struct opts *o = arg;
-
-	if (restart) {
-		if (o->streamed)
-			fputs("\n", stdout);
-		rag_warn("the answer broke off: asking again");
-		o->streamed = false;
-		return;
-	}
-	fwrite(text, 1, len, stdout);
-	fflush(stdout);
-	o->streamed = true;
-}
-
-/* Folds one question's outcome into the tool's exit status. */
-static int
-worst(int status, int one)
-{
-	static const int order[] = { 0, RAG_EXIT_UNGROUNDED,
-		RAG_EXIT_NO_EVIDENCE, RAG_EXIT_FAILED };
-	int a = 0, b = 0;
-
-	for (int i = 0; i < 4; i++) {
-		if (order[i] == status)
-			a = i;
-		if (order[i] == one)
-			b = i;
-	}
-	return order[a > b ? a : b];
-}
-
 static int
 ask(struct rag_asker *a, struct opts *o, const char *question,
     const char *qid)
@@ -327,7 +293,7 @@ ask(struct rag_asker *a, struct opts *o, const char *question,
 	size_t i;
 	json_t *h;
 
-	o->streamed = false;
+	o->stream.streamed = false;
 	if (rag_ask(a, question, &r, &err) != 0) {
 		json_t *in = json_pack("{s:s, s:s}", "type", "question",
 		    "question", question);
@@ -354,7 +320,8 @@ ask(struct rag_asker *a, struct opts *o, const char *question,
 		} else {
 			struct rag_buf b = RAG_BUF_INIT;
 
-			rag_answer_print(r.answer, o->color, !o->streamed, &b);
+			rag_answer_print(r.answer, o->color, !o->stream.streamed,
+			    &b);
 			fputs(rag_buf_str(&b), stdout);
 			rag_buf_release(&b);
 		}
@@ -411,11 +378,11 @@ ask_stdin(struct rag_asker *a, struct opts *o)
 				else
 					rag_err("%s", err.msg);
 				json_decref(rec);
-				status = worst(status, RAG_EXIT_FAILED);
+				status = rag_ask_worst(status, RAG_EXIT_FAILED);
 				continue;
 			}
 		}
-		status = worst(status, ask(a, o, q, id));
+		status = rag_ask_worst(status, ask(a, o, q, id));
 		json_decref(rec);
 	}
 	free(line);
@@ -464,8 +431,8 @@ conversations(struct rag_db *db, struct rag_asker *a, struct opts *o)
 	}
 	if (rag_convo_prune(db, tid, o->keep_days, &n, &err) != 0)
 		rag_die(err.code, "%s", err.msg);
-	rag_info("deleted %lld message%s older than %g days", n, n == 1 ? "" :
-	    "s", o->keep_days);
+	rag_info("deleted %lld message%s older than %g day%s", n, n == 1 ? "" :
+	    "s", o->keep_days, o->keep_days == 1 ? "" : "s");
 	return 0;
 }
 
@@ -646,8 +613,8 @@ main(int argc, char **argv)
 			o.ao.ao.prompt = prompt;
 			o.ao.ao.sentences = rag_tool_sentences();
 			if (o.ao.ao.chat != NULL && !o.json) {
-				o.ao.ao.stream = on_stream;
-				o.ao.ao.stream_arg = &o;
+				o.ao.ao.stream = rag_tool_stream;
+				o.ao.ao.stream_arg = &o.stream;
 			}
 		}
 	}

@@ -119,7 +119,7 @@ keys_release(struct keys *ks)
 
 struct sent {
 	size_t hit;		/* 0-based */
-	const char *s;
+	char *s;		/* its text, whitespace runs as one space */
 	size_t len;
 	struct keys keys;
 	double rel;
@@ -161,67 +161,198 @@ lead_in(const char *s, size_t len)
 	return false;
 }
 
-static void
-add_sentence(struct sents *ss, size_t hit, const char *s, size_t len,
-    bool first)
+/* Does s end as a sentence does: . ! or ?, then maybe quotes or brackets? */
+static bool
+complete(const char *s, size_t len)
 {
+	while (len > 0 && (strchr("\"')]", s[len - 1]) != NULL ||
+	    (unsigned char)s[len - 1] >= 0x80)) {
+		/* Step back over closing quotes, ASCII or not (U+201D ...). */
+		if ((unsigned char)s[len - 1] >= 0x80) {
+			while (len > 0 && ((unsigned char)s[len - 1] & 0xC0) ==
+			    0x80)
+				len--;
+			if (len == 0)
+				break;
+			/* Only the punctuation blocks: E2 80 xx, C2 BB. */
+			if ((unsigned char)s[len - 1] != 0xE2 &&
+			    (unsigned char)s[len - 1] != 0xC2)
+				return false;
+		}
+		len--;
+	}
+	return len > 0 && strchr(".!?", s[len - 1]) != NULL;
+}
+
+/*
+ * Is the line s[0, len), followed by next, a heading rather than the
+ * start of a sentence broken over lines?  A heading opens with a capital
+ * or a digit, has at most 14 words, half of them capitalised, does not
+ * end with punctuation that goes on, and a capital opens the next line.
+ */
+static bool
+heading(const char *s, size_t len, const char *next)
+{
+	size_t words = 0, caps = 0;
+
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	if (len == 0 || strchr(".,;:!?-", s[len - 1]) != NULL ||
+	    !(isupper((unsigned char)s[0]) || isdigit((unsigned char)s[0])) ||
+	    !(isupper((unsigned char)*next) || isdigit((unsigned char)*next)))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isspace((unsigned char)s[i]) && (i == 0 ||
+		    isspace((unsigned char)s[i - 1]))) {
+			words++;
+			caps += !islower((unsigned char)s[i]);
+		}
+	return words <= 14 && caps * 2 >= words;
+}
+
+static void
+add_sentence(struct sents *ss, size_t hit, const char *s, size_t len)
+{
+	struct rag_buf b = RAG_BUF_INIT;
+	const char *nl;
 	struct sent *t;
 	size_t words;
 
-	while (len > 0 && isspace((unsigned char)*s)) {
-		s++;
-		len--;
+	/*
+	 * A heading on a line of its own before the sentence ("THE BEAVER
+	 * By William Holmes McGuffey") is not part of it.
+	 */
+	for (;;) {
+		const char *next;
+
+		while (len > 0 && isspace((unsigned char)*s)) {
+			s++;
+			len--;
+		}
+		if ((nl = memchr(s, '\n', len)) == NULL)
+			break;
+		for (next = nl; next < s + len && isspace((unsigned char)*next);)
+			next++;
+		if (next == s + len || !heading(s, (size_t)(nl - s), next))
+			break;
+		len -= (size_t)(next - s);
+		s = next;
 	}
 	while (len > 0 && isspace((unsigned char)s[len - 1]))
 		len--;
 	/*
-	 * A chunk that starts with the end of the chunk before it (the
-	 * overlap) starts mid-sentence: its first words are no sentence.
+	 * Fragments are not quoted: a chunk that starts with the end of the
+	 * chunk before it (the overlap) starts with a small letter; a chunk
+	 * cut before its sentence ended, or a heading, ends without a full
+	 * stop.
 	 */
-	if (len == 0 || (first && islower((unsigned char)*s)) ||
+	if (len == 0 || islower((unsigned char)*s) || !complete(s, len) ||
 	    lead_in(s, len))
 		return;
+	/* Lines of one paragraph are one text: one space between words. */
+	for (size_t i = 0; i < len; i++) {
+		if (isspace((unsigned char)s[i])) {
+			if (b.len > 0 && b.data[b.len - 1] != ' ')
+				rag_buf_addc(&b, ' ');
+			continue;
+		}
+		rag_buf_addc(&b, s[i]);
+	}
 	if (ss->n == ss->cap) {
 		ss->cap = ss->cap ? 2 * ss->cap : 64;
 		ss->v = rag_xrealloc(ss->v, ss->cap * sizeof(*ss->v));
 	}
 	t = &ss->v[ss->n];
 	memset(t, 0, sizeof(*t));
-	if (keys_of(s, len, &t->keys, &words) == 0 ||
-	    !quotable(s, len, words)) {
+	if (keys_of(b.data, b.len, &t->keys, &words) == 0 ||
+	    !quotable(b.data, b.len, words)) {
 		keys_release(&t->keys);
+		rag_buf_release(&b);
 		return;
 	}
 	t->hit = hit;
-	t->s = s;
-	t->len = len;
+	t->len = b.len;
+	t->s = rag_buf_detach(&b);
 	ss->n++;
 }
 
-/* Splits a hit's text into lines, and lines into sentences. */
+/* The length of a list bullet at s, 0 if none: U+2022, U+25AA, U+25E6. */
+static size_t
+bullet(const char *s, size_t n)
+{
+	if (n >= 3 && (memcmp(s, "\xE2\x80\xA2", 3) == 0 ||
+	    memcmp(s, "\xE2\x96\xAA", 3) == 0 ||
+	    memcmp(s, "\xE2\x97\xA6", 3) == 0))
+		return 3;
+	return 0;
+}
+
+/*
+ * Splits a hit's text into list items (at bullets) and those into
+ * sentences.  Not at line ends: PDF text breaks lines, even with blank
+ * lines between them, in the middle of sentences.
+ */
 static void
 split_hit(struct sents *ss, size_t hit, const char *text)
 {
 	size_t n = strlen(text), i = 0;
-	bool first = true;
 
 	while (i < n) {
-		size_t eol = i;
+		size_t end = i, b;
 
-		while (eol < n && text[eol] != '\n')
-			eol++;
-		for (size_t j = i; j < eol;) {
-			size_t e = rag_sentence_end(text, eol, j);
+		while (end < n && bullet(text + end, n - end) == 0)
+			end++;
+		for (size_t j = i; j < end;) {
+			size_t e = rag_sentence_end(text, end, j);
 
-			add_sentence(ss, hit, text + j, e - j, first);
-			first = false;
+			add_sentence(ss, hit, text + j, e - j);
 			j = e;
 		}
-		i = eol + 1;
+		b = bullet(text + end, n - end);
+		i = end + (b > 0 ? b : 1);
 	}
 }
 
 /* ---- records -------------------------------------------------------- */
+
+/*
+ * The number each hit is cited by: its "rank" when every hit has a
+ * different one (hits filtered on the way keep their numbers), else its
+ * place, from 1.  The caller frees the array.
+ */
+static int *
+hit_numbers(const json_t *hits)
+{
+	size_t n = json_array_size(hits);
+	int *nums = rag_xcalloc(n + 1, sizeof(*nums));
+	bool ranked = true;
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *r = json_object_get(json_array_get(hits, i), "rank");
+
+		nums[i] = json_is_integer(r) && json_integer_value(r) > 0 &&
+		    json_integer_value(r) < 100000 ?
+		    (int)json_integer_value(r) : 0;
+		if (nums[i] == 0)
+			ranked = false;
+		for (size_t j = 0; j < i && ranked; j++)
+			if (nums[j] == nums[i])
+				ranked = false;
+	}
+	for (size_t i = 0; i < n && !ranked; i++)
+		nums[i] = (int)i + 1;
+	return nums;
+}
+
+/* The place of the hit cited as n, or -1. */
+static ssize_t
+hit_of(const int *nums, size_t nhits, int n)
+{
+	for (size_t i = 0; i < nhits; i++)
+		if (nums[i] == n)
+			return (ssize_t)i;
+	return -1;
+}
 
 static json_t *
 citation_of(const json_t *hit, int n, size_t at)
@@ -295,10 +426,11 @@ extract(const char *question, const char *context, const json_t *hits,
 	struct sents ss = { NULL, 0, 0 };
 	struct rag_buf text = RAG_BUF_INIT;
 	double *w = NULL, qmass = 0, best = 0;
-	int *cite_of_hit, chosen = 0;
+	int *cite_of_hit, *nums, chosen = 0;
 	size_t nhits = json_array_size(hits), words, nq;
 
 	cite_of_hit = rag_xcalloc(nhits + 1, sizeof(*cite_of_hit));
+	nums = hit_numbers(hits);
 	keys_of(question, strlen(question), &q, &words);
 	nq = q.n;
 	/* The context's own words join the question's, weighing less. */
@@ -379,7 +511,7 @@ extract(const char *question, const char *context, const json_t *hits,
 		pick->used = true;
 		chosen++;
 		if (cite_of_hit[pick->hit] == 0) {
-			cite_of_hit[pick->hit] = (int)pick->hit + 1;
+			cite_of_hit[pick->hit] = nums[pick->hit];
 			json_array_append_new(citations, citation_of(
 			    json_array_get(hits, pick->hit),
 			    cite_of_hit[pick->hit], pick->hit));
@@ -403,12 +535,15 @@ extract(const char *question, const char *context, const json_t *hits,
 	json_object_set_new(a, "answered", json_boolean(chosen > 0));
 	json_object_set_new(a, "citations", citations);
 	json_object_set_new(a, "sentences", sentences);
-	for (size_t j = 0; j < ss.n; j++)
+	for (size_t j = 0; j < ss.n; j++) {
 		keys_release(&ss.v[j].keys);
+		free(ss.v[j].s);
+	}
 	free(ss.v);
 	keys_release(&q);
 	free(w);
 	free(cite_of_hit);
+	free(nums);
 	rag_buf_release(&text);
 	return a;
 }
@@ -444,17 +579,19 @@ add_pages(struct rag_buf *b, const json_t *hit, const char *one,
 void
 rag_answer_sources(const json_t *hits, struct rag_buf *out)
 {
+	int *nums = hit_numbers(hits);
 	size_t i;
 	json_t *h;
 
 	json_array_foreach(hits, i, h) {
 		const char *text = rag_record_str(h, "text");
 
-		rag_buf_addf(out, "[%zu] source: %s", i + 1,
+		rag_buf_addf(out, "[%d] source: %s", nums[i],
 		    rag_answer_basename(rag_record_str(h, "source")));
 		add_pages(out, h, ", page ", ", pages ");
 		rag_buf_addf(out, "\n%s\n\n", text != NULL ? text : "");
 	}
+	free(nums);
 }
 
 /* Parses "[1]", "[1, 3]", "[2-4]" at s; returns its length or 0. */
@@ -602,13 +739,14 @@ rag_answer_cite(json_t *a, const char *reply, const json_t *hits)
 	json_t *citations = json_array(), *invalid = json_array();
 	json_t *sentences = json_array();
 	bool *seen = rag_xcalloc(nhits + 1, sizeof(*seen));
+	int *nums = hit_numbers(hits);
 	size_t i = 0;
 
 	/* Markers: keep those that name a hit, drop the others. */
 	while (i < len) {
-		int nums[64];
+		int got[64];
 		size_t count, ml = reply[i] == '[' ?
-		    marker(reply + i, nums, 64, &count) : 0;
+		    marker(reply + i, got, 64, &count) : 0;
 		bool kept = false;
 
 		if (ml == 0) {
@@ -616,19 +754,20 @@ rag_answer_cite(json_t *a, const char *reply, const json_t *hits)
 			continue;
 		}
 		for (size_t k = 0; k < count; k++) {
-			int n = nums[k];
+			int n = got[k];
+			ssize_t at = hit_of(nums, nhits, n);
 
-			if (n < 1 || (size_t)n > nhits) {
+			if (at < 0) {
 				if (!int_in(invalid, n))
 					json_array_append_new(invalid,
 					    json_integer(n));
 				continue;
 			}
-			if (!seen[n]) {
-				seen[n] = true;
+			if (!seen[at]) {
+				seen[at] = true;
 				json_array_append_new(citations, citation_of(
-				    json_array_get(hits, (size_t)n - 1),
-				    n, (size_t)n - 1));
+				    json_array_get(hits, (size_t)at), n,
+				    (size_t)at));
 			}
 			add_marker(&text, n);
 			kept = true;
@@ -671,7 +810,112 @@ rag_answer_cite(json_t *a, const char *reply, const json_t *hits)
 	else
 		json_decref(invalid);
 	free(seen);
+	free(nums);
 	rag_buf_release(&text);
+}
+
+/*
+ * A streamed reply on its way to the caller's stream fn, held back from
+ * a '[' until the marker it opens ends, so that a marker that names no
+ * hit is never shown (with the space before it); and rendered "[1][3]",
+ * as the record has it.
+ */
+struct filter {
+	rag_chat_stream_fn fn;
+	void *arg;
+	struct rag_buf held;
+	const int *nums;
+	size_t nhits;
+};
+
+/* 1: a whole marker at s (its length in *len); 0: none; -1: not yet known. */
+static int
+marker_at(const char *s, size_t n, size_t *len)
+{
+	int got[64];
+	size_t count, i;
+
+	if ((*len = marker(s, got, 64, &count)) > 0)
+		return 1;
+	for (i = 1; i < n; i++)
+		if (!isdigit((unsigned char)s[i]) && strchr(" ,;-", s[i]) == NULL)
+			return 0;
+	return n < 32 ? -1 : 0;
+}
+
+static void
+filter_emit(struct filter *f, size_t upto)
+{
+	if (f->held.data == NULL)
+		return;
+	if (upto > 0)
+		f->fn(f->held.data, upto, false, f->arg);
+	memmove(f->held.data, f->held.data + upto, f->held.len - upto + 1);
+	f->held.len -= upto;
+}
+
+static void
+filter_run(struct filter *f, bool end)
+{
+	for (;;) {
+		char *b = f->held.len > 0 ? memchr(f->held.data, '[',
+		    f->held.len) : NULL;
+		size_t p, ws, len;
+		int state;
+
+		if (b == NULL) {
+			/* Trailing spaces wait: an invalid marker may follow. */
+			for (ws = f->held.len; !end && ws > 0 &&
+			    f->held.data[ws - 1] == ' ';)
+				ws--;
+			filter_emit(f, ws);
+			return;
+		}
+		p = (size_t)(b - f->held.data);
+		for (ws = p; ws > 0 && f->held.data[ws - 1] == ' ';)
+			ws--;
+		filter_emit(f, ws);
+		p -= ws;
+		state = marker_at(f->held.data + p, f->held.len - p, &len);
+		if (state < 0 && !end)
+			return;
+		if (state <= 0) {
+			filter_emit(f, p + 1);
+			continue;
+		}
+		{
+			struct rag_buf out = RAG_BUF_INIT;
+			int got[64];
+			size_t count;
+
+			marker(f->held.data + p, got, 64, &count);
+			for (size_t k = 0; k < count; k++)
+				if (hit_of(f->nums, f->nhits, got[k]) >= 0)
+					rag_buf_addf(&out, "[%d]", got[k]);
+			if (out.len > 0) {
+				f->fn(f->held.data, p, false, f->arg);
+				f->fn(out.data, out.len, false, f->arg);
+			}
+			rag_buf_release(&out);
+			memmove(f->held.data, f->held.data + p + len,
+			    f->held.len - p - len + 1);
+			f->held.len -= p + len;
+		}
+	}
+}
+
+static void
+filter_piece(const char *text, size_t len, bool restart, void *arg)
+{
+	struct filter *f = arg;
+
+	if (restart) {
+		rag_buf_reset(&f->held);
+		f->fn(NULL, 0, true, f->arg);
+		return;
+	}
+	rag_buf_add(&f->held, text, len);
+	filter_run(f, false);
 }
 
 static json_t *
@@ -699,8 +943,21 @@ ask_chat(const char *question, const json_t *hits,
 	rag_buf_addf(&user, "Question: %s", question);
 	json_array_append_new(messages, json_pack("{s:s, s:s}", "role", "user",
 	    "content", rag_buf_str(&user)));
-	reply = rag_chat_complete(o->chat, messages, o->stream, o->stream_arg,
-	    err);
+	if (o->stream != NULL) {
+		struct filter f = { o->stream, o->stream_arg, RAG_BUF_INIT,
+			NULL, json_array_size(hits) };
+		int *nums = hit_numbers(hits);
+
+		f.nums = nums;
+		reply = rag_chat_complete(o->chat, messages, filter_piece, &f,
+		    err);
+		if (reply != NULL)
+			filter_run(&f, true);
+		rag_buf_release(&f.held);
+		free(nums);
+	} else {
+		reply = rag_chat_complete(o->chat, messages, NULL, NULL, err);
+	}
 	if (reply != NULL) {
 		a = new_answer(question, hits, rag_chat_model(o->chat));
 		rag_answer_cite(a, reply, hits);
@@ -737,8 +994,10 @@ rag_answer_print(const json_t *a, bool color, bool with_text,
 	json_t *c;
 
 	if (with_text || json_is_true(json_object_get(a, "refused")))
-		rag_buf_addf(out, "%s%s\n", with_text ? "" : "\n",
+		rag_buf_addf(out, "%s%s\n", with_text ? "" : "\n\n",
 		    rag_record_str(a, "text"));
+	else
+		rag_buf_addc(out, '\n');	/* the streamed text's line */
 	if (json_array_size(cites) > 0)
 		rag_buf_addc(out, '\n');
 	json_array_foreach(cites, i, c) {
@@ -762,11 +1021,27 @@ rag_answer_print(const json_t *a, bool color, bool with_text,
 		rag_buf_adds(out, "\nchecked: every sentence is supported by "
 		    "the sources it cites\n");
 	} else if (json_is_false(grounded)) {
-		rag_buf_addf(out, "\n%schecked: %zu sentence%s not supported "
-		    "by the sources it cites:%s\n", color ? "\033[1m" : "",
-		    json_array_size(unsup), json_array_size(unsup) == 1 ?
-		    " is" : "s are", color ? "\033[0m" : "");
-		json_array_foreach(unsup, i, c)
-			rag_buf_addf(out, "  - %s\n", json_string_value(c));
+		const json_t *lack = json_object_get(a, "question_missing");
+
+		rag_buf_adds(out, "\n");
+		if (json_array_size(unsup) > 0) {
+			rag_buf_addf(out, "%schecked: %zu sentence%s not "
+			    "supported by the sources it cites:%s\n",
+			    color ? "\033[1m" : "", json_array_size(unsup),
+			    json_array_size(unsup) == 1 ? " is" : "s are",
+			    color ? "\033[0m" : "");
+			json_array_foreach(unsup, i, c)
+				rag_buf_addf(out, "  - %s\n",
+				    json_string_value(c));
+		}
+		if (json_is_false(json_object_get(a, "on_question"))) {
+			rag_buf_addf(out, "%schecked: the sources found do not "
+			    "answer the question%s", color ? "\033[1m" : "",
+			    color ? "\033[0m" : "");
+			json_array_foreach(lack, i, c)
+				rag_buf_addf(out, "%s'%s'", i == 0 ? ": they lack "
+				    : ", ", json_string_value(c));
+			rag_buf_addc(out, '\n');
+		}
 	}
 }

@@ -11,13 +11,14 @@
 
 /*
  * An answer is built from hit records (rag_retrieve's, or read from a
- * pipe), numbered [1] to [n] in the order given (their rank).  It is an
+ * pipe), each cited as [n], n its "rank" (or its place among the hits,
+ * from 1, when they do not all have a different rank).  It is an
  * "answer" record (rag-records(5)):
  *
  *   text        the answer; each sentence ends with the markers of the
  *               sources it rests on, "[1]" or "[1][3]"
  *   citations   the sources cited, in order of first use: {"n" (the
- *               marker's number), "hit" (the same: the hit's place),
+ *               marker's number), "hit" (the hit's place, from 1),
  *               "chunk_id", "doc_id", "source", "uri", "page_start",
  *               "page_end", "section"}
  *   sentences   {"text", "citations": [n, ...]} per sentence
@@ -48,7 +49,8 @@ struct rag_answer_opts {
 					   less than the question's; or NULL */
 	const json_t *history;		/* earlier turns for the chat model:
 					   [{"role", "content"}], or NULL */
-	rag_chat_stream_fn stream;	/* chat: hears the reply as it comes */
+	rag_chat_stream_fn stream;	/* chat: hears the reply as it comes,
+					   without markers that name no hit */
 	void *stream_arg;
 };
 

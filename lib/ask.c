@@ -298,6 +298,7 @@ refuse(json_t *ans)
 	json_object_set(ans, "draft", json_object_get(ans, "text"));
 	json_object_set_new(ans, "text", json_string(rag_ground_refusal));
 	json_object_set_new(ans, "refused", json_true());
+	json_object_set_new(ans, "answered", json_false());
 	json_object_set_new(ans, "citations", json_array());
 	json_object_set_new(ans, "sentences", json_array());
 }
@@ -465,6 +466,15 @@ cache_key(struct rag_asker *a, const char *query, const json_t *history,
 	}
 }
 
+/* Did the reranker fail on these hits ("rerank": "skipped: ...")? */
+static bool
+degraded(const json_t *hits)
+{
+	const char *rr = rag_record_str(json_array_get(hits, 0), "rerank");
+
+	return rr != NULL && strncmp(rr, "skipped", 7) == 0;
+}
+
 static int
 from_cache(const char *cached, struct rag_ask_result *r)
 {
@@ -559,11 +569,12 @@ rag_ask(struct rag_asker *a, const char *question, struct rag_ask_result *r,
 	if (a->o.answer && answer_step(a, question, query, &r->hits,
 	    a->o.ao.chat != NULL ? chist : NULL, &r->answer, err) != 0)
 		goto out;
-	if (a->o.cache) {
+	/* A result the reranker could not improve is not worth keeping. */
+	if (a->o.cache && !degraded(r->hits)) {
 		char *s = to_cache(r);
-		int prc = rag_qcache_put(a->db, a->coll.collection_id != 0 ?
-		    a->coll.tenant_id : 0, a->coll.collection_id,
-		    rag_buf_str(&key), &lk, s, a->o.ttl, err);
+		int prc = rag_qcache_put(a->db, a->coll.tenant_id,
+		    a->coll.collection_id, rag_buf_str(&key), &lk, s, a->o.ttl,
+		    err);
 
 		free(s);
 		if (prc != 0)
@@ -622,6 +633,22 @@ out:
 	}
 	json_decref(chist);
 	return rc;
+}
+
+int
+rag_ask_worst(int status, int one)
+{
+	static const int order[] = { 0, RAG_EXIT_UNGROUNDED,
+		RAG_EXIT_NO_EVIDENCE, RAG_EXIT_FAILED };
+	int a = 0, b = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (order[i] == status)
+			a = i;
+		if (order[i] == one)
+			b = i;
+	}
+	return order[a > b ? a : b];
 }
 
 void

@@ -103,6 +103,13 @@ int rag_ask_hits(struct rag_asker *a, const char *question, json_t *hits,
 
 void rag_ask_result_release(struct rag_ask_result *r);
 
+/*
+ * The exit status of several questions from one more question's: the
+ * worst, 1 (a question failed) over 5 (refused) over 4 (not grounded)
+ * over 0.
+ */
+int rag_ask_worst(int status, int one);
+
 struct rag_ask_stats {
 	long questions, cache_hits, cache_misses;
 	long reranked, rerank_skipped;

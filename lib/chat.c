@@ -709,36 +709,6 @@ answer_stream(struct turn *t, const struct rag_http_response *r,
 	return RAG_HTTP_DONE;
 }
 
-static double
-header_number(const struct rag_http_response *r, const char *name)
-{
-	const char *v = rag_http_header(r, name);
-	char *end;
-	double x;
-
-	if (v == NULL)
-		return -1;
-	x = strtod(v, &end);
-	return end != v && isfinite(x) && x >= 0 ? x : -1;
-}
-
-static void
-observe_limits(struct rag_chat *C, const struct rag_http_response *r)
-{
-	struct rag_ratelimit_headers h = RAG_RATELIMIT_HEADERS_INIT;
-
-	h.limit_requests = header_number(r, "x-ratelimit-limit-requests");
-	h.limit_tokens = header_number(r, "x-ratelimit-limit-tokens");
-	h.remaining_requests = header_number(r,
-	    "x-ratelimit-remaining-requests");
-	h.remaining_tokens = header_number(r, "x-ratelimit-remaining-tokens");
-	h.reset_requests = rag_ratelimit_parse_duration(rag_http_header(r,
-	    "x-ratelimit-reset-requests"));
-	h.reset_tokens = rag_ratelimit_parse_duration(rag_http_header(r,
-	    "x-ratelimit-reset-tokens"));
-	rag_ratelimit_observe(C->rl, rag_http_now(), &h);
-}
-
 static int
 on_answer(const struct rag_http_response *r, void *arg,
     struct rag_error *err)
@@ -746,7 +716,7 @@ on_answer(const struct rag_http_response *r, void *arg,
 	struct turn *t = arg;
 	int v;
 
-	observe_limits(t->C, r);
+	rag_http_observe_limits(r, t->C->rl);
 	if (r->status < 200 || r->status >= 300)
 		v = answer_error(t, r, err);
 	else if (t->fn != NULL)

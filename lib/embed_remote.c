@@ -560,36 +560,6 @@ fail_request(struct remote *R, const struct req *q, const char *why)
 		fail_text(R, R->pieces[q->pieces[k]].text, "%s", why);
 }
 
-static double
-header_number(const struct rag_http_response *r, const char *name)
-{
-	const char *v = rag_http_header(r, name);
-	char *end;
-	double x;
-
-	if (v == NULL)
-		return -1;
-	x = strtod(v, &end);
-	return end != v && isfinite(x) && x >= 0 ? x : -1;
-}
-
-static void
-observe_limits(struct remote *R, const struct rag_http_response *r)
-{
-	struct rag_ratelimit_headers h = RAG_RATELIMIT_HEADERS_INIT;
-
-	h.limit_requests = header_number(r, "x-ratelimit-limit-requests");
-	h.limit_tokens = header_number(r, "x-ratelimit-limit-tokens");
-	h.remaining_requests = header_number(r,
-	    "x-ratelimit-remaining-requests");
-	h.remaining_tokens = header_number(r, "x-ratelimit-remaining-tokens");
-	h.reset_requests = rag_ratelimit_parse_duration(rag_http_header(r,
-	    "x-ratelimit-reset-requests"));
-	h.reset_tokens = rag_ratelimit_parse_duration(rag_http_header(r,
-	    "x-ratelimit-reset-tokens"));
-	rag_ratelimit_observe(R->rl, rag_http_now(), &h);
-}
-
 static const char *
 provider_request_id(const struct rag_http_response *r)
 {
@@ -969,7 +939,7 @@ on_answer(const struct rag_http_response *r, void *arg,
 	struct req *q = arg;
 	struct remote *R = q->R;
 
-	observe_limits(R, r);
+	rag_http_observe_limits(r, R->rl);
 	if (r->status >= 200 && r->status < 300)
 		return answer_ok(R, q, r, err);
 	return answer_error(R, q, r, err);

@@ -203,9 +203,16 @@ lexical(json_t *sent, const json_t *answer, const json_t *hits)
 	return ok;
 }
 
-/* The share of the question's words the cited sources hold. */
+/*
+ * The share of the question's words (stop words aside) the cited sources
+ * hold; the words they lack go to missing, and *names says whether they
+ * lack a name (a capitalised word not opening the question): a question
+ * about Mongolia is not answered by sources that never say "Mongolia",
+ * however many of its other words they hold.
+ */
 static double
-relevance(const json_t *answer, const json_t *hits)
+relevance(const json_t *answer, const json_t *hits, json_t *missing,
+    bool *names)
 {
 	/* A follow-up's subject is in what was searched for. */
 	const char *q = rag_record_str(answer, "query") != NULL ?
@@ -217,16 +224,27 @@ relevance(const json_t *answer, const json_t *hits)
 	struct bag src = { NULL, 0, 0 };
 	size_t pos = 0, words = 0, found = 0, i;
 	struct rag_word w;
+	bool first = true;
 	json_t *c;
 
+	*names = false;
 	json_array_foreach(cites, i, c)
 		json_array_append(all, json_object_get(c, "n"));
 	cited_bag(answer, all, hits, &src);
 	while (q != NULL && rag_words_next(q, strlen(q), &pos, &w, &scratch)) {
+		bool is_first = first;
+
+		first = false;
 		if (w.stop)
 			continue;
 		words++;
-		found += bag_has(&src, w.key);
+		if (bag_has(&src, w.key)) {
+			found++;
+			continue;
+		}
+		json_array_append_new(missing, json_stringn(q + w.off, w.len));
+		if (w.capital && !is_first)
+			*names = true;
 	}
 	json_decref(all);
 	bag_release(&src);
@@ -309,8 +327,9 @@ rag_ground_check(json_t *answer, const json_t *hits, struct rag_chat *judge,
 {
 	json_t *sents = json_object_get(answer, "sentences");
 	json_t *unsupported = json_array(), *verdicts = NULL;
+	json_t *missing = json_array();
 	struct rag_buf how = RAG_BUF_INIT;
-	bool all = json_array_size(sents) > 0;
+	bool all = json_array_size(sents) > 0, names, on;
 	double rel;
 	size_t i;
 	json_t *s;
@@ -322,6 +341,7 @@ rag_ground_check(json_t *answer, const json_t *hits, struct rag_chat *judge,
 		verdicts = judge_ask(judge, answer, hits, &jerr);
 		if (verdicts == NULL && jerr.code == RAG_EXIT_REFUSED) {
 			*err = jerr;
+			json_decref(missing);
 			json_decref(unsupported);
 			rag_buf_release(&how);
 			return -1;
@@ -352,12 +372,14 @@ rag_ground_check(json_t *answer, const json_t *hits, struct rag_chat *judge,
 			    "text"));
 		}
 	}
-	rel = relevance(answer, hits);
+	rel = relevance(answer, hits, missing, &names);
 	json_object_set_new(answer, "relevant", json_real((double)(int)(rel *
 	    1000 + 0.5) / 1000));
-	json_object_set_new(answer, "grounded", json_boolean(all &&
-	    rel >= RELEVANT_MIN && !json_is_false(json_object_get(answer,
-	    "answered"))));
+	on = rel >= RELEVANT_MIN && !names && !json_is_false(json_object_get(
+	    answer, "answered"));
+	json_object_set_new(answer, "question_missing", missing);
+	json_object_set_new(answer, "on_question", json_boolean(on));
+	json_object_set_new(answer, "grounded", json_boolean(all && on));
 	json_object_set_new(answer, "unsupported", unsupported);
 	json_object_set_new(answer, "check", json_string(rag_buf_str(&how)));
 	json_decref(verdicts);

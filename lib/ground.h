@@ -25,8 +25,13 @@ const char *rag_check_name(enum rag_check c);
  *   grounded     true when the sources cover the question and every
  *                sentence is supported
  *   relevant     the share of the question's words (not stop words)
- *                found in the cited sources; below 0.5 the answer does
- *                not answer the question, however well it quotes
+ *                found in the cited sources; below 0.5, or with a name
+ *                of the question (a capitalised word not opening it)
+ *                missing, the answer does not answer the question,
+ *                however well it quotes
+ *   question_missing  the question's words the cited sources lack
+ *   on_question  whether the sources answer the question at all: the
+ *                relevance above, and an answer that found something
  *   support      per sentence in "sentences": "support" (0 to 1),
  *                "supported", "missing" (what the sources lack)
  *   unsupported  the texts of the sentences not supported

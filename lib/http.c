@@ -620,3 +620,34 @@ rag_http_stats(const struct rag_http *h, struct rag_http_stats *st)
 {
 	*st = h->st;
 }
+
+static double
+header_number(const struct rag_http_response *r, const char *name)
+{
+	const char *v = rag_http_header(r, name);
+	char *end;
+	double x;
+
+	if (v == NULL)
+		return -1;
+	x = strtod(v, &end);
+	return end != v && isfinite(x) && x >= 0 ? x : -1;
+}
+
+void
+rag_http_observe_limits(const struct rag_http_response *r,
+    struct rag_ratelimit *rl)
+{
+	struct rag_ratelimit_headers h = RAG_RATELIMIT_HEADERS_INIT;
+
+	h.limit_requests = header_number(r, "x-ratelimit-limit-requests");
+	h.limit_tokens = header_number(r, "x-ratelimit-limit-tokens");
+	h.remaining_requests = header_number(r,
+	    "x-ratelimit-remaining-requests");
+	h.remaining_tokens = header_number(r, "x-ratelimit-remaining-tokens");
+	h.reset_requests = rag_ratelimit_parse_duration(rag_http_header(r,
+	    "x-ratelimit-reset-requests"));
+	h.reset_tokens = rag_ratelimit_parse_duration(rag_http_header(r,
+	    "x-ratelimit-reset-tokens"));
+	rag_ratelimit_observe(rl, rag_http_now(), &h);
+}

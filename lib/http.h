@@ -120,6 +120,14 @@ struct rag_http_stats {
 
 void rag_http_stats(const struct rag_http *h, struct rag_http_stats *st);
 
+/*
+ * Tells the rate limiter what the response's x-ratelimit-* headers say
+ * of the provider's limits (ratelimit.h); headers absent or not numbers
+ * are ignored.
+ */
+void rag_http_observe_limits(const struct rag_http_response *r,
+    struct rag_ratelimit *rl);
+
 /* Seconds on a monotonic clock (the rate limiter's time). */
 double rag_http_now(void);
 

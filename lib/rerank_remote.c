@@ -255,36 +255,6 @@ out:
 	return rc;
 }
 
-static double
-header_number(const struct rag_http_response *r, const char *name)
-{
-	const char *v = rag_http_header(r, name);
-	char *end;
-	double x;
-
-	if (v == NULL)
-		return -1;
-	x = strtod(v, &end);
-	return end != v && isfinite(x) && x >= 0 ? x : -1;
-}
-
-static void
-observe_limits(struct remote *R, const struct rag_http_response *r)
-{
-	struct rag_ratelimit_headers h = RAG_RATELIMIT_HEADERS_INIT;
-
-	h.limit_requests = header_number(r, "x-ratelimit-limit-requests");
-	h.limit_tokens = header_number(r, "x-ratelimit-limit-tokens");
-	h.remaining_requests = header_number(r,
-	    "x-ratelimit-remaining-requests");
-	h.remaining_tokens = header_number(r, "x-ratelimit-remaining-tokens");
-	h.reset_requests = rag_ratelimit_parse_duration(rag_http_header(r,
-	    "x-ratelimit-reset-requests"));
-	h.reset_tokens = rag_ratelimit_parse_duration(rag_http_header(r,
-	    "x-ratelimit-reset-tokens"));
-	rag_ratelimit_observe(R->rl, rag_http_now(), &h);
-}
-
 /* Search units as Cohere bills them: texts in pieces of 500 tokens. */
 static long long
 estimate_units(const struct remote *R, const struct batch *b)
@@ -303,20 +273,28 @@ report_usage(struct remote *R, const struct batch *b,
 	const struct rag_rerank_call *c = R->c;
 	struct rag_usage u;
 	const char *id = rag_http_header(r, "x-request-id");
+	const char *nt = rag_http_header(r, "num_tokens");
+	long long tokens = a->tokens;
+	char *end;
 
 	if (c->usage == NULL)
 		return;
+	/* Cohere says its token count in a header, not in the body. */
+	if (tokens < 0 && nt != NULL) {
+		long long v = strtoll(nt, &end, 10);
+
+		if (end != nt && *end == '\0' && v >= 0)
+			tokens = v;
+	}
 	memset(&u, 0, sizeof(u));
 	u.provider = R->spec.provider;
 	u.model = c->model;
-	u.input_tokens = a->tokens >= 0 ? a->tokens :
-	    (long long)llround(b->tokens);
+	u.input_tokens = tokens >= 0 ? tokens : (long long)llround(b->tokens);
+	u.estimated = tokens < 0;
 	if (R->spec.search_units) {
 		u.search_units = a->search_units >= 0 ? a->search_units :
 		    estimate_units(R, b);
-		u.estimated = a->search_units < 0;
-	} else {
-		u.estimated = a->tokens < 0;
+		u.estimated = u.estimated || a->search_units < 0;
 	}
 	u.texts = (int)b->n;
 	u.at = r->at;
@@ -415,7 +393,7 @@ on_answer(const struct rag_http_response *r, void *arg,
 	struct batch *b = arg;
 	struct remote *R = b->R;
 
-	observe_limits(R, r);
+	rag_http_observe_limits(r, R->rl);
 	if (r->status >= 200 && r->status < 300)
 		return answer_ok(R, b, r, err);
 	return answer_error(R, b, r, err);

@@ -27,9 +27,10 @@
  *    (providers sort by score), each index once, each score finite;
  *  - every 2xx answer that arrived (cut or unreadable too: the provider
  *    did the work) is reported to the call's usage fn once, with the
- *    provider's count, else rag's estimate: rag_tokens_count() of the
- *    question once per text (a cross-encoder reads each pair) plus the
- *    texts; errors are never reported.
+ *    provider's count (in the body, or Cohere's num_tokens header), else
+ *    rag's estimate, flagged: rag_tokens_count() of the question once
+ *    per text (a cross-encoder reads each pair) plus the texts; errors
+ *    are never reported.
  * Faults: 401/403 are RAG_EXIT_REFUSED naming the key variable, as is an
  * account out of credit (402, or what spec.fault calls quota, or an
  * OpenAI-style "insufficient_quota"); 400/413/422 and 404 (no such model)

@@ -129,3 +129,20 @@ rag_tool_sentences(void)
 		rag_die(err.code, "%s", err.msg);
 	return (int)n;
 }
+
+void
+rag_tool_stream(const char *text, size_t len, bool restart, void *arg)
+{
+	struct rag_tool_stream *t = arg;
+
+	if (restart) {
+		if (t->streamed)
+			fputs("\n", stdout);
+		rag_warn("the answer broke off: asking again");
+		t->streamed = false;
+		return;
+	}
+	fwrite(text, 1, len, stdout);
+	fflush(stdout);
+	t->streamed = true;
+}

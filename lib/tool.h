@@ -42,6 +42,16 @@ struct rag_chat *rag_tool_chat(void);
  */
 char *rag_tool_prompt(void);
 
+/*
+ * A chat model's reply printed on stdout as it arrives (a
+ * rag_chat_stream_fn; arg a struct rag_tool_stream): a restart ends the
+ * line and says on stderr that the answer is asked again.
+ */
+struct rag_tool_stream {
+	bool streamed;		/* some of the reply is on the screen */
+};
+void rag_tool_stream(const char *text, size_t len, bool restart, void *arg);
+
 /* The sentences an extractive answer may have (RAG_ANSWER_SENTENCES). */
 int rag_tool_sentences(void);
 

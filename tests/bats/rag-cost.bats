@@ -96,13 +96,33 @@ total       6    462  4510234*  0.235065
 	[ "$output" = "rag-cost: no billable calls since 2030-01-01" ]
 }
 
+@test "output tokens and searches: priced apart, added up, shown when there are some" {
+	run -0 --separate-stderr rag-cost --set-price openai/chat-x=in:1,out:4 --tenant zout
+	[ "$stderr" = "rag-cost: openai/chat-x costs \$1 per million input tokens, \$4 per million output tokens from now on, for tenant zout" ]
+	run -0 --separate-stderr rag-cost --set-price cohere/rr-x=search:2 --tenant zout
+	run -2 --separate-stderr rag-cost --set-price openai/chat-x=in:1,sideways:2
+	[[ "$stderr" == *"is not a price"* ]]
+	tid=$(sql "SELECT tenant_id FROM tenants WHERE name = 'zout'")
+	sql "INSERT INTO cost_events (tenant_id, stage, provider, model, input_tokens, output_tokens)
+		VALUES ($tid, 'answer', 'openai', 'openai/chat-x', 1000000, 500000)"
+	sql "INSERT INTO cost_events (tenant_id, stage, provider, model, input_tokens, search_units)
+		VALUES ($tid, 'rerank', 'cohere', 'cohere/rr-x', 0, 3)"
+	# $1 in + $2 out; 3 searches at $2 a thousand.
+	run -0 --separate-stderr rag-cost --tenant zout --by stage --json
+	[ "$(jq -c '[.stage, .tokens, .output_tokens, .search_units, .cost_usd]' <<<"$output" | tr '\n' ' ')" = '["answer",1000000,500000,0,3] ["rerank",0,0,3,0.006] ' ]
+	run -0 tty_run rag-cost --tenant zout --by stage
+	[[ "${lines[0]}" == "STAGE "*"TOKENS  OUT TOKENS  SEARCHES  "*"USD"* ]]
+	run -0 tty_run rag-cost --tenant acme --by stage
+	[[ "${lines[0]}" != *"OUT TOKENS"* && "${lines[0]}" != *SEARCHES* ]]
+}
+
 @test "prices: the shipped list; --set-price for everyone or one tenant, from now on" {
 	run -0 --separate-stderr rag-cost --prices
 	[ "$(jq -c 'select(.model == "openai/text-embedding-3-small")' <<<"$output")" = '{"type":"price","tenant":null,"model":"openai/text-embedding-3-small","usd_per_mtok":0.02,"usd_per_mtok_out":0.02,"usd_per_ksearch":0,"valid_from":"-infinity"}' ]
 	[ "$(jq -s length <<<"$output")" -ge 11 ]
 	run -0 tty_run rag-cost --prices
-	[[ "$output" == "TENANT      MODEL "*"USD/MTOK  SINCE (UTC)"* ]]
-	[[ "$output" == *"(everyone)  openai/text-embedding-3-large "*"0.13  (shipped)"* ]]
+	[[ "$output" == "TENANT      MODEL "*"USD/MTOK  OUT/MTOK  USD/1K SEARCHES  SINCE (UTC)"* ]]
+	[[ "$output" == *"(everyone)  openai/text-embedding-3-large "*"0.13  "*"(shipped)"* ]]
 	run -0 --separate-stderr rag-cost --set-price openai/nomic-embed-text=0.5
 	[ "$stderr" = "rag-cost: openai/nomic-embed-text costs \$0.5 per million input tokens from now on, for every tenant without a price of its own" ]
 	run -0 --separate-stderr rag-cost --set-price openai/text-embedding-3-small=0.01 --tenant acme
@@ -112,7 +132,7 @@ total       6    462  4510234*  0.235065
 		unnest(ARRAY['openai/nomic-embed-text', 'openai/text-embedding-3-small']) m
 		WHERE name IN ('acme', 'globex')"
 	run -0 --separate-stderr rag-cost --since 1h --by tenant,model
-	[ "$(jq -r '[.tenant, .model, .cost_usd] | join(" ")' <<<"$output" | tr '\n' ',')" = "acme openai/nomic-embed-text 0.5,acme openai/text-embedding-3-small 0.01,globex openai/nomic-embed-text 0.5,globex openai/text-embedding-3-small 0.02," ]
+	[ "$(jq -r 'select(.tenant != "zout") | [.tenant, .model, .cost_usd] | join(" ")' <<<"$output" | tr '\n' ',')" = "acme openai/nomic-embed-text 0.5,acme openai/text-embedding-3-small 0.01,globex openai/nomic-embed-text 0.5,globex openai/text-embedding-3-small 0.02," ]
 	# Calls made before keep the price they were charged (none).
 	run -0 --separate-stderr rag-cost --until 2026-11-10 --by model
 	[ "$(jq -c 'select(.model == "openai/nomic-embed-text") | [.unpriced_tokens, .cost_usd]' <<<"$output")" = "[7000,0]" ]
