@@ -106,13 +106,12 @@ struct run {
 };
 
 /* The asker for a tenant and collection: the last one, or a new one. */
-static int
-asker_for(struct run *r, const char *tenant, const char *collection,
-    struct rag_error *err)
+static void
+asker_for(struct run *r, const char *tenant, const char *collection)
 {
 	if (r->a != NULL && strcmp(r->tenant, tenant) == 0 &&
 	    strcmp(r->collection, collection) == 0)
-		return 0;
+		return;
 	rag_asker_free(r->a);
 	free(r->tenant);
 	free(r->collection);
@@ -120,8 +119,7 @@ asker_for(struct run *r, const char *tenant, const char *collection,
 	r->collection = rag_xstrdup(collection);
 	r->ao.tenant = r->tenant;
 	r->ao.collection = r->collection;
-	r->a = rag_asker_new(r->db, &r->ao, err);
-	return r->a != NULL ? 0 : -1;
+	r->a = rag_asker_new(r->db, &r->ao);
 }
 
 /*
@@ -147,11 +145,8 @@ answer_held(struct run *r, struct rag_error *err)
 	first = json_array_get(hits, 0);
 	tenant = rag_record_str(first, "tenant");
 	coll = rag_record_str(first, "collection");
-	if (asker_for(r, tenant != NULL ? tenant : rag_tool_tenant(),
-	    coll != NULL ? coll : rag_tool_collection(), err) != 0) {
-		json_decref(hits);
-		goto out;
-	}
+	asker_for(r, tenant != NULL ? tenant : rag_tool_tenant(),
+	    coll != NULL ? coll : rag_tool_collection());
 	r->stream.streamed = false;
 	if (rag_ask_hits(r->a, q, hits, &res, err) != 0) {
 		json_t *in = json_pack("{s:s, s:s}", "type", "question",
@@ -170,16 +165,7 @@ answer_held(struct run *r, struct rag_error *err)
 	}
 	if (qid != NULL)
 		json_object_set_new(res.answer, "question_id", json_string(qid));
-	if (r->json) {
-		rag_stream_emit(r->s, res.answer);
-	} else {
-		struct rag_buf b = RAG_BUF_INIT;
-
-		rag_answer_print(res.answer, r->color, !r->stream.streamed,
-		    &b);
-		fputs(rag_buf_str(&b), stdout);
-		rag_buf_release(&b);
-	}
+	rag_tool_answer(r->s, res.answer, r->json, r->color, &r->stream);
 	r->status = rag_ask_worst(r->status, res.status);
 	r->answers++;
 	rag_ask_result_release(&res);

@@ -17,7 +17,9 @@
 #include "mem.h"
 #include "metrics.h"
 #include "opt.h"
+#include "qcache.h"
 #include "record.h"
+#include "setting.h"
 #include "stream.h"
 #include "tool.h"
 
@@ -263,24 +265,19 @@ print_hits(json_t *hits, const char *question, bool color)
 		return;
 	}
 	json_array_foreach(hits, i, h) {
-		struct rag_buf snip = RAG_BUF_INIT;
-		long long ps = json_integer_value(json_object_get(h, "page_start"));
-		long long pe = json_integer_value(json_object_get(h, "page_end"));
-		char pages[48];
+		struct rag_buf snip = RAG_BUF_INIT, pages = RAG_BUF_INIT;
 
-		if (ps == pe)
-			snprintf(pages, sizeof(pages), "p. %lld", ps);
-		else
-			snprintf(pages, sizeof(pages), "pp. %lld-%lld", ps, pe);
+		rag_answer_pages(&pages, h, "p. ", "pp. ");
 		snippet(rag_record_str(h, "text"), question, color, &snip);
 		printf("%s%2lld. %s%s  %s  (score %.4f)\n    %s\n\n",
 		    color ? "\033[1m" : "",
 		    (long long)json_integer_value(json_object_get(h, "rank")),
 		    rag_answer_basename(rag_record_str(h, "source")),
-		    color ? "\033[0m" : "", pages,
+		    color ? "\033[0m" : "", rag_buf_str(&pages),
 		    json_real_value(json_object_get(h, "score")),
 		    rag_buf_str(&snip));
 		rag_buf_release(&snip);
+		rag_buf_release(&pages);
 	}
 }
 
@@ -315,16 +312,7 @@ ask(struct rag_asker *a, struct opts *o, const char *question,
 		if (qid != NULL)
 			json_object_set_new(r.answer, "question_id",
 			    json_string(qid));
-		if (o->json) {
-			rag_stream_emit(o->s, r.answer);
-		} else {
-			struct rag_buf b = RAG_BUF_INIT;
-
-			rag_answer_print(r.answer, o->color, !o->stream.streamed,
-			    &b);
-			fputs(rag_buf_str(&b), stdout);
-			rag_buf_release(&b);
-		}
+		rag_tool_answer(o->s, r.answer, o->json, o->color, &o->stream);
 	} else if (!o->json) {
 		print_hits(r.hits, question, o->color);
 	} else {
@@ -591,15 +579,9 @@ main(int argc, char **argv)
 	o.ao.collection = rag_tool_collection();
 	o.ao.docs = o.docs;
 	o.ao.ndocs = o.ndocs;
-	{
-		const char *ttl = rag_config_get("RAG_QUERY_CACHE_TTL");
-
-		if (ttl != NULL && *ttl != '\0' &&
-		    (rag_parse_seconds(ttl, &o.ao.ttl) != 0 || o.ao.ttl <= 0))
-			rag_usage_error("RAG_QUERY_CACHE_TTL: '%s' is not a "
-					"duration (e.g. '3600', '30m', '1d')",
-					ttl);
-	}
+	if (rag_setting_seconds("RAG_QUERY_CACHE_TTL", 1, 366 * 86400.0,
+	    RAG_QCACHE_TTL, &o.ao.ttl, &err) != 0)
+		rag_usage_error("%s", err.msg);
 	db = rag_tool_db();
 	o.s = rag_stream_new(&so);
 	o.ao.request_id = rag_stream_request_id(o.s);
@@ -618,8 +600,7 @@ main(int argc, char **argv)
 			}
 		}
 	}
-	if ((a = rag_asker_new(db, &o.ao, &err)) == NULL)
-		rag_die(err.code, "%s", err.msg);
+	a = rag_asker_new(db, &o.ao);
 	if (o.history != NULL || o.forget != NULL || o.keep_days >= 0) {
 		status = conversations(db, a, &o);
 		goto out;

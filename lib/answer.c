@@ -31,98 +31,15 @@ const char rag_answer_default_prompt[] =
 #define MIN_WORDS 4
 #define MAX_WORDS 80
 
-/* ---- words as sorted sets of keys ----------------------------------- */
-
-struct keys {
-	char **k;
-	size_t n, cap;
-};
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The distinct keys of a text's words that are not stop words. */
-static size_t
-keys_of(const char *s, size_t len, struct keys *out, size_t *words)
-{
-	struct rag_buf scratch = RAG_BUF_INIT;
-	struct rag_word w;
-	size_t pos = 0, j = 0;
-
-	*words = 0;
-	while (rag_words_next(s, len, &pos, &w, &scratch)) {
-		(*words)++;
-		if (w.stop)
-			continue;
-		if (out->n == out->cap) {
-			out->cap = out->cap ? 2 * out->cap : 16;
-			out->k = rag_xrealloc(out->k, out->cap * sizeof(*out->k));
-		}
-		out->k[out->n++] = rag_xstrndup(w.key, w.keylen);
-	}
-	rag_buf_release(&scratch);
-	if (out->n == 0)
-		return 0;
-	qsort(out->k, out->n, sizeof(*out->k), cmp_str);
-	for (size_t i = 1; i < out->n; i++) {
-		if (strcmp(out->k[i], out->k[j]) == 0) {
-			free(out->k[i]);
-			continue;
-		}
-		out->k[++j] = out->k[i];
-	}
-	out->n = j + 1;
-	return out->n;
-}
-
-static bool
-keys_has(const struct keys *ks, const char *k)
-{
-	return ks->n > 0 && bsearch(&k, ks->k, ks->n, sizeof(*ks->k),
-	    cmp_str) != NULL;
-}
-
-static size_t
-keys_common(const struct keys *a, const struct keys *b)
-{
-	size_t i = 0, j = 0, n = 0;
-
-	while (i < a->n && j < b->n) {
-		int c = strcmp(a->k[i], b->k[j]);
-
-		if (c == 0) {
-			n++;
-			i++;
-			j++;
-		} else if (c < 0) {
-			i++;
-		} else {
-			j++;
-		}
-	}
-	return n;
-}
-
-static void
-keys_release(struct keys *ks)
-{
-	for (size_t i = 0; i < ks->n; i++)
-		free(ks->k[i]);
-	free(ks->k);
-	memset(ks, 0, sizeof(*ks));
-}
-
 /* ---- sentences of the hits ------------------------------------------ */
 
 struct sent {
 	size_t hit;		/* 0-based */
 	char *s;		/* its text, whitespace runs as one space */
 	size_t len;
-	struct keys keys;
-	double rel;
+	struct rag_wordset keys;	/* its words but stop words */
+	double rel;		/* how much of the question it covers */
+	double red;		/* its overlap with the sentences chosen */
 	bool used;
 };
 
@@ -159,29 +76,6 @@ lead_in(const char *s, size_t len)
 			return true;
 	}
 	return false;
-}
-
-/* Does s end as a sentence does: . ! or ?, then maybe quotes or brackets? */
-static bool
-complete(const char *s, size_t len)
-{
-	while (len > 0 && (strchr("\"')]", s[len - 1]) != NULL ||
-	    (unsigned char)s[len - 1] >= 0x80)) {
-		/* Step back over closing quotes, ASCII or not (U+201D ...). */
-		if ((unsigned char)s[len - 1] >= 0x80) {
-			while (len > 0 && ((unsigned char)s[len - 1] & 0xC0) ==
-			    0x80)
-				len--;
-			if (len == 0)
-				break;
-			/* Only the punctuation blocks: E2 80 xx, C2 BB. */
-			if ((unsigned char)s[len - 1] != 0xE2 &&
-			    (unsigned char)s[len - 1] != 0xC2)
-				return false;
-		}
-		len--;
-	}
-	return len > 0 && strchr(".!?", s[len - 1]) != NULL;
 }
 
 /*
@@ -246,7 +140,7 @@ add_sentence(struct sents *ss, size_t hit, const char *s, size_t len)
 	 * cut before its sentence ended, or a heading, ends without a full
 	 * stop.
 	 */
-	if (len == 0 || islower((unsigned char)*s) || !complete(s, len) ||
+	if (len == 0 || islower((unsigned char)*s) || !rag_sentence_ends(s, len) ||
 	    lead_in(s, len))
 		return;
 	/* Lines of one paragraph are one text: one space between words. */
@@ -264,9 +158,9 @@ add_sentence(struct sents *ss, size_t hit, const char *s, size_t len)
 	}
 	t = &ss->v[ss->n];
 	memset(t, 0, sizeof(*t));
-	if (keys_of(b.data, b.len, &t->keys, &words) == 0 ||
-	    !quotable(b.data, b.len, words)) {
-		keys_release(&t->keys);
+	words = rag_wordset_add(&t->keys, b.data, b.len, true);
+	if (t->keys.n == 0 || !quotable(b.data, b.len, words)) {
+		rag_wordset_release(&t->keys);
 		rag_buf_release(&b);
 		return;
 	}
@@ -390,31 +284,35 @@ new_answer(const char *question, const json_t *hits, const char *model)
 	return a;
 }
 
-/* Appends a sentence with its markers before its closing punctuation. */
+/*
+ * Appends marker [n]: before the full stop it follows ("Bradfield.[2]"
+ * becomes "Bradfield [2].") so that it stays with its sentence.
+ */
 static void
-add_cited(struct rag_buf *b, const char *s, size_t len, const int *marks,
-    size_t nmarks)
+add_marker(struct rag_buf *b, int n)
 {
-	size_t end = len;
+	char stop = 0;
 
-	while (end > 0 && isspace((unsigned char)s[end - 1]))
-		end--;
-	if (end > 0 && strchr(".!?", s[end - 1]) != NULL && nmarks > 0)
-		end--;
-	if (b->len > 0)
+	if (b->len > 1 && strchr(".!?", b->data[b->len - 1]) != NULL &&
+	    !isspace((unsigned char)b->data[b->len - 2])) {
+		stop = b->data[b->len - 1];
+		rag_buf_truncate(b, b->len - 1);
+	}
+	if (b->len > 0 && b->data[b->len - 1] != ']' &&
+	    !isspace((unsigned char)b->data[b->len - 1]))
 		rag_buf_addc(b, ' ');
-	rag_buf_add(b, s, end);
-	if (nmarks > 0 && end > 0 && !isspace((unsigned char)s[end - 1]))
-		rag_buf_addc(b, ' ');
-	for (size_t i = 0; i < nmarks; i++)
-		rag_buf_addf(b, "[%d]", marks[i]);
-	rag_buf_add(b, s + end, len - end);
-	while (b->len > 0 && isspace((unsigned char)b->data[b->len - 1]))
-		b->len--;
-	b->data[b->len] = '\0';
+	rag_buf_addf(b, "[%d]", n);
+	if (stop != 0)
+		rag_buf_addc(b, stop);
 }
 
 /* ---- extractive ----------------------------------------------------- */
+
+/* A word to cover and what it weighs (its rarity among the sentences). */
+struct term {
+	const char *key;
+	double w;
+};
 
 static json_t *
 extract(const char *question, const char *context, const json_t *hits,
@@ -422,84 +320,64 @@ extract(const char *question, const char *context, const json_t *hits,
 {
 	json_t *a = new_answer(question, hits, "extractive");
 	json_t *citations = json_array(), *sentences = json_array();
-	struct keys q = { NULL, 0, 0 }, c = { NULL, 0, 0 };
+	struct rag_wordset q = RAG_WORDSET_INIT, c = RAG_WORDSET_INIT;
 	struct sents ss = { NULL, 0, 0 };
 	struct rag_buf text = RAG_BUF_INIT;
-	double *w = NULL, qmass = 0, best = 0;
-	int *cite_of_hit, *nums, chosen = 0;
-	size_t nhits = json_array_size(hits), words, nq;
+	size_t nhits = json_array_size(hits), nt = 0;
+	bool *cited = rag_xcalloc(nhits + 1, sizeof(*cited));
+	int *nums = hit_numbers(hits), chosen = 0;
+	double qmass = 0, best = 0;
+	struct term *t;
 
-	cite_of_hit = rag_xcalloc(nhits + 1, sizeof(*cite_of_hit));
-	nums = hit_numbers(hits);
-	keys_of(question, strlen(question), &q, &words);
-	nq = q.n;
-	/* The context's own words join the question's, weighing less. */
-	if (context != NULL)
-		keys_of(context, strlen(context), &c, &words);
-	for (size_t i = 0; i < c.n; i++) {
-		if (keys_has(&q, c.k[i]))
-			continue;
-		if (q.n == q.cap) {
-			q.cap = q.cap ? 2 * q.cap : 16;
-			q.k = rag_xrealloc(q.k, q.cap * sizeof(*q.k));
-		}
-		q.k[q.n++] = rag_xstrdup(c.k[i]);
-	}
-	keys_release(&c);
 	for (size_t h = 0; h < nhits; h++) {
-		const char *t = rag_record_str(json_array_get(hits, h), "text");
+		const char *s = rag_record_str(json_array_get(hits, h), "text");
 
-		if (t != NULL)
-			split_hit(&ss, h, t);
+		if (s != NULL)
+			split_hit(&ss, h, s);
 	}
-	/* Inverse sentence frequency of each word to cover. */
-	w = rag_xcalloc(q.n + 1, sizeof(*w));
-	for (size_t i = 0; i < q.n; i++) {
+	/* The question's words, then the context's own, weighing less. */
+	rag_wordset_add(&q, question, strlen(question), true);
+	if (context != NULL)
+		rag_wordset_add(&c, context, strlen(context), true);
+	t = rag_xcalloc(q.n + c.n + 1, sizeof(*t));
+	for (size_t i = 0; i < q.n + c.n; i++) {
+		const char *k = i < q.n ? q.k[i] : c.k[i - q.n];
 		size_t m = 0;
 
+		if (i >= q.n && rag_wordset_has(&q, k))
+			continue;
 		for (size_t j = 0; j < ss.n; j++)
-			m += keys_has(&ss.v[j].keys, q.k[i]);
-		w[i] = m == 0 ? 0 : log(1 + ((double)ss.n - (double)m + 0.5) /
-		    ((double)m + 0.5));
-		if (i >= nq)
-			w[i] /= CONTEXT_DISCOUNT;
-		qmass += w[i];
+			m += rag_wordset_has(&ss.v[j].keys, k);
+		t[nt].key = k;
+		t[nt].w = m == 0 ? 0 : log(1 + ((double)ss.n - (double)m +
+		    0.5) / ((double)m + 0.5)) / (i >= q.n ? CONTEXT_DISCOUNT :
+		    1);
+		qmass += t[nt++].w;
 	}
 	for (size_t j = 0; j < ss.n && qmass > 0; j++) {
 		double got = 0;
 
-		for (size_t i = 0; i < q.n; i++)
-			if (keys_has(&ss.v[j].keys, q.k[i]))
-				got += w[i];
+		for (size_t i = 0; i < nt; i++)
+			if (rag_wordset_has(&ss.v[j].keys, t[i].key))
+				got += t[i].w;
 		ss.v[j].rel = got / qmass / (1 + RANK_DECAY *
 		    (double)ss.v[j].hit);
 		if (ss.v[j].rel > best)
 			best = ss.v[j].rel;
 	}
+	/* Maximal marginal relevance, none below half the best. */
 	while (chosen < max && best > 0) {
 		struct sent *pick = NULL;
+		struct rag_buf one = RAG_BUF_INIT;
 		double top = -INFINITY;
+		int mark;
 
 		for (size_t j = 0; j < ss.n; j++) {
 			struct sent *s = &ss.v[j];
-			double red = 0, mmr;
+			double mmr = LAMBDA * s->rel - (1 - LAMBDA) * s->red;
 
-			if (s->used || s->rel < best / 2)
-				continue;
-			for (size_t k = 0; k < ss.n; k++) {
-				struct sent *u = &ss.v[k];
-				double sim;
-
-				if (!u->used)
-					continue;
-				sim = (double)keys_common(&s->keys, &u->keys) /
-				    sqrt((double)s->keys.n * (double)u->keys.n);
-				if (sim > red)
-					red = sim;
-			}
-			mmr = LAMBDA * s->rel - (1 - LAMBDA) * red;
 			/* A near copy of a sentence said already adds nothing. */
-			if (red > 0.8)
+			if (s->used || s->rel < best / 2 || s->red > 0.8)
 				continue;
 			if (mmr > top) {
 				top = mmr;
@@ -510,22 +388,29 @@ extract(const char *question, const char *context, const json_t *hits,
 			break;
 		pick->used = true;
 		chosen++;
-		if (cite_of_hit[pick->hit] == 0) {
-			cite_of_hit[pick->hit] = nums[pick->hit];
-			json_array_append_new(citations, citation_of(
-			    json_array_get(hits, pick->hit),
-			    cite_of_hit[pick->hit], pick->hit));
-		}
-		{
-			int mark = cite_of_hit[pick->hit];
-			struct rag_buf one = RAG_BUF_INIT;
+		for (size_t j = 0; j < ss.n; j++) {
+			struct sent *s = &ss.v[j];
+			double sim = (double)rag_wordset_common(&s->keys,
+			    &pick->keys) / sqrt((double)s->keys.n *
+			    (double)pick->keys.n);
 
-			add_cited(&one, pick->s, pick->len, &mark, 1);
-			add_cited(&text, pick->s, pick->len, &mark, 1);
-			json_array_append_new(sentences, json_pack("{s:s, s:[i]}",
-			    "text", rag_buf_str(&one), "citations", mark));
-			rag_buf_release(&one);
+			if (sim > s->red)
+				s->red = sim;
 		}
+		mark = nums[pick->hit];
+		if (!cited[pick->hit]) {
+			cited[pick->hit] = true;
+			json_array_append_new(citations, citation_of(
+			    json_array_get(hits, pick->hit), mark, pick->hit));
+		}
+		rag_buf_add(&one, pick->s, pick->len);
+		add_marker(&one, mark);
+		json_array_append_new(sentences, json_pack("{s:s, s:[i]}",
+		    "text", rag_buf_str(&one), "citations", mark));
+		if (text.len > 0)
+			rag_buf_addc(&text, ' ');
+		rag_buf_add(&text, one.data, one.len);
+		rag_buf_release(&one);
 	}
 	if (chosen == 0)
 		rag_buf_adds(&text, nhits == 0 ? "The collection holds nothing "
@@ -536,13 +421,14 @@ extract(const char *question, const char *context, const json_t *hits,
 	json_object_set_new(a, "citations", citations);
 	json_object_set_new(a, "sentences", sentences);
 	for (size_t j = 0; j < ss.n; j++) {
-		keys_release(&ss.v[j].keys);
+		rag_wordset_release(&ss.v[j].keys);
 		free(ss.v[j].s);
 	}
 	free(ss.v);
-	keys_release(&q);
-	free(w);
-	free(cite_of_hit);
+	rag_wordset_release(&q);
+	rag_wordset_release(&c);
+	free(t);
+	free(cited);
 	free(nums);
 	rag_buf_release(&text);
 	return a;
@@ -561,8 +447,8 @@ rag_answer_basename(const char *source)
 	return slash != NULL && slash[1] != '\0' ? slash + 1 : source;
 }
 
-static void
-add_pages(struct rag_buf *b, const json_t *hit, const char *one,
+void
+rag_answer_pages(struct rag_buf *b, const json_t *hit, const char *one,
     const char *many)
 {
 	long long ps = json_integer_value(json_object_get(hit, "page_start"));
@@ -588,7 +474,7 @@ rag_answer_sources(const json_t *hits, struct rag_buf *out)
 
 		rag_buf_addf(out, "[%d] source: %s", nums[i],
 		    rag_answer_basename(rag_record_str(h, "source")));
-		add_pages(out, h, ", page ", ", pages ");
+		rag_answer_pages(out, h, ", page ", ", pages ");
 		rag_buf_addf(out, "\n%s\n\n", text != NULL ? text : "");
 	}
 	free(nums);
@@ -647,27 +533,6 @@ int_in(const json_t *arr, int v)
 		if (json_integer_value(x) == v)
 			return true;
 	return false;
-}
-
-/*
- * Appends marker [n]: before the full stop it follows ("Bradfield.[2]"
- * becomes "Bradfield [2].") so that it stays with its sentence.
- */
-static void
-add_marker(struct rag_buf *b, int n)
-{
-	char stop = 0;
-
-	if (b->len > 1 && strchr(".!?", b->data[b->len - 1]) != NULL &&
-	    !isspace((unsigned char)b->data[b->len - 2])) {
-		stop = b->data[b->len - 1];
-		rag_buf_truncate(b, b->len - 1);
-		if (b->data[b->len - 1] != ']')
-			rag_buf_addc(b, ' ');
-	}
-	rag_buf_addf(b, "[%d]", n);
-	if (stop != 0)
-		rag_buf_addc(b, stop);
 }
 
 /* The distinct marker numbers in s[from, to). */
@@ -731,94 +596,11 @@ skip_markers(const char *s, size_t j, size_t e, json_t *prev)
 	return prev != NULL ? p : lead;
 }
 
-void
-rag_answer_cite(json_t *a, const char *reply, const json_t *hits)
-{
-	size_t nhits = json_array_size(hits), len = strlen(reply);
-	struct rag_buf text = RAG_BUF_INIT;
-	json_t *citations = json_array(), *invalid = json_array();
-	json_t *sentences = json_array();
-	bool *seen = rag_xcalloc(nhits + 1, sizeof(*seen));
-	int *nums = hit_numbers(hits);
-	size_t i = 0;
-
-	/* Markers: keep those that name a hit, drop the others. */
-	while (i < len) {
-		int got[64];
-		size_t count, ml = reply[i] == '[' ?
-		    marker(reply + i, got, 64, &count) : 0;
-		bool kept = false;
-
-		if (ml == 0) {
-			rag_buf_addc(&text, reply[i++]);
-			continue;
-		}
-		for (size_t k = 0; k < count; k++) {
-			int n = got[k];
-			ssize_t at = hit_of(nums, nhits, n);
-
-			if (at < 0) {
-				if (!int_in(invalid, n))
-					json_array_append_new(invalid,
-					    json_integer(n));
-				continue;
-			}
-			if (!seen[at]) {
-				seen[at] = true;
-				json_array_append_new(citations, citation_of(
-				    json_array_get(hits, (size_t)at), n,
-				    (size_t)at));
-			}
-			add_marker(&text, n);
-			kept = true;
-		}
-		/* A marker that named nothing takes its space with it. */
-		if (!kept && text.len > 0 && text.data[text.len - 1] == ' ')
-			rag_buf_truncate(&text, text.len - 1);
-		i += ml;
-	}
-	/* Sentences, each with the markers inside it; markers that open a
-	 * sentence ("... frame. [1] Next") belong to the one before. */
-	for (size_t j = 0, n = text.len; j < n;) {
-		size_t e = rag_sentence_end(text.data, n, j), p, end;
-		json_t *prev = json_array_size(sentences) > 0 ?
-		    json_array_get(sentences, json_array_size(sentences) - 1) :
-		    NULL;
-
-		p = skip_markers(text.data, j, e, prev);
-		for (end = e; end > p && isspace((unsigned char)
-		    text.data[end - 1]);)
-			end--;
-		if (end > p)
-			json_array_append_new(sentences, json_pack("{s:s%, s:o}",
-			    "text", text.data + p, end - p, "citations",
-			    markers_in(text.data, p, end)));
-		j = e;
-	}
-	{
-		size_t end = text.len;
-
-		while (end > 0 && isspace((unsigned char)text.data[end - 1]))
-			end--;
-		rag_buf_truncate(&text, end);
-	}
-	json_object_set_new(a, "text", json_string(rag_buf_str(&text)));
-	json_object_set_new(a, "citations", citations);
-	json_object_set_new(a, "sentences", sentences);
-	if (json_array_size(invalid) > 0)
-		json_object_set_new(a, "invalid_citations", invalid);
-	else
-		json_decref(invalid);
-	free(seen);
-	free(nums);
-	rag_buf_release(&text);
-}
-
 /*
- * A streamed reply on its way to the caller's stream fn, held back from
- * a '[' until the marker it opens ends, so that a marker that names no
- * hit is never shown (with the space before it); and rendered "[1][3]",
- * as the record has it.
+ * A reply on its way to fn (the caller's stream fn, or a buffer), held
+ * back from a '[' until the marker it opens ends, so that a marker that
+ * names no hit is never passed on (nor the space before it: it goes to
+ * invalid, when set); the others as "[1][3]".
  */
 struct filter {
 	rag_chat_stream_fn fn;
@@ -826,6 +608,7 @@ struct filter {
 	struct rag_buf held;
 	const int *nums;
 	size_t nhits;
+	json_t *invalid;	/* the numbers that named no hit, or NULL */
 };
 
 /* 1: a whole marker at s (its length in *len); 0: none; -1: not yet known. */
@@ -892,6 +675,10 @@ filter_run(struct filter *f, bool end)
 			for (size_t k = 0; k < count; k++)
 				if (hit_of(f->nums, f->nhits, got[k]) >= 0)
 					rag_buf_addf(&out, "[%d]", got[k]);
+				else if (f->invalid != NULL &&
+				    !int_in(f->invalid, got[k]))
+					json_array_append_new(f->invalid,
+					    json_integer(got[k]));
 			if (out.len > 0) {
 				f->fn(f->held.data, p, false, f->arg);
 				f->fn(out.data, out.len, false, f->arg);
@@ -918,6 +705,89 @@ filter_piece(const char *text, size_t len, bool restart, void *arg)
 	filter_run(f, false);
 }
 
+static void
+to_buf(const char *text, size_t len, bool restart, void *arg)
+{
+	if (!restart)
+		rag_buf_add(arg, text, len);
+}
+
+void
+rag_answer_cite(json_t *a, const char *reply, const json_t *hits)
+{
+	size_t nhits = json_array_size(hits);
+	struct rag_buf clean = RAG_BUF_INIT, text = RAG_BUF_INIT;
+	json_t *citations = json_array(), *invalid = json_array();
+	json_t *sentences = json_array();
+	bool *seen = rag_xcalloc(nhits + 1, sizeof(*seen));
+	int *nums = hit_numbers(hits);
+	struct filter f = { to_buf, &clean, RAG_BUF_INIT, nums, nhits,
+		invalid };
+
+	filter_piece(reply, strlen(reply), false, &f);
+	filter_run(&f, true);
+	rag_buf_release(&f.held);
+	/* Each marker left names a hit: list it, and keep it before the
+	 * full stop it follows. */
+	for (size_t i = 0; i < clean.len;) {
+		int got[64];
+		size_t count, ml = clean.data[i] == '[' ?
+		    marker(clean.data + i, got, 64, &count) : 0;
+
+		if (ml == 0) {
+			rag_buf_addc(&text, clean.data[i++]);
+			continue;
+		}
+		for (size_t k = 0; k < count; k++) {
+			size_t at = (size_t)hit_of(nums, nhits, got[k]);
+
+			if (!seen[at]) {
+				seen[at] = true;
+				json_array_append_new(citations, citation_of(
+				    json_array_get(hits, at), got[k], at));
+			}
+			add_marker(&text, got[k]);
+		}
+		i += ml;
+	}
+	rag_buf_release(&clean);
+	/* Sentences, each with the markers inside it; markers that open a
+	 * sentence ("... frame. [1] Next") belong to the one before. */
+	for (size_t j = 0, n = text.len; j < n;) {
+		size_t e = rag_sentence_end(text.data, n, j), p, end;
+		json_t *prev = json_array_size(sentences) > 0 ?
+		    json_array_get(sentences, json_array_size(sentences) - 1) :
+		    NULL;
+
+		p = skip_markers(text.data, j, e, prev);
+		for (end = e; end > p && isspace((unsigned char)
+		    text.data[end - 1]);)
+			end--;
+		if (end > p)
+			json_array_append_new(sentences, json_pack("{s:s%, s:o}",
+			    "text", text.data + p, end - p, "citations",
+			    markers_in(text.data, p, end)));
+		j = e;
+	}
+	{
+		size_t end = text.len;
+
+		while (end > 0 && isspace((unsigned char)text.data[end - 1]))
+			end--;
+		rag_buf_truncate(&text, end);
+	}
+	json_object_set_new(a, "text", json_string(rag_buf_str(&text)));
+	json_object_set_new(a, "citations", citations);
+	json_object_set_new(a, "sentences", sentences);
+	if (json_array_size(invalid) > 0)
+		json_object_set_new(a, "invalid_citations", invalid);
+	else
+		json_decref(invalid);
+	free(seen);
+	free(nums);
+	rag_buf_release(&text);
+}
+
 static json_t *
 ask_chat(const char *question, const json_t *hits,
     const struct rag_answer_opts *o, struct rag_error *err)
@@ -925,17 +795,12 @@ ask_chat(const char *question, const json_t *hits,
 	json_t *messages = json_array(), *a = NULL;
 	struct rag_buf user = RAG_BUF_INIT;
 	char *reply;
-	size_t i;
-	json_t *m;
 
 	json_array_append_new(messages, json_pack("{s:s, s:s}", "role",
 	    "system", "content", o->prompt != NULL ? o->prompt :
 	    rag_answer_default_prompt));
 	if (o->history != NULL)
-		json_array_foreach(o->history, i, m)
-			json_array_append_new(messages, json_pack("{s:O, s:O}",
-			    "role", json_object_get(m, "role"), "content",
-			    json_object_get(m, "content")));
+		json_array_extend(messages, (json_t *)o->history);
 	rag_buf_adds(&user, "Sources:\n\n");
 	if (json_array_size(hits) == 0)
 		rag_buf_adds(&user, "(none: the search found nothing)\n\n");
@@ -944,11 +809,10 @@ ask_chat(const char *question, const json_t *hits,
 	json_array_append_new(messages, json_pack("{s:s, s:s}", "role", "user",
 	    "content", rag_buf_str(&user)));
 	if (o->stream != NULL) {
-		struct filter f = { o->stream, o->stream_arg, RAG_BUF_INIT,
-			NULL, json_array_size(hits) };
 		int *nums = hit_numbers(hits);
+		struct filter f = { o->stream, o->stream_arg, RAG_BUF_INIT,
+			nums, json_array_size(hits), NULL };
 
-		f.nums = nums;
 		reply = rag_chat_complete(o->chat, messages, filter_piece, &f,
 		    err);
 		if (reply != NULL)
@@ -1007,7 +871,7 @@ rag_answer_print(const json_t *a, bool color, bool with_text,
 		    (long long)json_integer_value(json_object_get(c, "n")),
 		    color ? "\033[0m" : "",
 		    rag_answer_basename(rag_record_str(c, "source")));
-		add_pages(out, c, ", p. ", ", pp. ");
+		rag_answer_pages(out, c, ", p. ", ", pp. ");
 		if (sec != NULL)
 			rag_buf_addf(out, " (%s)", sec);
 		rag_buf_addc(out, '\n');

@@ -86,6 +86,13 @@ void rag_answer_sources(const json_t *hits, struct rag_buf *out);
 void rag_answer_print(const json_t *answer, bool color, bool with_text,
     struct rag_buf *out);
 
+/*
+ * Appends a record's pages: one then the page ("p. 12"), or many then
+ * the range ("pp. 12-13"); nothing when it has none.
+ */
+void rag_answer_pages(struct rag_buf *b, const json_t *rec, const char *one,
+    const char *many);
+
 /* The file name at the end of a source path. */
 const char *rag_answer_basename(const char *source);
 

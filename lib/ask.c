@@ -57,20 +57,6 @@ bill(struct rag_asker *a, const struct rag_cost_event *ev)
 }
 
 static void
-on_embed_usage(const struct rag_embed_usage *u, void *arg)
-{
-	struct rag_asker *a = arg;
-	struct rag_cost_event ev = { .at = u->at, .stage = "query",
-		.provider = u->provider, .model = u->model,
-		.input_tokens = u->input_tokens, .estimated = u->estimated,
-		.texts = u->texts, .request_id = a->o.request_id,
-		.provider_request_id = u->provider_request_id,
-		.elapsed = u->elapsed };
-
-	bill(a, &ev);
-}
-
-static void
 usage_as(struct rag_asker *a, const char *stage, const struct rag_usage *u)
 {
 	struct rag_cost_event ev = { .at = u->at, .stage = stage,
@@ -82,6 +68,17 @@ usage_as(struct rag_asker *a, const char *stage, const struct rag_usage *u)
 		.search_units = u->search_units };
 
 	bill(a, &ev);
+}
+
+static void
+on_embed_usage(const struct rag_embed_usage *u, void *arg)
+{
+	struct rag_usage g = { .provider = u->provider, .model = u->model,
+		.input_tokens = u->input_tokens, .estimated = u->estimated,
+		.texts = u->texts, .at = u->at, .elapsed = u->elapsed,
+		.provider_request_id = u->provider_request_id };
+
+	usage_as(arg, "query", &g);
 }
 
 static void
@@ -101,12 +98,10 @@ on_chat_usage(const struct rag_usage *u, void *arg)
 /* ---- setting up ----------------------------------------------------- */
 
 struct rag_asker *
-rag_asker_new(struct rag_db *db, const struct rag_ask_opts *o,
-    struct rag_error *err)
+rag_asker_new(struct rag_db *db, const struct rag_ask_opts *o)
 {
 	struct rag_asker *a = rag_xcalloc(1, sizeof(*a));
 
-	(void)err;
 	a->db = db;
 	a->o = *o;
 	a->stage = "answer";
@@ -143,14 +138,8 @@ rag_asker_stats(const struct rag_asker *a, struct rag_ask_stats *st)
 	*st = a->st;
 }
 
-/*
- * Finds the collection and opens the embedder its chunks were embedded
- * with.  Errors: RAG_EXIT_FAILED for a missing collection (the message
- * says what to do), RAG_EXIT_USAGE when RAG_EMBED_MODEL names another
- * model, the database's otherwise.
- */
-static int
-prepare(struct rag_asker *a, struct rag_error *err)
+int
+rag_asker_prepare(struct rag_asker *a, struct rag_error *err)
 {
 	struct rag_embed_opts eo = RAG_EMBED_OPTS_INIT;
 	const char *set;
@@ -183,12 +172,6 @@ prepare(struct rag_asker *a, struct rag_error *err)
 	return 0;
 }
 
-int
-rag_asker_prepare(struct rag_asker *a, struct rag_error *err)
-{
-	return prepare(a, err);
-}
-
 const struct rag_error *
 rag_asker_ledger_error(const struct rag_asker *a)
 {
@@ -205,7 +188,7 @@ retrieve(struct rag_asker *a, const char *query, int k,
 	json_t *hits;
 	int want = k;
 
-	if (prepare(a, err) != 0)
+	if (rag_asker_prepare(a, err) != 0)
 		return NULL;
 	memset(&q, 0, sizeof(q));
 	q.question = query;
@@ -324,7 +307,7 @@ answer_step(struct rag_asker *a, const char *question, const char *query,
 
 		if (rr == NULL) {
 			if (a->deep == NULL && (a->deep = rag_reranker_new(
-			    "local/lead-v1", err)) == NULL) {
+			    RAG_RERANK_LOCAL, err)) == NULL) {
 				json_decref(ans);
 				return -1;
 			}
@@ -534,7 +517,7 @@ rag_ask(struct rag_asker *a, const char *question, struct rag_ask_result *r,
 
 	memset(r, 0, sizeof(*r));
 	a->st.questions++;
-	if (prepare(a, err) != 0 || turn_open(a, &t, err) != 0)
+	if (rag_asker_prepare(a, err) != 0 || turn_open(a, &t, err) != 0)
 		return -1;
 	if (a->o.conversation != NULL) {
 		a->stage = "answer";

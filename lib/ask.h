@@ -56,11 +56,11 @@ struct rag_ask_opts {
 
 /*
  * Returns an asker over db (borrowed; NULL for rag-answer when nothing
- * needs the database: no conversation, no chat model, no retry), or NULL
- * with err.
+ * needs the database: no conversation, no chat model, no retry).  Opens
+ * nothing yet: see rag_asker_prepare().
  */
 struct rag_asker *rag_asker_new(struct rag_db *db,
-    const struct rag_ask_opts *o, struct rag_error *err);
+    const struct rag_ask_opts *o);
 void rag_asker_free(struct rag_asker *a);
 
 /*

@@ -897,8 +897,8 @@ starts_sentence(const char *s, size_t n)
 }
 
 /* The end of the sentence starting at s[i] within s[0, n). */
-static size_t
-sentence_end(const char *s, size_t n, size_t i)
+size_t
+rag_sentence_end(const char *s, size_t n, size_t i)
 {
 	size_t j, k, w, l;
 	unsigned char c;
@@ -929,15 +929,9 @@ sentence_end(const char *s, size_t n, size_t i)
 	return n;
 }
 
-size_t
-rag_sentence_end(const char *s, size_t n, size_t i)
-{
-	return sentence_end(s, n, i);
-}
-
 /* Does s[0, n) (trimmed) end with a sentence's closing punctuation? */
-static bool
-ends_sentence(const char *s, size_t n)
+bool
+rag_sentence_ends(const char *s, size_t n)
 {
 	size_t i = n, l;
 
@@ -965,7 +959,7 @@ put_sentences(struct rag_chunker *ck, const struct sep *first, const char *s,
 	size_t i = 0, e, next, c;
 
 	while (i < n) {
-		e = sentence_end(s, n, i);
+		e = rag_sentence_end(s, n, i);
 		c = units_upto(s + i, e - i, ck->room_u);
 		if (c <= ck->room_u) {
 			if (put(ck, &sep, s + i, e - i, c) < 0)
@@ -1103,7 +1097,7 @@ rag_chunker_add_page(struct rag_chunker *ck, int page, const char *text,
 		if (put_paragraph(ck, sep, text + i, e - i) < 0)
 			return -1;
 		ck->started = true;
-		ck->open_para = !ends_sentence(text + i, e - i);
+		ck->open_para = !rag_sentence_ends(text + i, e - i);
 		first = false;
 		i = next;
 	}

@@ -2,6 +2,7 @@
 #ifndef RAG_CHUNK_H
 #define RAG_CHUNK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -88,6 +89,13 @@ size_t rag_tokens_count(const char *text, size_t len);
  * after it is the next sentence's to skip), or n.
  */
 size_t rag_sentence_end(const char *s, size_t n, size_t i);
+
+/*
+ * Does s[0, n), without trailing whitespace, end as a sentence does: a
+ * full stop, ! or ? (or a CJK stop), then maybe closing quotes and
+ * brackets?
+ */
+bool rag_sentence_ends(const char *s, size_t n);
 
 struct rag_chunk_opts {
 	int max_tokens;		/* per chunk, overlap included; >= 8 */

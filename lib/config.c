@@ -195,7 +195,7 @@ default_of(int i)
 	} else if (strcmp(name, "RAG_EMBED_MODEL") == 0) {
 		default_val[i] = rag_xstrdup("local/hash-v1");
 	} else if (strcmp(name, "RAG_RERANK_MODEL") == 0) {
-		/* Kept in step with RAG_TOOL_RERANK_DEFAULT (tool.h). */
+		/* RAG_RERANK_LOCAL (rerank.h): beats fusion alone. */
 		default_val[i] = rag_xstrdup("local/lead-v1");
 	} else if (strcmp(name, "RAG_CHAT_MODEL") == 0) {
 		default_val[i] = rag_xstrdup("extractive");

@@ -39,146 +39,106 @@ rag_check_name(enum rag_check c)
 	return check_names[c];
 }
 
-/* A set of word keys, with the numbers written as digits only. */
-struct bag {
-	char **k;
-	size_t n, cap;
+/* The hits an answer cites, their words read once, when first asked for. */
+struct sources {
+	const json_t *answer;
+	const json_t *hits;
+	struct rag_wordset *words;	/* one per hit */
+	bool *read;
+	size_t n;
 };
 
 static void
-bag_add(struct bag *b, const char *k, size_t len)
+sources_init(struct sources *src, const json_t *answer, const json_t *hits)
 {
-	if (b->n == b->cap) {
-		b->cap = b->cap ? 2 * b->cap : 64;
-		b->k = rag_xrealloc(b->k, b->cap * sizeof(*b->k));
-	}
-	b->k[b->n++] = rag_xstrndup(k, len);
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* "1,000.5" and "1000.5" are the same number; "3." is "3". */
-static void
-number_key(const char *s, size_t len, struct rag_buf *out)
-{
-	rag_buf_reset(out);
-	for (size_t i = 0; i < len; i++)
-		if (s[i] != ',')
-			rag_buf_addc(out, s[i]);
-	while (out->len > 0 && out->data[out->len - 1] == '.')
-		out->len--;
-	rag_buf_addc(out, '\0');
-	out->len--;
+	src->answer = answer;
+	src->hits = hits;
+	src->n = json_array_size(hits);
+	src->words = rag_xcalloc(src->n + 1, sizeof(*src->words));
+	src->read = rag_xcalloc(src->n + 1, sizeof(*src->read));
 }
 
 static void
-bag_text(struct bag *b, const char *s)
+sources_release(struct sources *src)
 {
-	struct rag_buf scratch = RAG_BUF_INIT, num = RAG_BUF_INIT;
-	struct rag_word w;
-	size_t pos = 0, len = strlen(s);
+	for (size_t i = 0; i < src->n; i++)
+		rag_wordset_release(&src->words[i]);
+	free(src->words);
+	free(src->read);
+}
 
-	while (rag_words_next(s, len, &pos, &w, &scratch)) {
-		if (w.number) {
-			number_key(s + w.off, w.len, &num);
-			bag_add(b, num.data, num.len);
-		} else {
-			bag_add(b, w.key, w.keylen);
+/* The words of the hit cited as n, or NULL when n names none. */
+static const struct rag_wordset *
+cited_words(struct sources *src, json_int_t n)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(json_object_get(src->answer, "citations"), i, c) {
+		json_int_t at = json_integer_value(json_object_get(c, "hit"));
+		const char *text;
+
+		if (json_integer_value(json_object_get(c, "n")) != n)
+			continue;
+		if (at < 1 || (size_t)at > src->n)
+			return NULL;
+		at--;
+		if (!src->read[at]) {
+			text = rag_record_str(json_array_get(src->hits,
+			    (size_t)at), "text");
+			if (text != NULL)
+				rag_wordset_add(&src->words[at], text,
+				    strlen(text), false);
+			src->read[at] = true;
 		}
+		return &src->words[at];
 	}
-	rag_buf_release(&scratch);
-	rag_buf_release(&num);
-	if (b->n > 0)
-		qsort(b->k, b->n, sizeof(*b->k), cmp_str);
+	return NULL;
 }
 
+/* Does one of the hits cited by marks (citation numbers) hold key? */
 static bool
-bag_has(const struct bag *b, const char *k)
+cited_has(struct sources *src, const json_t *marks, const char *key)
 {
-	return b->n > 0 && bsearch(&k, b->k, b->n, sizeof(*b->k), cmp_str) !=
-	    NULL;
-}
+	size_t i;
+	json_t *m;
 
-static void
-bag_release(struct bag *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		free(b->k[i]);
-	free(b->k);
-	memset(b, 0, sizeof(*b));
-}
+	json_array_foreach(marks, i, m) {
+		const struct rag_wordset *ws = cited_words(src,
+		    json_integer_value(m));
 
-/* The words of the sources cited by citation numbers in marks. */
-static void
-cited_bag(const json_t *answer, const json_t *marks, const json_t *hits,
-    struct bag *b)
-{
-	const json_t *cites = json_object_get(answer, "citations");
-	size_t i, j;
-	json_t *m, *c;
-
-	json_array_foreach(marks, i, m)
-		json_array_foreach(cites, j, c) {
-			json_int_t hit;
-			const char *text;
-
-			if (json_integer_value(json_object_get(c, "n")) !=
-			    json_integer_value(m))
-				continue;
-			hit = json_integer_value(json_object_get(c, "hit"));
-			text = rag_record_str(json_array_get(hits,
-			    (size_t)hit - 1), "text");
-			if (text != NULL) {
-				struct bag one = { NULL, 0, 0 };
-
-				bag_text(&one, text);
-				for (size_t k = 0; k < one.n; k++)
-					bag_add(b, one.k[k], strlen(one.k[k]));
-				bag_release(&one);
-			}
-		}
-	if (b->n > 0)
-		qsort(b->k, b->n, sizeof(*b->k), cmp_str);
+		if (ws != NULL && rag_wordset_has(ws, key))
+			return true;
+	}
+	return false;
 }
 
 /* Lexical support of one sentence; fills "support", "supported", "missing". */
 static bool
-lexical(json_t *sent, const json_t *answer, const json_t *hits)
+lexical(json_t *sent, struct sources *src)
 {
 	const char *text = rag_record_str(sent, "text");
 	const json_t *marks = json_object_get(sent, "citations");
-	struct rag_buf scratch = RAG_BUF_INIT, num = RAG_BUF_INIT;
-	struct bag src = { NULL, 0, 0 };
+	struct rag_buf scratch = RAG_BUF_INIT;
 	json_t *missing = json_array();
 	size_t pos = 0, len = strlen(text), words = 0, found = 0;
 	bool first = true, hard = false, ok;
 	struct rag_word w;
 	double support;
 
-	cited_bag(answer, marks, hits, &src);
 	while (rag_words_next(text, len, &pos, &w, &scratch)) {
 		bool is_first = first, has;
 
 		first = false;
-		/* The markers' numbers are not the sentence's. */
-		if (w.off > 0 && text[w.off - 1] == '[')
+		/* The markers' numbers are not the sentence's; stop words
+		 * prove nothing. */
+		if ((w.off > 0 && text[w.off - 1] == '[') ||
+		    (w.stop && !w.number))
 			continue;
-		if (w.number) {
-			number_key(text + w.off, w.len, &num);
-			has = bag_has(&src, num.data);
-			if (!has)
-				hard = true;
-		} else if (w.stop) {
-			continue;
-		} else {
-			has = bag_has(&src, w.key);
-			if (!has && w.capital && !is_first)
-				hard = true;
-		}
+		has = cited_has(src, marks, w.key);
+		/* A number, or a name, the sources lack is made up. */
+		if (!has && (w.number || (w.capital && !is_first)))
+			hard = true;
 		words++;
 		found += has;
 		if (!has)
@@ -197,9 +157,7 @@ lexical(json_t *sent, const json_t *answer, const json_t *hits)
 	    1000 + 0.5) / 1000));
 	json_object_set_new(sent, "supported", json_boolean(ok));
 	json_object_set_new(sent, "missing", missing);
-	bag_release(&src);
 	rag_buf_release(&scratch);
-	rag_buf_release(&num);
 	return ok;
 }
 
@@ -211,26 +169,23 @@ lexical(json_t *sent, const json_t *answer, const json_t *hits)
  * however many of its other words they hold.
  */
 static double
-relevance(const json_t *answer, const json_t *hits, json_t *missing,
-    bool *names)
+relevance(struct sources *src, json_t *missing, bool *names)
 {
+	const json_t *answer = src->answer;
 	/* A follow-up's subject is in what was searched for. */
 	const char *q = rag_record_str(answer, "query") != NULL ?
 	    rag_record_str(answer, "query") : rag_record_str(answer,
 	    "question");
-	const json_t *cites = json_object_get(answer, "citations");
 	struct rag_buf scratch = RAG_BUF_INIT;
 	json_t *all = json_array();
-	struct bag src = { NULL, 0, 0 };
 	size_t pos = 0, words = 0, found = 0, i;
 	struct rag_word w;
 	bool first = true;
 	json_t *c;
 
 	*names = false;
-	json_array_foreach(cites, i, c)
+	json_array_foreach(json_object_get(answer, "citations"), i, c)
 		json_array_append(all, json_object_get(c, "n"));
-	cited_bag(answer, all, hits, &src);
 	while (q != NULL && rag_words_next(q, strlen(q), &pos, &w, &scratch)) {
 		bool is_first = first;
 
@@ -238,7 +193,7 @@ relevance(const json_t *answer, const json_t *hits, json_t *missing,
 		if (w.stop)
 			continue;
 		words++;
-		if (bag_has(&src, w.key)) {
+		if (cited_has(src, all, w.key)) {
 			found++;
 			continue;
 		}
@@ -247,7 +202,6 @@ relevance(const json_t *answer, const json_t *hits, json_t *missing,
 			*names = true;
 	}
 	json_decref(all);
-	bag_release(&src);
 	rag_buf_release(&scratch);
 	return words > 0 ? (double)found / (double)words : 1.0;
 }
@@ -329,6 +283,7 @@ rag_ground_check(json_t *answer, const json_t *hits, struct rag_chat *judge,
 	json_t *unsupported = json_array(), *verdicts = NULL;
 	json_t *missing = json_array();
 	struct rag_buf how = RAG_BUF_INIT;
+	struct sources src;
 	bool all = json_array_size(sents) > 0, names, on;
 	double rel;
 	size_t i;
@@ -353,8 +308,9 @@ rag_ground_check(json_t *answer, const json_t *hits, struct rag_chat *judge,
 			rag_buf_addf(&how, "lexical (the judge failed: %s)",
 			    jerr.msg);
 	}
+	sources_init(&src, answer, hits);
 	json_array_foreach(sents, i, s) {
-		bool ok = lexical(s, answer, hits);
+		bool ok = lexical(s, &src);
 
 		if (verdicts != NULL) {
 			json_t *v = json_array_get(verdicts, i);
@@ -372,7 +328,8 @@ rag_ground_check(json_t *answer, const json_t *hits, struct rag_chat *judge,
 			    "text"));
 		}
 	}
-	rel = relevance(answer, hits, missing, &names);
+	rel = relevance(&src, missing, &names);
+	sources_release(&src);
 	json_object_set_new(answer, "relevant", json_real((double)(int)(rel *
 	    1000 + 0.5) / 1000));
 	on = rel >= RELEVANT_MIN && !names && !json_is_false(json_object_get(

@@ -9,6 +9,9 @@
 #include "error.h"
 #include "usage.h"
 
+/* The offline reranker (rerank_local.c), the default. */
+#define RAG_RERANK_LOCAL "local/lead-v1"
+
 /* Candidates a question's fused ranking hands the reranker by default. */
 #define RAG_RERANK_DEFAULT_DEPTH 50
 

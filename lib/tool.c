@@ -146,3 +146,18 @@ rag_tool_stream(const char *text, size_t len, bool restart, void *arg)
 	fflush(stdout);
 	t->streamed = true;
 }
+
+void
+rag_tool_answer(struct rag_stream *s, json_t *answer, bool json, bool color,
+    const struct rag_tool_stream *streamed)
+{
+	struct rag_buf b = RAG_BUF_INIT;
+
+	if (json) {
+		rag_stream_emit(s, answer);
+		return;
+	}
+	rag_answer_print(answer, color, !streamed->streamed, &b);
+	fputs(rag_buf_str(&b), stdout);
+	rag_buf_release(&b);
+}

@@ -5,6 +5,7 @@
 #include "chat.h"
 #include "db.h"
 #include "rerank.h"
+#include "stream.h"
 
 /* Loads the config file (after the options set their flags); exits with its error. */
 void rag_tool_config(void);
@@ -51,6 +52,13 @@ struct rag_tool_stream {
 	bool streamed;		/* some of the reply is on the screen */
 };
 void rag_tool_stream(const char *text, size_t len, bool restart, void *arg);
+
+/*
+ * Writes an answer: the record (json), or for people the text (unless
+ * it was streamed already), its footnotes and what the check found.
+ */
+void rag_tool_answer(struct rag_stream *s, json_t *answer, bool json,
+    bool color, const struct rag_tool_stream *streamed);
 
 /* The sentences an extractive answer may have (RAG_ANSWER_SENTENCES). */
 int rag_tool_sentences(void);

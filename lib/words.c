@@ -4,6 +4,8 @@
 
 #include <utf8proc.h>
 
+#include "mem.h"
+#include "utf8.h"
 #include "words.h"
 
 /*
@@ -305,21 +307,6 @@ rag_word_stem(char *w, size_t n)
 	return (size_t)z.k + 1;
 }
 
-static int32_t
-decode(const char *s, size_t n, size_t *len)
-{
-	utf8proc_int32_t c;
-	utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s,
-	    (utf8proc_ssize_t)n, &c);
-
-	if (k <= 0) {
-		*len = 1;
-		return -1;
-	}
-	*len = (size_t)k;
-	return c;
-}
-
 static bool
 word_char(int32_t c)
 {
@@ -358,7 +345,7 @@ rag_words_next(const char *t, size_t len, size_t *pos, struct rag_word *w,
 
 	/* Skip to a word. */
 	while (i < len) {
-		c = decode(t + i, len - i, &k);
+		c = rag_utf8_decode(t + i, len - i, &k);
 		if (word_char(c))
 			break;
 		i += k;
@@ -369,7 +356,7 @@ rag_words_next(const char *t, size_t len, size_t *pos, struct rag_word *w,
 	}
 	start = i;
 	while (i < len) {
-		c = decode(t + i, len - i, &k);
+		c = rag_utf8_decode(t + i, len - i, &k);
 		if (!word_char(c)) {
 			if (!(digits && number_joiner(t, len, i)))
 				break;
@@ -387,10 +374,15 @@ rag_words_next(const char *t, size_t len, size_t *pos, struct rag_word *w,
 	w->len = i - start;
 	w->number = digits;
 	w->capital = isupper((unsigned char)t[start]) != 0 ||
-	    (!ascii && utf8proc_category(decode(t + start, len - start, &k)) ==
+	    (!ascii && utf8proc_category(rag_utf8_decode(t + start, len - start, &k)) ==
 	    UTF8PROC_CATEGORY_LU);
 	rag_buf_reset(scratch);
-	if (ascii) {
+	if (digits) {
+		/* "1,000.5" is 1000.5, as "1000.5" is. */
+		for (size_t j = start; j < i; j++)
+			if (t[j] != ',')
+				rag_buf_addc(scratch, t[j]);
+	} else if (ascii) {
 		for (size_t j = start; j < i; j++)
 			rag_buf_addc(scratch, (char)tolower((unsigned char)t[j]));
 	} else {
@@ -420,4 +412,74 @@ rag_words_next(const char *t, size_t len, size_t *pos, struct rag_word *w,
 	w->key = rag_buf_str(scratch);
 	w->keylen = scratch->len;
 	return true;
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t
+rag_wordset_add(struct rag_wordset *ws, const char *text, size_t len,
+    bool skip_stop)
+{
+	struct rag_buf scratch = RAG_BUF_INIT;
+	struct rag_word w;
+	size_t pos = 0, words = 0, j = 0;
+
+	while (rag_words_next(text, len, &pos, &w, &scratch)) {
+		words++;
+		if (skip_stop && w.stop)
+			continue;
+		if (ws->n == ws->cap) {
+			ws->cap = ws->cap ? 2 * ws->cap : 32;
+			ws->k = rag_xrealloc(ws->k, ws->cap * sizeof(*ws->k));
+		}
+		ws->k[ws->n++] = rag_xstrndup(w.key, w.keylen);
+	}
+	rag_buf_release(&scratch);
+	if (ws->n == 0)
+		return words;
+	qsort(ws->k, ws->n, sizeof(*ws->k), cmp_key);
+	for (size_t i = 1; i < ws->n; i++) {
+		if (strcmp(ws->k[i], ws->k[j]) == 0) {
+			free(ws->k[i]);
+			continue;
+		}
+		ws->k[++j] = ws->k[i];
+	}
+	ws->n = j + 1;
+	return words;
+}
+
+bool
+rag_wordset_has(const struct rag_wordset *ws, const char *key)
+{
+	return ws->n > 0 && bsearch(&key, ws->k, ws->n, sizeof(*ws->k),
+	    cmp_key) != NULL;
+}
+
+size_t
+rag_wordset_common(const struct rag_wordset *a, const struct rag_wordset *b)
+{
+	size_t i = 0, j = 0, n = 0;
+
+	while (i < a->n && j < b->n) {
+		int c = strcmp(a->k[i], b->k[j]);
+
+		n += c == 0;
+		i += c <= 0;
+		j += c >= 0;
+	}
+	return n;
+}
+
+void
+rag_wordset_release(struct rag_wordset *ws)
+{
+	for (size_t i = 0; i < ws->n; i++)
+		free(ws->k[i]);
+	free(ws->k);
+	memset(ws, 0, sizeof(*ws));
 }

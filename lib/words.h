@@ -11,7 +11,8 @@
  * A word is a run of letters, digits and marks.  Its normal form is
  * lowercase (ASCII directly; other scripts through utf8proc: NFKC, case
  * folded, accents stripped); its key is the normal form Porter-stemmed
- * when it is ASCII letters only.  The local embedder, the extractive
+ * when it is ASCII letters only; a number's key is its digits without
+ * the commas that group them ("1,000.5" is "1000.5").  The local embedder, the extractive
  * answer, the grounding check and the conversation history all match
  * words by key, so they agree on what "the same word" is.
  */
@@ -46,5 +47,29 @@ struct rag_word {
  */
 bool rag_words_next(const char *text, size_t len, size_t *pos,
     struct rag_word *w, struct rag_buf *scratch);
+
+/*
+ * A set of word keys, sorted, each once: what a text holds, for asking
+ * whether another text's words are in it.  Initialise with
+ * RAG_WORDSET_INIT; release with rag_wordset_release().
+ */
+struct rag_wordset {
+	char **k;
+	size_t n, cap;
+};
+
+#define RAG_WORDSET_INIT { NULL, 0, 0 }
+
+/*
+ * Adds the keys of the words of text[0, len), stop words too unless
+ * skip_stop.  Returns how many words the text has, stop words included.
+ */
+size_t rag_wordset_add(struct rag_wordset *ws, const char *text, size_t len,
+    bool skip_stop);
+bool rag_wordset_has(const struct rag_wordset *ws, const char *key);
+/* How many keys a and b share. */
+size_t rag_wordset_common(const struct rag_wordset *a,
+    const struct rag_wordset *b);
+void rag_wordset_release(struct rag_wordset *ws);
 
 #endif

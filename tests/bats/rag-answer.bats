@@ -464,5 +464,5 @@ message assistant hist" ]
 	RAG_QUERY_CACHE_TTL=1 run -0 --separate-stderr rag-query -k 2 --metrics "$BATS_TEST_TMPDIR/m" "$FULTON_Q"
 	[ "$(metric "$BATS_TEST_TMPDIR/m" 'rag_query_cache_total{result="miss"}')" = 1 ]
 	RAG_QUERY_CACHE_TTL=soon run -2 --separate-stderr rag-query "$FULTON_Q"
-	[ "${stderr_lines[0]}" = "rag-query: RAG_QUERY_CACHE_TTL: 'soon' is not a duration (e.g. '3600', '30m', '1d')" ]
+	[ "${stderr_lines[0]}" = "rag-query: RAG_QUERY_CACHE_TTL: 'soon' is not a duration from 1 to 31622400 seconds (e.g. '30', '1.5', '2m')" ]
 }

@@ -91,7 +91,7 @@ main(int argc, char **argv)
 	eo.model = coll.embed_model;
 	eo.dimensions = coll.dimensions;
 	if ((e = rag_embedder_new(&eo, &err)) == NULL ||
-	    (rr = rag_reranker_new("local/lead-v1", &err)) == NULL)
+	    (rr = rag_reranker_new(RAG_RERANK_LOCAL, &err)) == NULL)
 		die(&err);
 	for (int f = 0; f < NFIG; f++)
 		t[f] = calloc(nq * (size_t)rounds, sizeof(double));

@@ -3,18 +3,20 @@
 # time of the whole rag-query process (start, connect, embed, one SQL
 # round trip, print), one question per run, over N runs (default 100).
 # QUESTIONS is a file of questions, one per line; the tools must be on PATH.
+# The query cache is off (runs cycle through the questions again); the
+# reranker is the default unless an option says otherwise.
 set -euo pipefail
 questions=$1
 n=${2:-100}
 shift $(( $# >= 2 ? 2 : 1 ))
 mapfile -t qs <"$questions"
 [ ${#qs[@]} -gt 0 ] || { echo "query-latency.sh: '$questions' has no questions" >&2; exit 2; }
-rag-query -q --json "$@" "${qs[0]}" >/dev/null	# warm the caches once
+rag-query -q --json --no-cache "$@" "${qs[0]}" >/dev/null	# warm the caches once
 times=()
 for ((i = 0; i < n; i++)); do
 	q=${qs[i % ${#qs[@]}]}
 	t0=$(date +%s%N)
-	rag-query -q --json "$@" "$q" >/dev/null
+	rag-query -q --json --no-cache "$@" "$q" >/dev/null
 	t1=$(date +%s%N)
 	times+=($(( (t1 - t0) / 1000 )))
 done
