@@ -6,8 +6,6 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := all
 PREFIX ?= /usr/local
 DESTDIR ?=
-RAG_SHARED ?= $(abspath ../shared)
-export RAG_SHARED
 
 # Goals that must work before configure can: they call make again for the
 # goals that need config.mk, after installing what configure looks for.

@@ -19,7 +19,7 @@ PACKAGES="$PACKAGES postgresql postgresql-contrib postgresql-server-dev-15"
 # tests: runners, checkers, and the clients the tests drive
 PACKAGES="$PACKAGES bats bats-assert bats-support jq mandoc valgrind parallel"
 PACKAGES="$PACKAGES python3-swift s3cmd awscli mupdf-tools poppler-utils"
-PACKAGES="$PACKAGES curl procps python3 time zip zstd"
+PACKAGES="$PACKAGES curl procps python3 time zip zstd strace git"
 
 # pgvector is built from Debian's own source package in trixie, because
 # bookworm ships no pgvector for PostgreSQL 15.

@@ -5,7 +5,7 @@ bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
 
-PDFS=$RAG_SHARED/data/pdfs
+PDFS=$BATS_TEST_DIRNAME/../data/pdfs
 SAMPLES=$BATS_TEST_DIRNAME/../data/samples
 
 rag_test_db() {

@@ -6,7 +6,7 @@
 # database in one throwaway cluster and a fresh object store.  The tools
 # must be on PATH (make puts them in bin/).  Figures, not assertions.
 set -euo pipefail
-dir=${1:-${RAG_SHARED:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}/data/pdfs}
+dir=${1:-$(cd "$(dirname "$0")/../data/pdfs" && pwd)}
 n=${2:-3}
 root=$(mktemp -d /tmp/rag-bench-ingest.XXXXXX)
 trap 'RAG_HOME=$root/cluster rag-db -q destroy --yes >/dev/null 2>&1 || true; rm -rf "$root"' EXIT

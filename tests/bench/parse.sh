@@ -6,7 +6,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$here/../../bin
-pdfs=${RAG_SHARED:-$here/../../../shared}/data/pdfs
+pdfs=${RAG_PDFS:-$here/../data/pdfs}
 runs=${1:-5}
 work=$(mktemp -d /tmp/rag-bench-parse.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -7,7 +7,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$here/../../bin
-pdfs=${RAG_SHARED:-$here/../../../shared}/data/pdfs
+pdfs=${RAG_PDFS:-$here/../data/pdfs}
 work=$(mktemp -d /tmp/rag-bench-text.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export LC_ALL=C.UTF-8

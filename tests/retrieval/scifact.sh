@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scifact.sh [MODE[:LEXW:VECW][@RERANK] ...]: retrieval quality through the real tools
-# on SciFact's train split (../shared/data/retrieval/scifact-train).
+# on SciFact's train split ($RAG_SCIFACT, by default
+# ../shared/data/retrieval/scifact-train: its licence keeps it out of the repository).
 # The corpus becomes page records (jq), goes through rag-chunk | rag-embed |
 # rag-index into a collection of its own, then every claim is asked with
 # rag-query --json; nDCG@10 comes from the benchmark's own scorer.
@@ -11,8 +12,8 @@
 # adds rag-embed options (e.g. "--dimensions 1024").
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-data=${RAG_SHARED:-$here/../../../shared}/data/retrieval/scifact-train
-[ -f "$data/corpus.jsonl" ] || { echo "scifact.sh: no SciFact data in '$data'" >&2; exit 2; }
+data=${RAG_SCIFACT:-$here/../../../shared/data/retrieval/scifact-train}
+[ -f "$data/corpus.jsonl" ] || { echo "scifact.sh: no SciFact data in '$data': set RAG_SCIFACT to its folder" >&2; exit 2; }
 modes=("$@")
 [ ${#modes[@]} -gt 0 ] || modes=(lexical vector hybrid)
 collection=${SCIFACT_COLLECTION:-scifact}

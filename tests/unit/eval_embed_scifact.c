@@ -10,7 +10,7 @@
  *   /tmp/eval [-m model] [-d dims] [-o run.tsv] [DATADIR]
  *   python3 DATADIR/ndcg.py DATADIR/qrels/train.tsv run.tsv
  *
- * DATADIR defaults to $RAG_SHARED/data/retrieval/scifact-train.
+ * DATADIR defaults to $RAG_SCIFACT, else ../shared/data/retrieval/scifact-train.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,9 +225,9 @@ main(int argc, char **argv)
 	if (optind < argc) {
 		dir = rag_xstrdup(argv[optind]);
 	} else {
-		shared = getenv("RAG_SHARED");
-		dir = rag_xasprintf("%s/data/retrieval/scifact-train",
-		    shared ? shared : "../shared");
+		shared = getenv("RAG_SCIFACT");
+		dir = rag_xstrdup(shared != NULL ? shared :
+		    "../shared/data/retrieval/scifact-train");
 	}
 	if ((e = rag_embedder_new(&o, &err)) == NULL)
 		die(err.msg);

@@ -641,17 +641,17 @@ test_long_runs(void)
 static size_t
 read_scifact(struct rag_buf *b, size_t max)
 {
-	const char *shared = getenv("RAG_SHARED");
+	const char *data = getenv("RAG_TEST_DATA");
 	char path[4096], *line = NULL, *p, enc[4];
 	size_t cap = 0, count = 0;
 	FILE *f;
 	unsigned long u, lo;
 
-	snprintf(path, sizeof(path), "%s/data/retrieval/scifact-train/"
-	    "corpus.jsonl", shared != NULL ? shared : "../shared");
+	snprintf(path, sizeof(path), "%s/scifact/corpus-200.jsonl",
+	    data != NULL && *data != '\0' ? data : "tests/data");
 	f = fopen(path, "r");
 	if (f == NULL) {
-		printf("# cannot open '%s': set RAG_SHARED\n", path);
+		printf("# cannot open '%s': set RAG_TEST_DATA\n", path);
 		return 0;
 	}
 	while (count < max && getline(&line, &cap, f) > 0) {
@@ -986,7 +986,7 @@ bench(void)
 	size_t chunks = 0, tokens = 0;
 	double t, best = 1e9, best_count = 1e9;
 
-	if (read_scifact(&one, 5183) == 0 || mb == 0)
+	if (read_scifact(&one, 200) == 0 || mb == 0)
 		goto out;
 	while (text.len < mb << 20) {
 		rag_buf_add(&text, one.data, one.len);

@@ -871,12 +871,12 @@ test_deadline(void)
 int
 main(void)
 {
-	const char *shared = getenv("RAG_SHARED");
+	const char *data = getenv("RAG_TEST_DATA");
 
-	snprintf(dir, sizeof(dir), "%s/data/pdfs",
-	    shared != NULL && *shared != '\0' ? shared : "../shared");
+	snprintf(dir, sizeof(dir), "%s/pdfs",
+	    data != NULL && *data != '\0' ? data : "tests/data");
 	if (access(pdf_path("MANIFEST.tsv"), R_OK) != 0) {
-		ok(0, "PDF corpus in '%s' (set RAG_SHARED)", dir);
+		ok(0, "PDF corpus in '%s' (set RAG_TEST_DATA)", dir);
 		return tap_done();
 	}
 	test_corpus();

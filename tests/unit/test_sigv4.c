@@ -1,5 +1,5 @@
 /*
- * Tests for lib/sigv4: every vector in $RAG_SHARED/data/sigv4 (the
+ * Tests for lib/sigv4: every vector in tests/data/sigv4 (the
  * aws-c-auth v4 suite and botocore's aws4_testsuite, found on disk at run
  * time), the S3 documentation examples transcribed below, and the edge
  * cases the S3 client relies on.  Vector files are byte-exact: read in
@@ -51,11 +51,11 @@ struct http_req {
 };
 
 static const char *
-shared_dir(void)
+data_dir(void)
 {
-	const char *s = getenv("RAG_SHARED");
+	const char *s = getenv("RAG_TEST_DATA");
 
-	return s != NULL && *s != '\0' ? s : "../shared";
+	return s != NULL && *s != '\0' ? s : "tests/data";
 }
 
 static bool
@@ -700,7 +700,7 @@ out:
 static void
 test_aws_c_auth(void)
 {
-	char *root = rag_xasprintf("%s/data/sigv4/aws-c-auth/v4", shared_dir());
+	char *root = rag_xasprintf("%s/sigv4/aws-c-auth/v4", data_dir());
 	size_t i, n, present = 0, ran = 0, passed = 0;
 	char **names = list_dirs(root, &n);
 
@@ -904,8 +904,8 @@ walk_botocore(const char *dir, size_t *present, size_t *ran, size_t *passed)
 static void
 test_botocore(void)
 {
-	char *root = rag_xasprintf("%s/data/sigv4/botocore/aws4_testsuite",
-	                           shared_dir());
+	char *root = rag_xasprintf("%s/sigv4/botocore/aws4_testsuite",
+	                           data_dir());
 	size_t present = 0, ran = 0, passed = 0;
 	struct stat st;
 
