@@ -228,11 +228,16 @@ on_note(void *arg, enum rag_store_note level, const char *msg)
 
 /*
  * PDF files start with "%PDF-", though readers accept junk before it
- * within the first kilobyte.
+ * within the first kilobyte.  An archive's signature comes first: a tar
+ * of PDFs has "%PDF-" at offset 512, a compressed one may as a literal.
  */
 static bool
 is_pdf(const void *head, size_t n)
 {
+	if (n >= 5 && memcmp(head, "%PDF-", 5) == 0)
+		return true;
+	if (rag_unpack_is_archive(head, n))
+		return false;
 	return memmem(head, n < 1024 ? n : 1024, "%PDF-", 5) != NULL;
 }
 

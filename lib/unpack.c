@@ -110,6 +110,31 @@ first_header(struct rag_unpack *ra, int r, bool *not_archive,
 	return NULL;
 }
 
+bool
+rag_unpack_is_archive(const void *head, size_t n)
+{
+	static const struct {
+		const char *magic;
+		size_t len, at;
+	} sig[] = {
+		{ "PK\3\4", 4, 0 }, { "PK\5\6", 4, 0 },	/* zip, empty zip */
+		{ "ustar", 5, 257 },			/* tar: POSIX and GNU */
+		{ "7z\xbc\xaf\x27\x1c", 6, 0 }, { "Rar!\x1a\x07", 6, 0 },
+		{ "070707", 6, 0 }, { "070701", 6, 0 }, { "070702", 6, 0 },
+		{ "\x1f\x8b", 2, 0 }, { "BZh", 3, 0 },	/* gzip, bzip2 */
+		{ "\xfd" "7zXZ\0", 6, 0 }, { "\x28\xb5\x2f\xfd", 4, 0 },
+		{ "\x04\x22\x4d\x18", 4, 0 },		/* lz4 */
+	};
+	const unsigned char *h = head;
+	size_t i;
+
+	for (i = 0; i < sizeof(sig) / sizeof(sig[0]); i++)
+		if (n >= sig[i].at + sig[i].len &&
+		    memcmp(h + sig[i].at, sig[i].magic, sig[i].len) == 0)
+			return true;
+	return false;
+}
+
 struct rag_unpack *
 rag_unpack_open_fd(int fd, const char *name, bool *not_archive,
     struct rag_error *err)

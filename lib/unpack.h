@@ -34,6 +34,16 @@ struct rag_unpack *rag_unpack_open_stream(rag_unpack_read_fn fn, void *arg,
 void rag_unpack_free(struct rag_unpack *a);
 
 /*
+ * Whether the first bytes of a file (n of them, 262 are enough) carry the
+ * signature of an archive or of a compressed stream: zip, tar (ustar or
+ * GNU at offset 257), 7z, rar, cpio, ISO 9660 is too far in to matter,
+ * gzip, bzip2, xz, zstd, lz4.  Asked before looking for "%PDF-" in the
+ * first kilobyte: a tar of PDFs has one at offset 512, and a compressed
+ * stream may carry one as a literal.
+ */
+bool rag_unpack_is_archive(const void *head, size_t n);
+
+/*
  * Moves to the next regular file (folders, links and devices are passed
  * over): returns 1 with *path (valid until the next call) and *size (-1
  * when the archive does not say), 0 after the last one, -1 with err

@@ -133,6 +133,33 @@ lines.pdf"
 	[[ "$stderr" == *"2 documents"*"1 failed"* ]]
 }
 
+# Regression: a tar of PDFs has "%PDF-" at offset 512, and a zstd frame
+# may carry it as a literal; both were stored as one bogus "PDF".
+@test "a plain tar and a tar.zst of PDFs give the PDFs inside, whatever their names" {
+	local d=$BATS_TEST_TMPDIR/t a b
+	mkdir -p "$d"
+	cp "$PDFS/sf-001-minimal-document.pdf" "$d/a.pdf"
+	cp "$PDFS/pm-simple1.pdf" "$d/b.pdf"
+	a=$(sha256sum <"$d/a.pdf" | cut -d' ' -f1)
+	b=$(sha256sum <"$d/b.pdf" | cut -d' ' -f1)
+	(cd "$d" && tar -cf r.tar a.pdf b.pdf && tar --zstd -cf reports.tar.zst a.pdf b.pdf &&
+		cp r.tar noname && cp reports.tar.zst noname2)
+	# The check can fail: "%PDF-" is within the tar's first kilobyte.
+	head -c 1024 "$d/r.tar" | grep -qa '%PDF-'
+	for f in r.tar reports.tar.zst noname noname2; do
+		run -0 --separate-stderr rag-upload "$d/$f"
+		[ "$(jq -r '"\(.source) \(.doc_id)"' <<<"$output" | tr '\n' ' ')" = \
+			"$d/$f:a.pdf $a $d/$f:b.pdf $b " ] || fail "$f: $output"
+	done
+	# Read once from a pipe, too.
+	run -0 --separate-stderr rag-upload /dev/stdin <"$d/r.tar"
+	[ "$(jq -r .doc_id <<<"$output" | tr '\n' ' ')" = "$a $b " ]
+	# A PDF with junk before its header is still a PDF.
+	{ printf 'junk\n'; cat "$d/b.pdf"; } >"$d/junk.pdf"
+	run -0 --separate-stderr rag-upload "$d/junk.pdf"
+	[ "$(jq -r .type <<<"$output")" = document ]
+}
+
 @test "an empty file is refused as empty" {
 	: >"$BATS_TEST_TMPDIR/empty.pdf"
 	run -1 --separate-stderr rag-upload "$BATS_TEST_TMPDIR/empty.pdf"

@@ -130,8 +130,12 @@ check_format(const char *name, const char *format, const char *filter,
 	struct rag_unpack *u;
 	struct fdsrc src;
 	bool not_archive, big_ok;
-	char *got;
+	char *got, head[1024];
 	int fd = open(path, O_RDONLY);
+	ssize_t nhead = pread(fd, head, sizeof(head), 0);
+
+	ok(nhead > 0 && rag_unpack_is_archive(head, (size_t)nhead),
+	    "%s: its first bytes are an archive's", name);
 
 	u = rag_unpack_open_fd(fd, path, &not_archive, &err);
 	ok(u != NULL, "%s: opens from a file", name);
@@ -227,6 +231,9 @@ main(void)
 	check_format("t.tar.gz", "pax", "gzip", true);
 	check_format("t.tar.zst", "ustar", "zstd", true);
 	check_bad();
+	ok(!rag_unpack_is_archive("%PDF-1.7\n", 9), "a PDF is no archive");
+	ok(!rag_unpack_is_archive("PK", 2), "two bytes are no zip");
+	ok(!rag_unpack_is_archive("hello, I am text\n", 17), "nor is text");
 	{
 		char *cmd = rag_xasprintf("rm -rf '%s'", dir);
 		if (system(cmd) != 0)
