@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "config.h"
 #include "cost.h"
 #include "embed.h"
@@ -40,7 +41,9 @@ static const char help[] =
     "                         jina/jina-embeddings-v3\n"
     "      --dimensions N     vector length, where the model allows a choice\n"
     "                         (local: 1 to 16000, default 384)\n"
-    "      --batch N          texts per embedding call (default: the model's)\n"
+    "      --batch N          texts per request (RAG_EMBED_REQUEST_INPUTS;\n"
+    "                         default the model's); --concurrency of them\n"
+    "                         stay in flight\n"
     "      --concurrency N    HTTP requests in flight (RAG_EMBED_CONCURRENCY,\n"
     "                         default 4)\n"
     "      --rpm N            requests per minute, 0 for none (RAG_EMBED_RPM;\n"
@@ -116,6 +119,8 @@ struct run {
 	size_t n;
 	char *tenant;			/* the batch's */
 	long long tenant_id;		/* ... and its id, or -1 */
+	char *checked;			/* "tenant/collection" last checked */
+	struct rag_error verdict;	/* ... and what its model check said */
 	bool busy;			/* in flush(): not again */
 	/* the flush's scratch, batch-sized */
 	float *vecs;
@@ -354,6 +359,46 @@ flush_held(struct rag_stream *s, void *arg, struct rag_error *err)
 	return flush(s, arg, err);
 }
 
+/*
+ * A collection fixes its model and dimensions (rag-index refuses others):
+ * a chunk bound for one built with another model is refused before the
+ * provider is paid for it.  A collection not made yet takes any model.
+ */
+static int
+check_collection(struct run *r, const char *tenant, const char *coll,
+    struct rag_error *err)
+{
+	struct rag_collection c;
+	char *key = rag_xasprintf("%s/%s", tenant, coll);
+
+	if (r->checked == NULL || strcmp(r->checked, key) != 0) {
+		struct rag_error e = RAG_ERROR_INIT;
+
+		free(r->checked);
+		r->checked = key;
+		r->verdict = e;
+		if (rag_catalog_collection(r->db, tenant, coll, false, &c,
+		    &e) != 0) {
+			if (e.code != RAG_EXIT_FAILED) {	/* not missing */
+				free(r->checked);
+				r->checked = NULL;
+				*err = e;
+				return -1;
+			}
+		} else if (c.dimensions != 0) {
+			(void)rag_catalog_fix_model(r->db, &c,
+			    rag_embedder_model(r->e), r->dims, &r->verdict);
+		}
+	} else {
+		free(key);
+	}
+	if (r->verdict.code != 0) {
+		*err = r->verdict;
+		return -1;
+	}
+	return 0;
+}
+
 /* A batch holds one tenant's chunks: the cache and ledger are per tenant. */
 static int
 set_tenant(struct rag_stream *s, struct run *r, const char *tenant,
@@ -374,6 +419,7 @@ static int
 embed_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 {
 	struct run *r = arg;
+	const char *t, *coll;
 
 	if (strcmp(rag_record_type(rec), "chunk") != 0) {
 		/* Keep the order: what came before goes out first. */
@@ -385,14 +431,18 @@ embed_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	if (rag_record_str(rec, "text") == NULL)
 		return rag_error_set(err, RAG_EXIT_FAILED, "the chunk has no "
 		    "\"text\"");
+	if ((t = rag_record_scope(rec, "tenant", "RAG_TENANT", err)) == NULL)
+		return -1;
 	if (r->db != NULL) {
-		const char *t = rag_record_str(rec, "tenant");
 		struct rag_error terr = RAG_ERROR_INIT;
 
+		if ((coll = rag_record_scope(rec, "collection",
+		    "RAG_COLLECTION", err)) == NULL ||
+		    check_collection(r, t, coll, err) != 0)
+			return -1;
 		if (r->request_id == NULL)
 			r->request_id = rag_stream_request_id(s);
-		if (set_tenant(s, r, t != NULL ? t : rag_tool_tenant(),
-		    &terr) != 0) {
+		if (set_tenant(s, r, t, &terr) != 0) {
 			*err = terr;
 			return -1;
 		}
@@ -440,6 +490,7 @@ free_run(struct run *r)
 	free(r->texts);
 	free(r->lens);
 	free(r->tenant);
+	free(r->checked);
 }
 
 static void
@@ -493,7 +544,12 @@ main(int argc, char **argv)
 			    16000);
 			break;
 		case OPT_BATCH:
+			/*
+			 * Texts per request: the batch the embedder is handed
+			 * stays large enough for --concurrency requests.
+			 */
 			batch = rag_opt_int("batch", optarg, 1, 100000);
+			rag_config_set("RAG_EMBED_REQUEST_INPUTS", optarg);
 			break;
 		case OPT_CONCURRENCY:
 			(void)rag_opt_int("concurrency", optarg, 1, 256);
@@ -545,7 +601,8 @@ main(int argc, char **argv)
 		rag_embedder_set_usage(r.e, on_usage, &r);
 	}
 	r.dims = rag_embedder_dimensions(r.e);
-	r.batch = batch > 0 ? (size_t)batch : rag_embedder_batch_size(r.e);
+	r.batch = batch > 0 && r.db == NULL ? (size_t)batch :
+	    rag_embedder_batch_size(r.e);
 	alloc_batch(&r);
 	s = rag_stream_new(&so);
 	rag_stream_set_flush(s, flush_held, &r);

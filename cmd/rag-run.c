@@ -175,6 +175,7 @@ struct opts {
 	double backoff;
 	double timeout[RAG_JOB_STAGES];
 	unsigned long long max_memory;
+	bool max_memory_given;		/* on the command line: check it */
 	double max_time;
 	double lease;
 	const char *max_tokens, *overlap, *model, *dimensions;
@@ -342,6 +343,7 @@ parse_options(int argc, char **argv, struct opts *o)
 				    "size of at least 64M, like 512M or 4G, or "
 				    "0, not '%s'", optarg);
 			o->max_memory = size;
+			o->max_memory_given = true;
 			break;
 		case OPT_MAX_TIME:
 			o->max_time = opt_seconds("max-time", optarg);
@@ -502,6 +504,52 @@ find_tools(struct worker *w)
 	}
 }
 
+/*
+ * A parse child runs under --max-memory's address-space limit.  Below
+ * some size it cannot even load its shared libraries, and every job
+ * would fail only once it ran (exit 127, dead-lettered for good): a
+ * limit given on the command line is tried once on the parser before
+ * any job is taken.
+ */
+static void
+check_max_memory(const struct worker *w)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	const struct rag_child_result *res;
+	char *argv[] = { (char *)w->tool[PARSE], "--version", NULL };
+	struct rag_child_spec spec;
+	struct rag_child *c;
+	char how[160], first[200];
+	bool failed;
+
+	if (w->o->max_memory == 0 || !w->o->max_memory_given)
+		return;	/* the default is known to be enough */
+#ifdef RAG_ASAN
+	if (w->sibling[PARSE])
+		return;	/* no limit for a sanitizer build (see start_job) */
+#endif
+	memset(&spec, 0, sizeof(spec));
+	spec.path = w->tool[PARSE];
+	spec.argv = argv;
+	spec.timeout = 30;
+	spec.max_memory = w->o->max_memory;
+	if ((c = rag_child_run(&spec, &err)) == NULL)
+		rag_die(err.code, "%s", err.msg);
+	res = rag_child_result(c);
+	failed = !res->exited || res->code != 0;
+	if (failed) {
+		rag_child_describe(res, how, sizeof(how));
+		snprintf(first, sizeof(first), "%.*s", (int)strcspn(res->err,
+		    "\n"), res->err);
+	}
+	rag_child_free(c);
+	if (failed)
+		rag_die(RAG_EXIT_USAGE, "--max-memory %lluM: '%s' cannot even "
+		    "start under it (it %s%s%s): give it more, e.g. "
+		    "--max-memory 512M", w->o->max_memory >> 20,
+		    w->tool[PARSE], how, *first != '\0' ? ": " : "", first);
+}
+
 /* ---- roots: what ingest was given -------------------------------------- */
 
 struct roots {
@@ -561,7 +609,7 @@ root_upload(struct worker *w, struct roots *r, const char *path)
 {
 	struct rag_job_new *j;
 	struct stat st;
-	char real[PATH_MAX], key[65];
+	char real[PATH_MAX], cwd[PATH_MAX], key[65], *abs;
 	json_t *in, *rec;
 
 	if (strncmp(path, "http://", 7) == 0 ||
@@ -585,7 +633,18 @@ root_upload(struct worker *w, struct roots *r, const char *path)
 		json_object_set_new(in, "mtime", json_string(t));
 	}
 	rag_jobs_key("upload", in, w->config, key);
-	rec = json_pack("{s:s, s:s}", "type", "path", "path", path);
+	/*
+	 * The job names the file as a worker anywhere can find it: started
+	 * elsewhere (rag-run -j 0 queues for others), a relative path would
+	 * fail for good.  Links are kept (not resolved): the path is the
+	 * one the user gave, made absolute.
+	 */
+	if (json_object_get(in, "url") != NULL || path[0] == '/' ||
+	    getcwd(cwd, sizeof(cwd)) == NULL)
+		abs = rag_xstrdup(path);
+	else
+		abs = rag_xasprintf("%s/%s", cwd, path);
+	rec = json_pack("{s:s, s:s}", "type", "path", "path", abs);
 	j = new_root(r);
 	j->stage = "upload";
 	j->key = keep(r, rag_xstrdup(key));
@@ -594,6 +653,7 @@ root_upload(struct worker *w, struct roots *r, const char *path)
 	j->input_len = strlen(j->input);
 	json_decref(rec);
 	json_decref(in);
+	free(abs);
 }
 
 static bool
@@ -841,10 +901,11 @@ start_job(struct worker *w, struct slot *sl, struct rag_job *job,
 {
 	const struct opts *o = w->o;
 	struct rag_child_spec spec;
-	char *argv[16], *env[3], mem[32], *input = NULL, *upath = NULL;
+	char *argv[16], *env[5], mem[32], *input = NULL, *upath = NULL;
+	char *scope[2] = { NULL, NULL };
 	char *rid, *fmt = NULL;
 	size_t len = 0;
-	int argc = 0, stage = stage_index(job->stage);
+	int argc = 0, nenv, stage = stage_index(job->stage);
 	json_t *rec;
 
 	memset(&spec, 0, sizeof(spec));
@@ -909,10 +970,14 @@ start_job(struct worker *w, struct slot *sl, struct rag_job *job,
 		input = stamp(w, job->input, &len);
 		break;
 	case INDEX:
-		add_arg(argv, &argc, "--tenant");
-		add_arg(argv, &argc, rag_tool_tenant());
-		add_arg(argv, &argc, "--collection");
-		add_arg(argv, &argc, rag_tool_collection());
+		/*
+		 * Defaults for records without a tenant or collection: the
+		 * environment's, as flags would refuse records that name
+		 * their own (queued by another rag-run with another one).
+		 */
+		scope[0] = rag_xasprintf("RAG_TENANT=%s", rag_tool_tenant());
+		scope[1] = rag_xasprintf("RAG_COLLECTION=%s",
+		    rag_tool_collection());
 		input = stamp(w, job->input, &len);
 		break;
 	}
@@ -920,9 +985,15 @@ start_job(struct worker *w, struct slot *sl, struct rag_job *job,
 	rid = rag_xasprintf("RAG_REQUEST_ID=%s", w->request_id);
 	if (o->log_format != NULL)
 		fmt = rag_xasprintf("RAG_LOG_FORMAT=%s", o->log_format);
-	env[0] = rid;
-	env[1] = fmt;
-	env[2] = NULL;
+	nenv = 0;
+	env[nenv++] = rid;
+	if (scope[0] != NULL) {
+		env[nenv++] = scope[0];
+		env[nenv++] = scope[1];
+	}
+	if (fmt != NULL)
+		env[nenv++] = fmt;
+	env[nenv] = NULL;
 	spec.path = w->tool[stage];
 	spec.argv = argv;
 	spec.env = env;
@@ -943,6 +1014,8 @@ start_job(struct worker *w, struct slot *sl, struct rag_job *job,
 	free(input);
 	free(upath);
 	free(rid);
+	free(scope[0]);
+	free(scope[1]);
 	free(fmt);
 	if (sl->child == NULL)
 		return -1;
@@ -1964,6 +2037,7 @@ main(int argc, char **argv)
 	w.o = &o;
 	w.t0 = mono();
 	find_tools(&w);
+	check_max_memory(&w);
 	if (o.dlq != NULL && (w.dlq = fopen(o.dlq, "a")) == NULL)
 		rag_die(RAG_EXIT_FATAL, "cannot open the dead-letter file "
 		    "'%s': %s", o.dlq, strerror(errno));

@@ -111,9 +111,11 @@ rag_catalog_fix_model(struct rag_db *db, struct rag_collection *c,
 	if (c->dimensions != dimensions || strcmp(c->embed_model, model) != 0)
 		return rag_error_set(err, RAG_EXIT_FAILED, "collection '%s' "
 		    "holds %d-dimension vectors from '%s', not %d from '%s': "
-		    "embed with the same model and dimensions, or give the "
-		    "records another \"collection\"", c->name, c->dimensions, c->embed_model,
-		    dimensions, model);
+		    "embed with '%s' (RAG_EMBED_MODEL), or start a new "
+		    "collection for the new model (--collection NAME on "
+		    "rag-upload or rag-run, or RAG_COLLECTION; see README, "
+		    "\"Changing the embedding model\")", c->name, c->dimensions,
+		    c->embed_model, dimensions, model, c->embed_model);
 	return 0;
 }
 

@@ -110,14 +110,6 @@ rag_indexer_free(struct rag_indexer *ix)
 	free(ix);
 }
 
-static const char *
-str_or(const json_t *rec, const char *key, const char *def)
-{
-	const char *v = rag_record_str(rec, key);
-
-	return v != NULL && *v != '\0' ? v : def;
-}
-
 /* The shard range of a record: [first, last], or 0, 0 when it has none. */
 static void
 shard_of(const json_t *rec, long long *first, long long *last)
@@ -220,10 +212,12 @@ static int
 collection_for(struct rag_indexer *ix, const json_t *rec, const char *model,
     int dims, struct rag_error *err)
 {
-	const char *tenant = str_or(rec, "tenant", rag_config_get("RAG_TENANT"));
-	const char *coll = str_or(rec, "collection",
-	    rag_config_get("RAG_COLLECTION"));
+	const char *tenant, *coll;
 
+	if ((tenant = rag_record_scope(rec, "tenant", "RAG_TENANT", err)) ==
+	    NULL || (coll = rag_record_scope(rec, "collection",
+	    "RAG_COLLECTION", err)) == NULL)
+		return -1;
 	if (!ix->have_coll || strcmp(ix->coll.tenant, tenant) != 0 ||
 	    strcmp(ix->coll.name, coll) != 0) {
 		ix->have_coll = false;
@@ -235,14 +229,18 @@ collection_for(struct rag_indexer *ix, const json_t *rec, const char *model,
 	return rag_catalog_fix_model(ix->db, &ix->coll, model, dims, err);
 }
 
+/* False also for a record whose scope is refused: collection_for says why. */
 static bool
 same_collection(const struct rag_indexer *ix, const json_t *rec)
 {
-	return ix->have_coll &&
-	       strcmp(str_or(rec, "tenant", rag_config_get("RAG_TENANT")),
-		   ix->coll.tenant) == 0 &&
-	       strcmp(str_or(rec, "collection",
-		   rag_config_get("RAG_COLLECTION")), ix->coll.name) == 0;
+	struct rag_error err = RAG_ERROR_INIT;
+	const char *tenant = rag_record_scope(rec, "tenant", "RAG_TENANT", &err);
+	const char *coll = rag_record_scope(rec, "collection", "RAG_COLLECTION",
+	    &err);
+
+	return ix->have_coll && tenant != NULL && coll != NULL &&
+	       strcmp(tenant, ix->coll.tenant) == 0 &&
+	       strcmp(coll, ix->coll.name) == 0;
 }
 
 static struct doc *
@@ -479,11 +477,9 @@ rag_indexer_add(struct rag_indexer *ix, const json_t *rec,
 		d->last = last;
 		d->rows = d->skipped = 0;
 	}
-	if (dims != ix->coll.dimensions || strcmp(model, ix->coll.embed_model) != 0)
-		return rag_error_set(err, RAG_EXIT_FAILED, "chunk '%s' has a "
-		    "%d-dimension vector from '%s', but collection '%s' holds "
-		    "%d dimensions from '%s'", chunk_id, dims, model,
-		    ix->coll.name, ix->coll.dimensions, ix->coll.embed_model);
+	/* Said in the same words for every chunk: the stream says it once. */
+	if (rag_catalog_fix_model(ix->db, &ix->coll, model, dims, err) != 0)
+		return -1;
 	rag_buf_reset(b);
 	rag_buf_addf(b, "%lld\t", ix->coll.collection_id);
 	rag_copy_escape(b, chunk_id, strlen(chunk_id));

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "config.h"
 #include "mem.h"
 #include "record.h"
 
@@ -238,9 +239,15 @@ rag_record_error_new(const char *stage, const struct rag_error *e,
 		json_t *copy = json_deep_copy(input);
 		const char *v;
 
-		/* A secret never travels on, not even in a dead letter. */
-		if (json_is_object(copy))
+		/*
+		 * A secret never travels on, not even in a dead letter; nor
+		 * does a vector (6 kB of digits for 1536 floats): a replay
+		 * goes through rag-embed again, whose cache has it.
+		 */
+		if (json_is_object(copy)) {
 			json_object_del(copy, "password");
+			json_object_del(copy, "embedding");
+		}
 
 		/* Carry the correlation fields up so errors can be grouped. */
 		if (json_is_object(input)) {
@@ -254,4 +261,24 @@ rag_record_error_new(const char *stage, const struct rag_error *e,
 		json_object_set_new(o, "record", copy);
 	}
 	return o;
+}
+
+const char *
+rag_record_scope(const json_t *rec, const char *key, const char *setting,
+    struct rag_error *err)
+{
+	const char *own = rag_record_str(rec, key);
+	const char *set = rag_config_get(setting);
+
+	if (own == NULL || *own == '\0')
+		return set;
+	if (set != NULL && strcmp(own, set) != 0 &&
+	    strcmp(rag_config_source(setting), "flag") == 0) {
+		rag_error_set(err, RAG_EXIT_FAILED, "the record's %s is '%s', "
+		    "but --%s says '%s': the flag is for records without one; "
+		    "drop --%s, or rewrite the records first (jq -c '.%s = "
+		    "\"%s\"')", key, own, key, set, key, key, set);
+		return NULL;
+	}
+	return own;
 }

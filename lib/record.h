@@ -41,6 +41,16 @@ long rag_reader_line(const struct rag_reader *r);
 /* Record helpers.  Getters return NULL / the default when absent or of another type. */
 const char *rag_record_type(const json_t *rec);
 const char *rag_record_str(const json_t *rec, const char *key);
+
+/*
+ * The record's "tenant" or "collection" (key), else the setting's value
+ * (RAG_TENANT, RAG_COLLECTION).  A record that names its own keeps it,
+ * so a flag given on the command line (--tenant, --collection) that
+ * names another is refused (RAG_EXIT_FAILED, saying how to settle it)
+ * rather than silently doing nothing.  Returns NULL with err then.
+ */
+const char *rag_record_scope(const json_t *rec, const char *key,
+    const char *setting, struct rag_error *err);
 /* Returns def when absent; -1 and a message when present but not an integer. */
 int rag_record_int(const json_t *rec, const char *key, long long def,
     long long *out, struct rag_error *err);

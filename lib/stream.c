@@ -28,7 +28,34 @@ struct rag_stream {
 	void *flush_arg;
 	bool flushing;
 	struct rag_error flush_err;	/* a flush that failed, for run_one */
+	char *said;		/* the last failure said on stderr */
+	long unsaid;		/* failures since, with the same message */
 };
+
+/*
+ * A failure is said on stderr once: the same message again (every chunk
+ * of a collection built with another model, say) is counted, and the
+ * count said when another message comes or the stream ends.  Every
+ * failure still has its error record.
+ */
+static void
+say_failure(struct rag_stream *s, const char *msg)
+{
+	if (s->said != NULL && msg != NULL && strcmp(s->said, msg) == 0) {
+		s->unsaid++;
+		return;
+	}
+	if (s->unsaid > 0)
+		rag_warn("(and %ld more record%s failed the same way)",
+		    s->unsaid, s->unsaid == 1 ? "" : "s");
+	s->unsaid = 0;
+	free(s->said);
+	s->said = NULL;
+	if (msg != NULL) {
+		rag_warn("%s", msg);
+		s->said = rag_xstrdup(msg);
+	}
+}
 
 void
 rag_stream_set_flush(struct rag_stream *s, rag_stream_flush_fn fn, void *arg)
@@ -101,6 +128,7 @@ rag_stream_free(struct rag_stream *s)
 {
 	if (s == NULL)
 		return;
+	say_failure(s, NULL);
 	if (s->dlq != NULL && fclose(s->dlq) != 0)
 		rag_err("cannot write the dead-letter file '%s': %s",
 		    s->dlq_path, strerror(errno));
@@ -175,7 +203,7 @@ rag_stream_fail(struct rag_stream *s, const struct rag_error *e,
 	if (json_object_get(rec, "request_id") == NULL)
 		json_object_set_new(rec, "request_id",
 		    json_string(s->request_id));
-	rag_warn("%s", e->msg);
+	say_failure(s, e->msg);
 	write_out(s, rec);
 	dead_letter(s, rec);
 	json_decref(rec);
@@ -332,6 +360,7 @@ rag_stream_run(struct rag_stream *s, char *const *inputs, int ninputs,
 		status = run_one(s, r, fn, arg);
 		rag_reader_free(r);
 	}
+	say_failure(s, NULL);
 	if (s->write_failed && s->write_errno != EPIPE) {
 		rag_err("cannot write records to stdout: %s",
 		    strerror(s->write_errno));

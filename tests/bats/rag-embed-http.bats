@@ -90,6 +90,44 @@ ledger() {
 	[ "$(jq -r .tenant "$BATS_TEST_TMPDIR/out" | tr '\n' ' ')" = "t1 t1 t2 t2 " ]
 }
 
+# Regression: switching RAG_EMBED_MODEL on a collection built with
+# another model paid the provider for every chunk before rag-index
+# refused them all, said so once per chunk, with each 1536-float vector
+# in its error record.
+@test "a collection built with another model: refused before the provider is paid, said once" {
+	fake_reset
+	chunks 30 switch | jq -c '.collection = "switched"' >"$BATS_TEST_TMPDIR/in"
+	rag-embed -q "$BATS_TEST_TMPDIR/in" | rag-index -q >/dev/null
+	[ "$(sql "SELECT embed_model FROM collections WHERE name = 'switched'")" = local/hash-v1 ]
+	run -1 --separate-stderr rag-embed --model $M "$BATS_TEST_TMPDIR/in"
+	[ "$(fake_stat .requests)" -eq 0 ]
+	[ "$(ledger "$output" 'count(*)')" -eq 0 ]
+	[ "$(jq -r .type <<<"$output" | sort | uniq -c | tr -s ' ')" = " 30 error" ]
+	[[ "$(head -1 <<<"$output" | jq -r .error)" == "collection 'switched' holds 384-dimension vectors from 'local/hash-v1', not 1536 from '$M': embed with 'local/hash-v1' (RAG_EMBED_MODEL), or start a new collection for the new model"* ]]
+	# Said once, then counted; the records stay small.
+	[ "$(grep -c "collection 'switched' holds" <<<"$stderr")" -eq 1 ]
+	[[ "$stderr" == *"(and 29 more records failed the same way)"* ]]
+	[ "$(head -1 <<<"$output" | wc -c)" -lt 2000 ]
+	# A new collection takes the new model; other collections' chunks pass.
+	run -0 --separate-stderr rag-embed --model $M --dimensions 8 \
+		<(jq -c '.collection = "fresh"' "$BATS_TEST_TMPDIR/in")
+	[ "$(jq -r .type <<<"$output" | sort -u)" = chunk ]
+	[ "$(fake_stat '.text_counts | length')" -eq 30 ]
+}
+
+# Regression: --batch N made each batch one request, one in flight.
+@test "--batch N is texts per request, and --concurrency requests stay in flight" {
+	fake_reset '{"latency": 0.3}'
+	run -0 --separate-stderr rag-embed --no-cache --model $M --dimensions 8 \
+		--batch 5 --concurrency 4 < <(chunks 40 batch)
+	[ "$(jq -s length <<<"$output")" -eq 40 ]
+	[ "$(fake_stat '.by_status["200"]')" -eq 8 ]
+	[ "$(fake_stat .max_inflight)" -eq 4 ]
+	# A batch beyond what the API takes is refused, naming the limit.
+	run -2 --separate-stderr rag-embed --model $M --batch 5000 < <(chunks 1 big)
+	[[ "$stderr" == *RAG_EMBED_REQUEST_INPUTS* ]]
+}
+
 @test "500s, 429s with and without Retry-After, a cut answer and bad JSON are retried: each chunk once" {
 	fake_reset '{"faults":[{"status":500},{"status":429,"retry_after":"0.2"},{"status":429},{"kind":"truncate"},{"kind":"badjson"},{"status":502}]}'
 	chunks 60 retry >"$BATS_TEST_TMPDIR/in"

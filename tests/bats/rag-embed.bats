@@ -98,6 +98,18 @@ chunks() {
 	[ "$(jq -r 'select(.type == "chunk") | .chunk_id' <<<"$output" | tr '\n' ' ')" = "a c " ]
 }
 
+# Regression: --tenant did nothing for records that carry a tenant.
+@test "--tenant naming another than a record's own is an error record; the same one, or none, passes" {
+	in='{"type":"chunk","chunk_id":"a","text":"alpha","tenant":"acme"}
+{"type":"chunk","chunk_id":"b","text":"beta"}
+{"type":"chunk","chunk_id":"c","text":"gamma","tenant":"zenith"}'
+	run -1 --separate-stderr rag-embed --tenant acme <<<"$in"
+	[ "$(jq -r '"\(.type) \(.chunk_id // .record.chunk_id)"' <<<"$output" | tr '\n' ' ')" = "chunk a chunk b error c " ]
+	[ "$(jq -r 'select(.type == "error") | .error' <<<"$output")" = "the record's tenant is 'zenith', but --tenant says 'acme': the flag is for records without one; drop --tenant, or rewrite the records first (jq -c '.tenant = \"acme\"')" ]
+	[[ "$stderr" == *"the record's tenant is 'zenith'"* ]]
+	RAG_TENANT=acme run -0 --separate-stderr rag-embed <<<"$in"
+}
+
 @test "an unknown provider is a usage error listing the known providers" {
 	run -2 --separate-stderr rag-embed --model foo/bar </dev/null
 	assert_output ""

@@ -78,7 +78,7 @@ $sha1 1" ]
 	[ "$(jq -r .type <<<"$output" | tr '\n' ' ')" = "error indexed indexed " ]
 	err=$(head -1 <<<"$output")
 	[ "$(jq -r .stage <<<"$err")" = index ]
-	[ "$(jq -r .error <<<"$err")" = "chunk '$bad' has a 10-dimension vector from 'local/hash-v1', but collection 'wrongsize' holds 384 dimensions from 'local/hash-v1'" ]
+	[[ "$(jq -r .error <<<"$err")" == "collection 'wrongsize' holds 384-dimension vectors from 'local/hash-v1', not 10 from 'local/hash-v1': "* ]]
 	[ "$(jq -r .record.chunk_id <<<"$err")" = "$bad" ]
 	doc=$(jq -r .doc_id <<<"$err")
 	total=$(emb | jq -s --arg d "$doc" '[.[] | select(.doc_id == $d)] | length')
@@ -98,8 +98,30 @@ $sha1 1" ]
 	[ "$(jq -r .type <<<"$output" | sort -u)" = error ]
 	[[ "$(head -1 <<<"$output" | jq -r .error)" == "collection 'dims' holds 384-dimension vectors from 'local/hash-v1', not 384 from 'other/model'"* ]]
 	[[ "$stderr" == *"'other/model'"* ]]
+	# Said once for all the chunks, and no vector in the error records.
+	n=$(jq -s length <<<"$output")
+	[ "$(grep -c "collection 'dims' holds" <<<"$stderr")" -eq 1 ]
+	[[ "$stderr" == *"(and $((n - 1)) more records failed the same way)"* ]]
+	[ "$(jq -s '[.[] | .record | has("embedding")] | any' <<<"$output")" = false ]
 	[ "$(state dims)" = "$before" ]
 	[ "$(sql "SELECT embed_model || ' ' || dimensions FROM collections WHERE name = 'dims'")" = "local/hash-v1 384" ]
+}
+
+# Regression: --collection and --tenant did nothing for records that
+# carry their own, without a word.
+@test "--collection or --tenant naming another than the records' own is refused; the environment's is a default" {
+	run -1 --separate-stderr rag-index --collection elsewhere <<<"$(emb own)"
+	[ "$(jq -r .type <<<"$output" | sort -u)" = error ]
+	[[ "$(head -1 <<<"$output" | jq -r .error)" == "the record's collection is 'own', but --collection says 'elsewhere': the flag is for records without one; drop --collection, or rewrite the records first (jq -c '.collection = \"elsewhere\"')" ]]
+	[ "$(sql "SELECT count(*) FROM collections WHERE name IN ('own', 'elsewhere')")" -eq 0 ]
+	run -1 --separate-stderr rag-index --tenant other <<<"$(emb own | jq -c '.tenant = "acme"')"
+	[[ "$(head -1 <<<"$output" | jq -r .error)" == "the record's tenant is 'acme', but --tenant says 'other'"* ]]
+	# The same name, or a record without one, or the environment: fine.
+	run -0 --separate-stderr rag-index --collection own <<<"$(emb own)"
+	RAG_COLLECTION=elsewhere run -0 --separate-stderr rag-index <<<"$(emb own)"
+	[ "$(sql "SELECT count(*) FROM collections WHERE name = 'elsewhere'")" -eq 0 ]
+	run -0 --separate-stderr rag-index --collection bare <<<"$(emb own | jq -c 'del(.collection)')"
+	[ "$(sql "SELECT count(*) FROM chunks JOIN collections USING (collection_id) WHERE name = 'bare'")" -gt 0 ]
 }
 
 @test "re-indexing a document with other chunks replaces the old ones" {

@@ -358,6 +358,32 @@ run_and_kill() {
 	[ "$(cat "$f.limit")" = unlimited ]
 }
 
+# Regression: a limit under which no parser can even load its libraries
+# was taken, and every document dead-lettered for good.
+@test "--max-memory too small for the parser to start is refused before any job" {
+	RAG_RUN_PARSE=$BATS_TEST_DIRNAME/../../bin/rag-parse run -2 --separate-stderr \
+		rag-run ingest --tenant t_mem3 --max-memory 64M "$D/pdfs/sf-001-minimal-document.pdf"
+	[[ "$stderr" == *"--max-memory 64M: '"*"/bin/rag-parse' cannot even start under it (it exited with status 127: "*"): give it more, e.g. --max-memory 512M"* ]]
+	assert_output ""
+	[ "$(sql "SELECT count(*) FROM jobs j JOIN tenants t USING (tenant_id) WHERE t.name = 't_mem3'")" -eq 0 ]
+	RAG_RUN_PARSE=$BATS_TEST_DIRNAME/../../bin/rag-parse run -0 --separate-stderr \
+		rag-run ingest --tenant t_mem3 --max-memory 512M "$D/pdfs/sf-001-minimal-document.pdf"
+}
+
+# Regression: -j 0 queued paths as given, so a worker started in another
+# folder dead-lettered every one of them, for good.
+@test "-j 0 with relative paths: a worker started elsewhere finds the files" {
+	(cd "$D" && run -75 --separate-stderr rag-run ingest -j 0 --tenant t_rel pdfs/sf-001-minimal-document.pdf pdfs &&
+		[ "$(jq -c .jobs.queued <<<"$output")" = 4 ])
+	[ "$(sql "SELECT count(*) FROM job_inputs j JOIN tenants t USING (tenant_id) WHERE t.name = 't_rel' AND records LIKE '%\"$D/pdfs/%'")" -eq 4 ]
+	cd /
+	run -1 --separate-stderr rag-run work --tenant t_rel
+	[ "$(jq -c '[.documents_done, .complete]' <<<"$output")" = "[3,true]" ]
+	# The one dead letter is the encrypted PDF's, for its password.
+	run -0 rag-run status --dead --tenant t_rel
+	[ "$(jq -r '"\(.source) \(.stage)"' <<<"$output")" = "$D/pdfs/pm-encrypted-aes256.pdf parse" ]
+}
+
 @test "one request_id flows into every child, its records and the job rows" {
 	f=$(fake tee chunk 'echo "$RAG_REQUEST_ID" >>"$0.env"; tee -a "$0.in" | rag-chunk "$@" | tee -a "$0.out"')
 	RAG_REQUEST_ID=feedc0de RAG_RUN_CHUNK=$f run -0 --separate-stderr rag-run ingest \
