@@ -258,6 +258,13 @@ rag_db_set_error(struct rag_db *db, const PGresult *res,
 		set_lost(db, err);
 		return;
 	}
+	/* The server's hint ("Check free disk space.") does not say where. */
+	if (state != NULL && strcmp(state, "53100") == 0) {
+		rag_error_set(err, RAG_EXIT_TEMPFAIL, "the disk of %s is full "
+		    "(%s): free space where the server keeps its data, then "
+		    "run again", db->where, primary);
+		return;
+	}
 	/* P0002 and 22023 are rag_search's own sentences: no prefix. */
 	if (state != NULL && (strcmp(state, "P0002") == 0 ||
 	    strcmp(state, "22023") == 0))

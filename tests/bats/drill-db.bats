@@ -19,12 +19,7 @@ setup_file() {
 	RAG_DATABASE_URL=$(rag-db url)
 	export RAG_DATABASE_URL
 	# 12 documents of 50 chunks each, embedded.
-	jq -nc 'range(1; 13) as $d | range(50) as $i | ("\($d)" | ascii_downcase) as $n |
-		{type: "chunk", doc_id: ("%064d" | sub("%064d"; "\($d)" | (64 - length) as $l |
-			([range($l)] | map("0") | join("")) + .)),
-		seq: $i, page_start: 1, page_end: 1, source: "d\($d).pdf", tokens: 100,
-		text: ("document \($d) chunk \($i) " + ([range(60)] | map("word\((. * $d + $i) % 97)") | join(" ")))} |
-		.chunk_id = "\(.doc_id[56:])-\(.seq)"' | rag-embed -q >"$D/many.emb"
+	many_chunks 12 >"$D/many.emb"
 	cp "$PDFS/sf-001-minimal-document.pdf" "$PDFS/sf-004-pdflatex-4-pages.pdf" \
 		"$PDFS/pm-naacl06-paper.pdf" "$D/pdfs/"
 	t0=$(now_ms)

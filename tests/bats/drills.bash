@@ -90,3 +90,14 @@ ingest() {
 		rag-embed -q --tenant "$t" "$o.chunks" >"$o.embedded" &&
 		rag-index -q --tenant "$t" "$o.embedded" >"$o.indexed"
 }
+
+# many_chunks N: embedded chunk records, N documents of 50 chunks each.
+many_chunks() {
+	jq -nc --argjson n "$1" 'range(1; $n + 1) as $d | range(50) as $i |
+		{type: "chunk", doc_id: ("\($d)" | (64 - length) as $l |
+			([range($l)] | map("0") | join("")) + .),
+		seq: $i, page_start: 1, page_end: 1, source: "d\($d).pdf", tokens: 100,
+		text: ("document \($d) chunk \($i) " + ([range(60)] |
+			map("word\((. * $d + $i) % 97)") | join(" ")))} |
+		.chunk_id = "\(.doc_id[56:])-\(.seq)"' | rag-embed -q
+}
