@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Fault drill: a full disk under the object store (a small tmpfs mounted
-# as RAG_HOME's objects folder), and under the database (a cluster of this
-# file's own whose data directory sits on a small tmpfs).  rag-upload stops with exit 3 and a
+# as RAG_HOME's objects folder).  (A full disk under the database is in
+# drill-db.bats, whose cluster sits on a tmpfs.)  rag-upload stops with exit 3 and a
 # message that names the folder and what to do; no partial object, no
 # file left in .tmp/, no document row for what was not stored; once there
 # is room, the run again leaves the rows (and objects) of a clean run.
@@ -27,12 +27,6 @@ setup_file() {
 
 teardown_file() {
 	umount "$FULL" 2>/dev/null || umount -l "$FULL" || true
-	if [ -e "$D/pghome/pg" ]; then
-		data=$(readlink -f "$D/pghome/pg")/data
-		pgx stop || true
-		umount "$data" 2>/dev/null || umount -l "$data" || true
-		pgx destroy --yes || true
-	fi
 	drill_report
 }
 
@@ -61,42 +55,4 @@ teardown_file() {
 	ingest full "$D"/pdfs/*.pdf
 	same_as_clean "$D/clean.state" full "the store full, then room again"
 	diff "$D/clean.store" <(store_state "$FULL/full")
-}
-
-# rag-db on this file's own cluster.
-pgx() {
-	env -u RAG_DATABASE_URL RAG_HOME="$D/pghome" rag-db -q "$@"
-}
-
-@test "a full database disk: exit 75 naming the database and what to do, no rows; with room, the run again is clean" {
-	many_chunks 8 >"$D/many.emb"
-	rag-index -q --tenant dbclean "$D/many.emb" >/dev/null
-	drill_state dbclean | grep -E '^(chunk|terms|totals)[|]' >"$D/dbclean.state"
-	# A cluster whose data directory is a tmpfs with 3 MB to spare.
-	home=$D/pghome
-	mkdir -p "$home"
-	pgx start
-	url=$(pgx url)
-	data=$(readlink -f "$home/pg")/data
-	pgx stop
-	used=$(du -sk "$data" | cut -f1)
-	mv "$data" "$data.disk"
-	mkdir -m 0700 "$data"
-	mount -t tmpfs -o size=$((used + 3072))k,mode=0700 tmpfs "$data"
-	cp -a "$data.disk/." "$data/"
-	chown --reference="$data.disk" "$data"
-	rm -rf "$data.disk"
-	pgx start
-	fault "the database's file system full ($((used + 3072)) kB tmpfs, 3 MB free)"
-	RAG_DATABASE_URL=$url run -75 --separate-stderr rag-index --tenant full "$D/many.emb"
-	[[ "$stderr" == *"rag-index: the disk of database 'rag' on '"*"' is full (could not extend file "*"No space left on device): free space where the server keeps its data, then run again"* ]] ||
-		fail "the message: $stderr"
-	[ "$(jq -r 'select(.type == "error") | .retryable' <<<"$output" | sort -u)" = true ]
-	[ "$(RAG_DATABASE_URL=$url sql "SELECT count(*) FROM chunks")" -eq 0 ]
-	[ "$(RAG_DATABASE_URL=$url sql "SELECT count(*) FROM chunk_terms")" -eq 0 ]
-	# Room again: the same command.
-	mount -o remount,size=256m "$data"
-	RAG_DATABASE_URL=$url run -0 --separate-stderr rag-index --tenant full "$D/many.emb"
-	drill_state full "$url" | grep -E '^(chunk|terms|totals)[|]' >"$D/dbfull.state"
-	diff "$D/dbclean.state" "$D/dbfull.state" || fail "the rows differ from the clean run's"
 }
