@@ -14,6 +14,7 @@ load helper
 load drills
 
 setup_file() {
+	[ "$(id -u)" -eq 0 ] || fail "this drill mounts a tmpfs: run it as root"
 	export D=$BATS_FILE_TMPDIR
 	export RAG_HOME=$D/home XDG_CONFIG_HOME=$D/config
 	mkdir -p "$RAG_HOME" "$XDG_CONFIG_HOME" "$D/pdfs"

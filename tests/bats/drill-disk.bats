@@ -10,6 +10,7 @@ load helper
 load drills
 
 setup_file() {
+	[ "$(id -u)" -eq 0 ] || fail "this drill mounts a tmpfs: run it as root"
 	rag_test_env
 	export D=$BATS_FILE_TMPDIR
 	mkdir -p "$D/pdfs" "$RAG_HOME/objects"
