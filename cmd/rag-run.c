@@ -1642,7 +1642,8 @@ work(struct worker *w)
 			    t : 0;
 		if ((n = rag_jobs_news(w->jobs)) < 0) {
 			rag_error_set(&err, RAG_EXIT_TEMPFAIL, "lost the "
-			    "connection to the database");
+			    "connection to the database: run the same command "
+			    "again once it is back (finished jobs are kept)");
 			fail_db(w, &err);
 			break;
 		}

@@ -226,11 +226,26 @@ rag_db_sqlstate_code(const char *s)
 }
 
 /*
- * The server's primary message and hint, without the multi-line ERROR:,
- * CONTEXT: and PL/pgSQL trail that libpq's full message carries.
+ * A connection that broke, in one line that says what to do: libpq's own
+ * message runs over several lines ("server closed the connection
+ * unexpectedly\n\tThis probably means ..."), of which the first says
+ * what happened.
  */
 static void
-set_error(struct rag_db *db, const PGresult *res, struct rag_error *err)
+set_lost(struct rag_db *db, struct rag_error *err)
+{
+	const char *msg = PQerrorMessage(db->conn);
+
+	if (strncmp(msg, "FATAL:  ", 8) == 0)
+		msg += 8;
+	rag_error_set(err, RAG_EXIT_TEMPFAIL, "lost the connection to %s "
+	    "(%.*s): try again once the database is back", db->where,
+	    (int)strcspn(msg, "\n"), msg);
+}
+
+void
+rag_db_set_error(struct rag_db *db, const PGresult *res,
+    struct rag_error *err)
 {
 	const char *primary = res != NULL ?
 	    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
@@ -240,9 +255,14 @@ set_error(struct rag_db *db, const PGresult *res, struct rag_error *err)
 	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
 	if (primary == NULL) {
-		rag_error_set(err, RAG_EXIT_TEMPFAIL, "lost the connection to "
-		    "%s: %s", db->where, PQerrorMessage(db->conn));
-		chomp(err->msg);
+		set_lost(db, err);
+		return;
+	}
+	/* The server's hint ("Check free disk space.") does not say where. */
+	if (state != NULL && strcmp(state, "53100") == 0) {
+		rag_error_set(err, RAG_EXIT_TEMPFAIL, "the disk of %s is full "
+		    "(%s): free space where the server keeps its data, then "
+		    "run again", db->where, primary);
 		return;
 	}
 	/* P0002 and 22023 are rag_search's own sentences: no prefix. */
@@ -304,7 +324,7 @@ rag_db_exec(struct rag_db *db, const char *sql, int nparams,
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ||
 	    st == PGRES_COPY_IN)
 		return res;
-	set_error(db, res, err);
+	rag_db_set_error(db, res, err);
 	PQclear(res);
 	return NULL;
 }
@@ -337,8 +357,11 @@ rag_db_copy_put(struct rag_db *db, const char *data, size_t len,
     struct rag_error *err)
 {
 	if (PQputCopyData(db->conn, data, (int)len) != 1) {
-		rag_error_set(err, RAG_EXIT_TEMPFAIL, "database: COPY: %s",
-		    PQerrorMessage(db->conn));
+		if (PQstatus(db->conn) == CONNECTION_BAD)
+			set_lost(db, err);
+		else
+			rag_error_set(err, RAG_EXIT_TEMPFAIL, "database: "
+			    "COPY: %s", PQerrorMessage(db->conn));
 		chomp(err->msg);
 		return -1;
 	}
@@ -352,14 +375,17 @@ rag_db_copy_end(struct rag_db *db, struct rag_error *err)
 	int rc = 0;
 
 	if (PQputCopyEnd(db->conn, NULL) != 1) {
-		rag_error_set(err, RAG_EXIT_TEMPFAIL, "database: COPY: %s",
-		    PQerrorMessage(db->conn));
+		if (PQstatus(db->conn) == CONNECTION_BAD)
+			set_lost(db, err);
+		else
+			rag_error_set(err, RAG_EXIT_TEMPFAIL, "database: "
+			    "COPY: %s", PQerrorMessage(db->conn));
 		chomp(err->msg);
 		return -1;
 	}
 	while ((res = PQgetResult(db->conn)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
-			set_error(db, res, err);
+			rag_db_set_error(db, res, err);
 			rc = -1;
 		}
 		PQclear(res);

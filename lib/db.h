@@ -53,6 +53,14 @@ PGresult *rag_db_exec(struct rag_db *db, const char *sql, int nparams,
 int rag_db_run(struct rag_db *db, const char *sql, int nparams,
     const char *const *params, struct rag_error *err);
 int rag_db_sqlstate_code(const char *sqlstate);
+/*
+ * Sets err from a failed result (res may be NULL) the way rag_db_exec
+ * does: the server's primary message and hint in one line, without
+ * libpq's multi-line ERROR:, CONTEXT: and PL/pgSQL trail; a lost
+ * connection says so and what to do.
+ */
+void rag_db_set_error(struct rag_db *db, const PGresult *res,
+    struct rag_error *err);
 
 /* COPY ... FROM STDIN: start, send rows (text format), end. */
 int rag_db_copy_start(struct rag_db *db, const char *sql,

@@ -549,10 +549,8 @@ rag_indexer_finish(struct rag_indexer *ix, struct rag_error *err)
 
 		free(sql);
 		if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-			rag_error_set(err, rag_db_sqlstate_code(
-			    PQresultErrorField(res, PG_DIAG_SQLSTATE)),
-			    "cannot create the vector index: %s",
-			    PQresultErrorMessage(res));
+			rag_db_set_error(ix->db, res, err);
+			rag_error_prefix(err, "cannot create the vector index");
 			PQclear(res);
 			return -1;
 		}

@@ -286,8 +286,24 @@ file_head(struct rag_store *s, const char *key, bool *exists, uint64_t *size,
 	return rc;
 }
 
+/*
+ * A write that failed: "No space left on device" alone says neither where
+ * nor what to do, so a full file system names the store's folder.
+ */
 static int
-write_all(int fd, const char *buf, size_t n, struct rag_error *err)
+write_failed(const char *root, const char *what, struct rag_error *err)
+{
+	if (errno == ENOSPC || errno == EDQUOT)
+		return rag_error_set(err, RAG_EXIT_FATAL, "the store folder "
+		    "'%s' is full (%s): free space there, or set RAG_STORE to "
+		    "another store, then run again", root, strerror(errno));
+	return rag_error_set(err, RAG_EXIT_FATAL, "cannot write %s: %s", what,
+	    strerror(errno));
+}
+
+static int
+write_all(const char *root, int fd, const char *buf, size_t n,
+    struct rag_error *err)
 {
 	for (size_t off = 0; off < n;) {
 		ssize_t w = write(fd, buf + off, n - off);
@@ -295,8 +311,7 @@ write_all(int fd, const char *buf, size_t n, struct rag_error *err)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			return rag_error_set(err, RAG_EXIT_FATAL, "cannot write "
-			    "to the store: %s", strerror(errno));
+			return write_failed(root, "to the store", err);
 		off += (size_t)w;
 	}
 	return 0;
@@ -339,8 +354,10 @@ file_commit(struct rag_store *s, int fd, char **tmp, const char *key,
 	*strrchr(dir, '/') = '\0';
 	fchmod(fd, 0644);
 	if (fsync(fd) != 0) {
-		rag_error_set(err, RAG_EXIT_FATAL, "cannot write '%s': %s",
-		    *tmp, strerror(errno));
+		char *what = rag_xasprintf("'%s'", *tmp);
+
+		write_failed(s->root, what, err);
+		free(what);
 		goto out;
 	}
 	if (mkdirs(dir, err) != 0)
@@ -397,7 +414,7 @@ file_put(struct rag_store *s, const char *key, int fd,
 			goto out;
 		}
 		rag_hash_update(h, buf, (size_t)n);
-		if (write_all(out, buf, (size_t)n, err) != 0)
+		if (write_all(s->root, out, buf, (size_t)n, err) != 0)
 			goto out;
 		done += (uint64_t)n;
 		progress(s, what, "copying", done, d->size);
@@ -447,7 +464,7 @@ file_put_stream(struct rag_store *s, const struct rag_store_stream *in,
 		if (n == 0)
 			break;
 		rag_hash_update(h, buf, (size_t)n);
-		if (write_all(out, buf, (size_t)n, err) != 0)
+		if (write_all(s->root, out, buf, (size_t)n, err) != 0)
 			goto out;
 		*size += (uint64_t)n;
 		progress(s, in->source, "copying", *size,
