@@ -543,7 +543,7 @@ markers_in(const char *s, size_t from, size_t to)
 
 	for (size_t k = from; k < to; k++) {
 		int nums[64];
-		size_t count, ml = s[k] == '[' ? marker(s + k, nums, 64, &count) :
+		size_t count = 0, ml = s[k] == '[' ? marker(s + k, nums, 64, &count) :
 		    0;
 
 		for (size_t x = 0; x < count && ml > 0; x++)
