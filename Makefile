@@ -107,6 +107,8 @@ build/san/tests/%: build/san/tests/unit/%.o build/san/librag.a
 
 san: $(SAN_BIN) $(UNIT_BIN)
 
+include tests/fuzz/fuzz.mk
+
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 # ---- tests -------------------------------------------------------------
@@ -125,6 +127,7 @@ check:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory check-build
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory bats
 
 deps:

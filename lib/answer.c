@@ -543,8 +543,8 @@ markers_in(const char *s, size_t from, size_t to)
 
 	for (size_t k = from; k < to; k++) {
 		int nums[64];
-		size_t count, ml = s[k] == '[' ? marker(s + k, nums, 64, &count) :
-		    0;
+		size_t count = 0, ml = s[k] == '[' ?
+		    marker(s + k, nums, 64, &count) : 0;
 
 		for (size_t x = 0; x < count && ml > 0; x++)
 			if (!int_in(marks, nums[x]))

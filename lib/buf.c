@@ -40,6 +40,12 @@ rag_buf_grow(struct rag_buf *b, size_t extra)
 	while (b->cap < need)
 		b->cap *= 2;
 	b->data = rag_xrealloc(b->data, b->cap);
+	/*
+	 * A buffer that only grew (an append of nothing) has data at last:
+	 * rag_buf_str() and rag_buf_detach() then hand it out, so it must
+	 * be a string already.
+	 */
+	b->data[b->len] = '\0';
 }
 
 void

@@ -255,7 +255,13 @@ rag_http_header(const struct rag_http_response *r, const char *name)
 {
 	const struct rag_buf *b = &r->xfer->hdrs;
 	size_t nlen = strlen(name);
-	const char *p = b->data, *end = b->data + b->len;
+	const char *p, *end;
+
+	/* No header yet: data is NULL, and NULL + 0 is undefined. */
+	if (b->data == NULL)
+		return NULL;
+	p = b->data;
+	end = b->data + b->len;
 
 	while (p != NULL && p < end) {
 		const char *colon = strchr(p, ':');

@@ -206,8 +206,14 @@ rag_record_int(const json_t *rec, const char *key, long long def,
 		*out = json_integer_value(v);
 		return 0;
 	}
-	if (json_is_real(v) && json_real_value(v) == (double)(long long)
-	    json_real_value(v)) {
+	/*
+	 * 3.0 is an integer too; but converting a double that long long
+	 * cannot hold (1e80, NaN) is undefined: check the range first.
+	 * 2^63 itself is out; -2^63 is in.
+	 */
+	if (json_is_real(v) && json_real_value(v) >= -0x1p63 &&
+	    json_real_value(v) < 0x1p63 && json_real_value(v) ==
+	    (double)(long long)json_real_value(v)) {
 		*out = (long long)json_real_value(v);
 		return 0;
 	}

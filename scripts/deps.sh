@@ -9,6 +9,8 @@ set -eu
 PACKAGES=
 # build: compilers and build tools
 PACKAGES="$PACKAGES build-essential autoconf pkg-config clang"
+# fuzzing: libFuzzer and the sanitizer runtimes clang links (make fuzz)
+PACKAGES="$PACKAGES libclang-rt-14-dev"
 # libraries: headers the library and tools link against
 PACKAGES="$PACKAGES libpq-dev libjansson-dev libcurl4-openssl-dev"
 PACKAGES="$PACKAGES libarchive-dev libssl-dev libutf8proc-dev libmupdf-dev"

@@ -1,4 +1,5 @@
 /* Unit tests for lib/record: JSON Lines in and out, bad lines, the line limit. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,27 @@ test_write_roundtrip(void)
 	free(mem);
 }
 
+/* Found by fuzzing: 1e80 was converted to long long, which is undefined. */
+static void
+test_int_of_reals(void)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	json_t *rec = json_loads("{\"a\": 3.0, \"b\": 4.61111e80, "
+	    "\"c\": -9223372036854775808.0, \"d\": 9223372036854775808.0, "
+	    "\"e\": 2.5}", 0, NULL);
+	long long n = 0;
+
+	is_int(rag_record_int(rec, "a", 0, &n, &err), 0, "3.0 is an integer");
+	is_int(n, 3, "... 3");
+	is_int(rag_record_int(rec, "b", 0, &n, &err), -1,
+	    "4.6e80 is too big, not undefined");
+	is_int(rag_record_int(rec, "c", 0, &n, &err), 0, "-2^63 fits");
+	is_int(n == LLONG_MIN, 1, "... as LLONG_MIN");
+	is_int(rag_record_int(rec, "d", 0, &n, &err), -1, "2^63 does not fit");
+	is_int(rag_record_int(rec, "e", 0, &n, &err), -1, "2.5 is no integer");
+	json_decref(rec);
+}
+
 int
 main(void)
 {
@@ -137,5 +159,6 @@ main(void)
 	test_line_limit();
 	test_error_record();
 	test_write_roundtrip();
+	test_int_of_reals();
 	return tap_done();
 }

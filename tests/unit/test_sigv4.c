@@ -1657,10 +1657,42 @@ test_errors(void)
 	   "amz_date: a time past year 9999 is refused");
 }
 
+/*
+ * Found by fuzzing: a parameter whose name or value is "" was encoded
+ * into a buffer that had grown but held no string, and the query was
+ * read past its end.
+ */
+static void
+test_empty_parameter(void)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_sigv4_result r;
+	struct rag_sigv4_params p = s3_params();
+	struct rag_sigv4_pair h[] = {{"Host", "127.0.0.1:9000"}};
+	struct rag_sigv4_pair q[] = {{"acl", ""}, {"", "x"}};
+	struct rag_sigv4_request req = {
+	    .method = "GET",
+	    .path = "/pdfs",
+	    .query = q,
+	    .nquery = 2,
+	    .headers = h,
+	    .nheaders = 1,
+	};
+
+	rag_sigv4_result_init(&r);
+	ok(rag_sigv4_sign(&req, &p, &r, &err) == 0, "empty: sign");
+	is_str(rag_buf_str(&r.query), "=x&acl=", "empty: query");
+	ok(rag_sigv4_presign(&req, &p, &r, &err) == 0, "empty: presign");
+	ok(strncmp(rag_buf_str(&r.query), "=x&X-Amz-Algorithm=", 19) == 0,
+	   "empty: presigned query");
+	rag_sigv4_result_release(&r);
+}
+
 int
 main(void)
 {
 	test_encoding();
+	test_empty_parameter();
 	test_headers_and_tokens();
 	test_errors();
 	test_s3_header_examples();
