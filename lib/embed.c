@@ -83,7 +83,8 @@ rag_embedder_new(const struct rag_embed_opts *o, struct rag_error *err)
 	if (p == NULL) {
 		list_providers(&known);
 		rag_error_set(err, RAG_EXIT_USAGE,
-		    "unknown embedding provider '%.*s' in '%s': known "
+		    "unknown embedding provider '%.*s' in '%s' "
+		    "(RAG_EMBED_MODEL): known "
 		    "providers are %s", (int)plen, name, name,
 		    rag_buf_str(&known));
 		goto out;

@@ -1,4 +1,6 @@
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "config.h"
 #include "opt.h"
@@ -54,5 +56,97 @@ rag_setting_seconds(const char *name, double min, double max, double def,
 		return rag_error_set(err, RAG_EXIT_USAGE, "%s: '%s' is not a "
 		    "duration from %.15g to %.15g seconds (e.g. '30', '1.5', "
 		    "'2m')", name, v, min, max);
+	return 0;
+}
+
+/*
+ * Every numeric or enumerated setting, checked whatever the provider: a
+ * value a tool would not read today (RAG_CHAT_TIMEOUT with the extractive
+ * answerer) is still refused, so a typo does not wait for the day the
+ * provider changes.  The modules that read them keep their own, sometimes
+ * narrower, ranges (a provider's request size).
+ */
+enum kind { WHOLE, NUMBER, SECONDS, CHOICE };
+
+static const struct {
+	const char *name;
+	enum kind kind;
+	double min, max;
+	const char *choices; /* CHOICE: '|'-separated */
+} table[] = {
+	{ "RAG_EMBED_CONCURRENCY", WHOLE, 1, 256, NULL },
+	{ "RAG_EMBED_RPM", NUMBER, 0, 1e9, NULL },
+	{ "RAG_EMBED_TPM", NUMBER, 0, 1e12, NULL },
+	{ "RAG_EMBED_RATE_WINDOW", SECONDS, 1, 3600, NULL },
+	{ "RAG_EMBED_REQUEST_INPUTS", WHOLE, 1, 1000000, NULL },
+	{ "RAG_EMBED_REQUEST_TOKENS", WHOLE, 16, 1e9, NULL },
+	{ "RAG_EMBED_INPUT_TOKENS", WHOLE, 16, 10000000, NULL },
+	{ "RAG_EMBED_LONG_INPUT", CHOICE, 0, 0, "split|truncate|reject" },
+	{ "RAG_EMBED_TIMEOUT", SECONDS, 0.1, 3600, NULL },
+	{ "RAG_EMBED_RETRIES", WHOLE, 0, 100, NULL },
+	{ "RAG_RERANK_DEPTH", WHOLE, 1, 1000, NULL },
+	{ "RAG_RERANK_TIMEOUT", SECONDS, 0.1, 3600, NULL },
+	{ "RAG_RERANK_RETRIES", WHOLE, 0, 100, NULL },
+	{ "RAG_CHAT_TIMEOUT", SECONDS, 0.1, 3600, NULL },
+	{ "RAG_CHAT_RETRIES", WHOLE, 0, 100, NULL },
+	{ "RAG_CHAT_RPM", NUMBER, 0, 1e9, NULL },
+	{ "RAG_CHAT_TPM", NUMBER, 0, 1e12, NULL },
+	{ "RAG_CHAT_MAX_TOKENS", WHOLE, 1, 1000000, NULL },
+	{ "RAG_CHAT_TEMPERATURE", NUMBER, 0, 2, NULL },
+	{ "RAG_ANSWER_SENTENCES", WHOLE, 1, 50, NULL },
+	{ "RAG_CHECK", CHOICE, 0, 0, "report|retry|refuse" },
+	{ "RAG_QUERY_CACHE_TTL", SECONDS, 1, 366 * 86400.0, NULL },
+};
+
+static bool
+one_of(const char *v, const char *choices)
+{
+	size_t n = strlen(v);
+
+	for (const char *p = choices; *p != '\0';) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+
+		if (len == n && strncmp(p, v, n) == 0)
+			return true;
+		p += len + (bar != NULL);
+	}
+	return false;
+}
+
+int
+rag_settings_check(struct rag_error *err)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(*table); i++) {
+		const char *name = table[i].name, *v = rag_config_get(name);
+		double d;
+		long l;
+
+		if (v == NULL || *v == '\0')
+			continue;
+		switch (table[i].kind) {
+		case WHOLE:
+			if (rag_setting_long(name, (long)table[i].min,
+			    (long)table[i].max, 0, &l, err) != 0)
+				return -1;
+			break;
+		case NUMBER:
+			if (rag_setting_double(name, table[i].min,
+			    table[i].max, 0, &d, NULL, err) != 0)
+				return -1;
+			break;
+		case SECONDS:
+			if (rag_setting_seconds(name, table[i].min,
+			    table[i].max, 0, &d, err) != 0)
+				return -1;
+			break;
+		case CHOICE:
+			if (!one_of(v, table[i].choices))
+				return rag_error_set(err, RAG_EXIT_USAGE,
+				    "%s: '%s' is not one of %s", name, v,
+				    table[i].choices);
+			break;
+		}
+	}
 	return 0;
 }

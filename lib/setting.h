@@ -25,4 +25,11 @@ int rag_setting_long(const char *name, long min, long max, long def,
 int rag_setting_seconds(const char *name, double min, double max, double def,
     double *out, struct rag_error *err);
 
+/*
+ * Checks every numeric and enumerated RAG_* setting that is set, whether or
+ * not the configured providers read it: 0, or -1 with err (RAG_EXIT_USAGE)
+ * naming the first bad one.
+ */
+int rag_settings_check(struct rag_error *err);
+
 #endif

@@ -62,7 +62,7 @@ rag_store_open(const char *url, const struct rag_store_options *o,
 		if (strncmp(p, "localhost/", 10) == 0)
 			p += 9;
 		if (*p != '/' || (s->root = url_path(p)) == NULL) {
-			rag_error_set(err, RAG_EXIT_FATAL, "RAG_STORE '%s' is "
+			rag_error_set(err, RAG_EXIT_USAGE, "RAG_STORE '%s' is "
 			    "not a file URL with an absolute path: use "
 			    "file:///path/to/folder", url);
 			goto fail;
@@ -77,7 +77,7 @@ rag_store_open(const char *url, const struct rag_store_options *o,
 			goto fail;
 		return s;
 	}
-	rag_error_set(err, RAG_EXIT_FATAL, "RAG_STORE '%s' is neither "
+	rag_error_set(err, RAG_EXIT_USAGE, "RAG_STORE '%s' is neither "
 	    "file:///path nor s3://bucket/prefix", url);
 fail:
 	rag_store_free(s);

@@ -16,7 +16,7 @@ rag_tool_config(void)
 {
 	struct rag_error err = RAG_ERROR_INIT;
 
-	if (rag_config_load(&err) != 0)
+	if (rag_config_load(&err) != 0 || rag_settings_check(&err) != 0)
 		rag_die(err.code, "%s", err.msg);
 }
 

@@ -59,3 +59,44 @@ tools() {
 		[[ "$stderr" == *"try '$t --help'"* ]] || fail "$t: $stderr"
 	done
 }
+
+@test "every setting the README names is one the tools read" {
+	readme=$BATS_TEST_DIRNAME/../../README.md
+	config=$BATS_TEST_DIRNAME/../../lib/config.c
+	n=0
+	for s in $(grep -oE '\bRAG_[A-Z_]*[A-Z]\b' "$readme" | sort -u); do
+		grep -q "\"$s\"" "$config" || fail "README names $s, lib/config.c does not know it"
+		n=$((n + 1))
+	done
+	[ "$n" -ge 15 ] || fail "only $n settings found in the README"
+}
+
+@test "a bogus value of any setting is refused with exit 2, naming it" {
+	rag_test_env
+	bad() { # tool stdin setting=value
+		local tool=$1 in=$2 kv=$3
+		run env "$kv" "$tool" <<<"$in"
+		[ "$status" -eq 2 ] || fail "$kv: $tool exited $status, not 2: $output"
+		[[ $output == *"${kv%%=*}"* ]] || fail "$kv: $tool did not name it: $output"
+	}
+	# the models: each tool that reads one
+	bad rag-embed '' RAG_EMBED_MODEL=nosuch/model
+	bad rag-query 'refund' RAG_RERANK_MODEL=nosuch/model
+	bad rag-answer 'refund' RAG_CHAT_MODEL=nosuch/model
+	run env RAG_STORE=ftp://example.com/bucket rag-upload "$PDFS/$(ls "$PDFS" | grep -m1 '\.pdf$')"
+	[ "$status" -eq 2 ] && [[ $output == *RAG_STORE* ]] || fail "RAG_STORE=ftp://…: rag-upload exited $status: $output"
+	# numbers, durations and choices: refused by any tool, whatever the
+	# provider, so a typo does not wait for the day the provider changes
+	for kv in RAG_EMBED_CONCURRENCY=x RAG_EMBED_TIMEOUT=-1 \
+		RAG_EMBED_LONG_INPUT=cut RAG_EMBED_RETRIES=1000 \
+		RAG_RERANK_DEPTH=0 RAG_RERANK_TIMEOUT=soon \
+		RAG_CHAT_TEMPERATURE=9 RAG_CHAT_MAX_TOKENS=lots \
+		RAG_CHAT_TIMEOUT=x RAG_ANSWER_SENTENCES=0 RAG_CHECK=maybe \
+		RAG_QUERY_CACHE_TTL=forever; do
+		bad rag-embed "" "$kv"
+		bad rag-query 'refund' "$kv"
+	done
+	# and the defaults stay quiet
+	run rag-embed <<<""
+	assert_success
+}

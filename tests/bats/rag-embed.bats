@@ -113,7 +113,7 @@ chunks() {
 @test "an unknown provider is a usage error listing the known providers" {
 	run -2 --separate-stderr rag-embed --model foo/bar </dev/null
 	assert_output ""
-	[ "$stderr" = "rag-embed: unknown embedding provider 'foo' in 'foo/bar': known providers are 'local', 'openai', 'jina'" ]
+	[ "$stderr" = "rag-embed: unknown embedding provider 'foo' in 'foo/bar' (RAG_EMBED_MODEL): known providers are 'local', 'openai', 'jina'" ]
 	RAG_EMBED_MODEL=foo/bar run -2 --separate-stderr rag-embed </dev/null
 	[[ "$stderr" == *"known providers are 'local', 'openai', 'jina'"* ]]
 	run -2 --separate-stderr rag-embed --model local/nope </dev/null

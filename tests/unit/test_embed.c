@@ -142,7 +142,7 @@ test_open_errors(void)
 	ok(rag_embedder_new(&o, &err) == NULL, "unknown provider fails");
 	is_int(err.code, RAG_EXIT_USAGE, "unknown provider is a usage error");
 	is_str(err.msg, "unknown embedding provider 'acme' in "
-	    "'acme/super-embed': known providers are 'local', 'openai', "
+	    "'acme/super-embed' (RAG_EMBED_MODEL): known providers are 'local', 'openai', "
 	    "'jina'",
 	    "unknown provider message lists the known ones");
 
