@@ -143,10 +143,21 @@ answer_held(struct run *r, struct rag_error *err)
 	r->q = r->qid = NULL;
 	r->hits = json_array();
 	first = json_array_get(hits, 0);
-	tenant = rag_record_str(first, "tenant");
+	if ((tenant = rag_record_scope(first, "tenant", "RAG_TENANT", err)) ==
+	    NULL) {
+		json_t *in = json_pack("{s:s, s:s}", "type", "question",
+		    "question", q);
+
+		rag_stream_fail(r->s, err, in);
+		json_decref(in);
+		json_decref(hits);
+		rag_error_clear(err);
+		r->status = rag_ask_worst(r->status, RAG_EXIT_FAILED);
+		rc = 0;
+		goto out;
+	}
 	coll = rag_record_str(first, "collection");
-	asker_for(r, tenant != NULL ? tenant : rag_tool_tenant(),
-	    coll != NULL ? coll : rag_tool_collection());
+	asker_for(r, tenant, coll != NULL ? coll : rag_tool_collection());
 	r->stream.streamed = false;
 	if (rag_ask_hits(r->a, q, hits, &res, err) != 0) {
 		json_t *in = json_pack("{s:s, s:s}", "type", "question",

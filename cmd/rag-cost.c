@@ -37,8 +37,10 @@ static const char help[] =
     "      --by KEYS          group by these, comma-separated: day, month,\n"
     "                         tenant, stage, provider, model (default\n"
     "                         day,tenant,stage,model; '' for one total)\n"
-    "      --tenant NAME      only this tenant's calls (default: all); with\n"
-    "                         --set-price, a price for this tenant only\n"
+    "      --tenant NAME      only this tenant's calls, read as that tenant\n"
+    "                         (default: every tenant's, as the database's\n"
+    "                         owner); with --set-price, a price for this\n"
+    "                         tenant only\n"
     "      --prices           list the prices in force (USD per million input\n"
     "                         and output tokens, per thousand searches),\n"
     "                         instead of the report\n"
@@ -470,7 +472,13 @@ main(int argc, char **argv)
 		    "the prices");
 	if (!o.json && !isatty(STDOUT_FILENO))
 		o.json = true;
-	db = rag_tool_db();
+	/* One tenant's rows as that tenant; every tenant's as the owner. */
+	if (o.tenant != NULL) {
+		rag_config_set("RAG_TENANT", o.tenant);
+		db = rag_tool_db();
+	} else {
+		db = rag_tool_db_admin();
+	}
 	if (o.set_price != NULL)
 		set_price(db, &o);
 	else if (o.prices)

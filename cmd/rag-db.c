@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cluster.h"
 #include "config.h"
 #include "db.h"
@@ -15,7 +16,8 @@
 
 static const char usage[] =
     "usage: rag-db [-qv] [--json] init | start | stop | status | migrate |\n"
-    "              url | psql [psql-argument ...] | destroy --yes\n";
+    "              url | psql [--tenant NAME | --admin] [psql-argument ...] |\n"
+    "              destroy --yes\n";
 
 static const char help[] =
     "usage: rag-db [-qv] [--json] COMMAND\n"
@@ -32,7 +34,9 @@ static const char help[] =
     "             (exit 0 when it is, 3 when it is not)\n"
     "  migrate    apply the schema migrations not yet applied (any server)\n"
     "  url        print the connection string, for psql or other clients\n"
-    "  psql       run psql on the database, passing the arguments on\n"
+    "  psql       run psql on the database, passing the arguments on: as\n"
+    "             the tools run, seeing one tenant's rows (RAG_TENANT, or\n"
+    "             psql --tenant NAME), or every row with psql --admin\n"
     "  destroy    stop the embedded cluster and delete it (needs --yes)\n"
     "\n"
     "Options:\n"
@@ -305,14 +309,63 @@ cmd_url(void)
 	return 0;
 }
 
+/*
+ * psql's session: as rag_app for one tenant (row-level security, what the
+ * tools see), unless admin.  PGOPTIONS carries it, after the user's own.
+ */
+static void
+psql_session(const char *tenant)
+{
+	const char *prev = getenv("PGOPTIONS");
+	struct rag_buf b = RAG_BUF_INIT;
+
+	if (prev != NULL && *prev != '\0')
+		rag_buf_addf(&b, "%s ", prev);
+	rag_buf_adds(&b, "-c role=rag_app -c rag.tenant=");
+	for (const char *p = tenant; *p != '\0'; p++) {
+		if (*p == ' ' || *p == '\\')
+			rag_buf_addc(&b, '\\');
+		rag_buf_addc(&b, *p);
+	}
+	if (setenv("PGOPTIONS", rag_buf_str(&b), 1) != 0)
+		rag_die(RAG_EXIT_FATAL, "cannot set PGOPTIONS: out of memory");
+	rag_buf_release(&b);
+}
+
 static int
 cmd_psql(int argc, char **argv)
 {
 	char **args = rag_xcalloc((size_t)argc + 3, sizeof(*args));
+	const char *tenant = NULL;
+	bool admin = false;
 	char *target;
 	int n = 0;
 
+	/* Ours come first; the rest are psql's. */
+	while (argc > 0) {
+		if (strcmp(argv[0], "--admin") == 0) {
+			admin = true;
+			argc--, argv++;
+		} else if (strcmp(argv[0], "--tenant") == 0 && argc > 1) {
+			tenant = argv[1];
+			argc -= 2, argv += 2;
+		} else if (strncmp(argv[0], "--tenant=", 9) == 0) {
+			tenant = argv[0] + 9;
+			argc--, argv++;
+		} else {
+			break;
+		}
+	}
+	if (admin && tenant != NULL)
+		rag_usage_error("psql: --admin reads every tenant's rows, "
+		    "--tenant one tenant's: give one of them");
+	if (tenant != NULL && *tenant == '\0')
+		rag_usage_error("psql: --tenant needs a tenant's name");
+	if (tenant != NULL)
+		rag_config_set("RAG_TENANT", tenant);
 	ensure_running();
+	if (!admin)
+		psql_session(rag_config_get("RAG_TENANT"));
 	if (embedded())
 		target = embedded_uri();
 	else

@@ -970,16 +970,19 @@ start_job(struct worker *w, struct slot *sl, struct rag_job *job,
 		input = stamp(w, job->input, &len);
 		break;
 	case INDEX:
+		input = stamp(w, job->input, &len);
+		break;
+	}
+	if (stage == EMBED || stage == INDEX) {
 		/*
-		 * Defaults for records without a tenant or collection: the
-		 * environment's, as flags would refuse records that name
+		 * The run's tenant, whom the child serves (row-level security),
+		 * and the collection for records without one: the
+		 * environment's, as a flag would refuse records that name
 		 * their own (queued by another rag-run with another one).
 		 */
 		scope[0] = rag_xasprintf("RAG_TENANT=%s", rag_tool_tenant());
 		scope[1] = rag_xasprintf("RAG_COLLECTION=%s",
 		    rag_tool_collection());
-		input = stamp(w, job->input, &len);
-		break;
 	}
 	argv[argc] = NULL;
 	rid = rag_xasprintf("RAG_REQUEST_ID=%s", w->request_id);

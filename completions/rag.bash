@@ -41,6 +41,10 @@ _rag()
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return ;;
 	esac
+	if [[ $tool == rag-db && $prev == psql ]]; then
+		mapfile -t COMPREPLY < <(compgen -W '--tenant --admin' -- "$cur")
+		return
+	fi
 	if [[ $cur == -* ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "$(_rag_options "$tool")" -- "$cur")
 		return

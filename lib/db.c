@@ -100,8 +100,42 @@ quiet_notice(void *arg, const char *msg)
 	(void)msg;
 }
 
+/*
+ * The session of a tool: rag_app's rights, one tenant's rows (row-level
+ * security, sql/0007-tenants.sql).  One round trip.
+ */
+static int
+set_session(struct rag_db *db, struct rag_error *err)
+{
+	const char *tenant = rag_config_get("RAG_TENANT");
+	const char *params[1] = { tenant != NULL && *tenant != '\0' ? tenant :
+		"default" };
+	PGresult *res = PQexecParams(db->conn,
+	    "SELECT set_config('role', 'rag_app', false), "
+	    "set_config('rag.tenant', $1, false)", 1, NULL, params, NULL, NULL,
+	    0);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		if (state != NULL && strcmp(state, "42501") == 0)
+			rc = rag_error_set(err, RAG_EXIT_REFUSED, "%s: the "
+			    "user '%s' may not act as rag_app, the role the "
+			    "tools run as: as the database's owner, run GRANT "
+			    "rag_app TO \"%s\" (see rag(7), \"Tenants\")",
+			    db->where, PQuser(db->conn), PQuser(db->conn));
+		else
+			rc = rag_error_set(err, RAG_EXIT_FATAL, "%s: cannot "
+			    "set the session's tenant: %s", db->where,
+			    PQresultErrorMessage(res));
+	}
+	PQclear(res);
+	return rc;
+}
+
 static struct rag_db *
-open_db(bool migrate, struct rag_error *err)
+open_db(bool migrate, bool admin, struct rag_error *err)
 {
 	struct rag_db *db = rag_xcalloc(1, sizeof(*db));
 	struct rag_cluster *c = NULL;
@@ -172,6 +206,9 @@ open_db(bool migrate, struct rag_error *err)
 		if (needed && rag_migrate(db->conn, &applied, err) != 0)
 			goto fail;
 	}
+	db->admin = admin;
+	if (!admin && set_session(db, err) != 0)
+		goto fail;
 	free(conninfo);
 	rag_cluster_free(c);
 	return db;
@@ -186,13 +223,19 @@ fail:
 struct rag_db *
 rag_db_open(struct rag_error *err)
 {
-	return open_db(true, err);
+	return open_db(true, false, err);
+}
+
+struct rag_db *
+rag_db_open_admin(struct rag_error *err)
+{
+	return open_db(true, true, err);
 }
 
 struct rag_db *
 rag_db_open_raw(struct rag_error *err)
 {
-	return open_db(false, err);
+	return open_db(false, true, err);
 }
 
 void

@@ -18,6 +18,7 @@ struct rag_db {
 	PGconn *conn;
 	bool embedded;		/* the private cluster */
 	bool started;		/* ... which this open started */
+	bool admin;		/* every tenant's rows (rag_db_open_admin) */
 	char *where;		/* for messages; never holds a password */
 	/* Statements with parameters, prepared once per connection. */
 	char **prepared;
@@ -31,7 +32,15 @@ struct rag_db {
  * RAG_EXIT_FATAL otherwise.
  */
 struct rag_db *rag_db_open(struct rag_error *err);
-/* The same without applying migrations (rag-db migrate does it itself). */
+/*
+ * rag_db_open() runs as the role rag_app for the tenant RAG_TENANT: row-level
+ * security shows and changes only that tenant's rows (sql/0007-tenants.sql).
+ * rag_db_open_admin() stays the connecting user (the owner, member of
+ * rag_admin): every tenant's rows, for administration and cross-tenant
+ * reports only.
+ */
+struct rag_db *rag_db_open_admin(struct rag_error *err);
+/* An admin connection without applying migrations (rag-db migrate). */
 struct rag_db *rag_db_open_raw(struct rag_error *err);
 void rag_db_close(struct rag_db *db);
 

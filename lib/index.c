@@ -41,7 +41,6 @@ struct rag_indexer {
 	struct rag_buf row;
 	/* Collections written to, for folding totals and HNSW at the end. */
 	long long touched[MAX_COLLECTIONS];
-	int touched_dims[MAX_COLLECTIONS];
 	int ntouched;
 };
 
@@ -132,8 +131,7 @@ touch(struct rag_indexer *ix)
 		if (ix->touched[i] == ix->coll.collection_id)
 			return;
 	if (ix->ntouched < MAX_COLLECTIONS) {
-		ix->touched[ix->ntouched] = ix->coll.collection_id;
-		ix->touched_dims[ix->ntouched++] = ix->coll.dimensions;
+		ix->touched[ix->ntouched++] = ix->coll.collection_id;
 	}
 }
 
@@ -532,17 +530,8 @@ rag_indexer_finish(struct rag_indexer *ix, struct rag_error *err)
 			return -1;
 	}
 	for (int i = 0; i < ix->ntouched; i++) {
-		/*
-		 * One implicit transaction; the lock is held until it commits,
-		 * so a second indexer waits and then finds the index there.
-		 */
-		char *sql = rag_xasprintf(
-		    "SELECT pg_advisory_xact_lock(7452912, %lld::int); "
-		    "SET LOCAL maintenance_work_mem = '256MB'; "
-		    "CREATE INDEX IF NOT EXISTS chunks_hnsw_%lld ON chunks USING "
-		    "hnsw ((embedding::vector(%d)) vector_cosine_ops) WHERE "
-		    "collection_id = %lld",
-		    ix->touched[i], ix->touched[i], ix->touched_dims[i],
+		/* As the owner, for this tenant's collection (sql/0007). */
+		char *sql = rag_xasprintf("SELECT rag_vector_index(%lld)",
 		    ix->touched[i]);
 		PGresult *res = PQexec(ix->db->conn, sql);
 		ExecStatusType st = PQresultStatus(res);

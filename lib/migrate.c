@@ -3,6 +3,13 @@
 
 #include "migrate.h"
 
+/*
+ * After each migration, in its transaction: row-level security and rag_app's
+ * privileges on every table, new ones included (sql/0007-tenants.sql).
+ */
+#define SECURE "DO $$BEGIN IF to_regproc('rag_secure_tables') IS NOT NULL " \
+	"THEN PERFORM rag_secure_tables(); END IF; END$$"
+
 /* Any fixed number: the key of the advisory lock that serialises migrations. */
 #define MIGRATE_LOCK "7452911"
 
@@ -24,9 +31,21 @@ exec_ok(PGconn *conn, const char *sql, struct rag_error *err,
 	ExecStatusType st = PQresultStatus(res);
 	int rc = 0;
 
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		rc = rag_error_set(err, RAG_EXIT_FATAL, "%s: %s", what,
-		    PQresultErrorMessage(res));
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		const char *msg = PQresultErrorMessage(res);
+		int len = (int)strcspn(msg, "\n");
+
+		if (state != NULL && strcmp(state, "42501") == 0)
+			rc = rag_error_set(err, RAG_EXIT_REFUSED, "%s: %.*s: "
+			    "the schema is changed by its owner: run 'rag-db "
+			    "migrate' with RAG_DATABASE_URL naming the owner "
+			    "(see rag(7), TENANTS)", what, len, msg);
+		else
+			rc = rag_error_set(err, RAG_EXIT_FATAL, "%s: %s", what,
+			    PQresultErrorMessage(res));
+	}
 	PQclear(res);
 	return rc;
 }
@@ -98,8 +117,10 @@ rag_migrate(PGconn *conn, int *applied, struct rag_error *err)
 	if (exec_ok(conn, "CREATE TABLE IF NOT EXISTS schema_migrations ("
 			  "version text PRIMARY KEY, "
 			  "applied_at timestamptz NOT NULL DEFAULT now())",
-	    err, "cannot create schema_migrations") != 0)
+	    err, "cannot create schema_migrations") != 0) {
+		rc = -1;
 		goto unlock;
+	}
 	for (m = rag_migrations; m->name != NULL; m++) {
 		const char *params[1] = { m->name };
 		PGresult *res = PQexecParams(conn,
@@ -119,7 +140,8 @@ rag_migrate(PGconn *conn, int *applied, struct rag_error *err)
 		if (done)
 			continue;
 		if (exec_ok(conn, "BEGIN", err, "cannot begin") != 0 ||
-		    exec_ok(conn, m->sql, err, m->name) != 0) {
+		    exec_ok(conn, m->sql, err, m->name) != 0 ||
+		    exec_ok(conn, SECURE, err, m->name) != 0) {
 			rc = -1;
 			(void)exec_ok(conn, "ROLLBACK", NULL, "");
 			rag_error_prefix(err, "migration failed");

@@ -269,6 +269,21 @@ rag_record_error_new(const char *stage, const struct rag_error *e,
 	return o;
 }
 
+/* What set the process's tenant, as the user would name it. */
+static const char *
+tenant_source(void)
+{
+	const char *src = rag_config_source("RAG_TENANT");
+
+	if (strcmp(src, "flag") == 0)
+		return "from --tenant";
+	if (strcmp(src, "environment") == 0)
+		return "from RAG_TENANT";
+	if (strcmp(src, "config file") == 0)
+		return "from the config file";
+	return "the default";
+}
+
 const char *
 rag_record_scope(const json_t *rec, const char *key, const char *setting,
     struct rag_error *err)
@@ -278,6 +293,14 @@ rag_record_scope(const json_t *rec, const char *key, const char *setting,
 
 	if (own == NULL || *own == '\0')
 		return set;
+	if (strcmp(key, "tenant") == 0 && set != NULL &&
+	    strcmp(own, set) != 0) {
+		rag_error_set(err, RAG_EXIT_FAILED, "the record's tenant is "
+		    "'%s', but this process serves tenant '%s' (%s): one "
+		    "process serves one tenant; run it with --tenant %s (or "
+		    "RAG_TENANT=%s)", own, set, tenant_source(), own, own);
+		return NULL;
+	}
 	if (set != NULL && strcmp(own, set) != 0 &&
 	    strcmp(rag_config_source(setting), "flag") == 0) {
 		rag_error_set(err, RAG_EXIT_FAILED, "the record's %s is '%s', "

@@ -43,11 +43,15 @@ const char *rag_record_type(const json_t *rec);
 const char *rag_record_str(const json_t *rec, const char *key);
 
 /*
- * The record's "tenant" or "collection" (key), else the setting's value
- * (RAG_TENANT, RAG_COLLECTION).  A record that names its own keeps it,
- * so a flag given on the command line (--tenant, --collection) that
- * names another is refused (RAG_EXIT_FAILED, saying how to settle it)
- * rather than silently doing nothing.  Returns NULL with err then.
+ * The record's "collection" (key), else the setting's value
+ * (RAG_COLLECTION).  A record that names its own keeps it, so a flag
+ * given on the command line (--collection) that names another is refused
+ * (RAG_EXIT_FAILED, saying how to settle it) rather than silently doing
+ * nothing.  Returns NULL with err then.
+ *
+ * For key "tenant" the rule is stricter: a process serves one tenant
+ * (RAG_TENANT, the row-level security of the database, rag(7)), so a
+ * record that names another, whatever set RAG_TENANT, is refused.
  */
 const char *rag_record_scope(const json_t *rec, const char *key,
     const char *setting, struct rag_error *err);

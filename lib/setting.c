@@ -1,5 +1,6 @@
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "config.h"
@@ -114,6 +115,28 @@ one_of(const char *v, const char *choices)
 	return false;
 }
 
+/* "NAME: 'v' is not 'a', 'b' or 'c'" */
+static int
+not_one_of(const char *name, const char *v, const char *choices,
+    struct rag_error *err)
+{
+	char list[256];
+	size_t n = 0, count = 1, k = 0;
+
+	for (const char *p = choices; *p != '\0'; p++)
+		count += *p == '|';
+	for (const char *p = choices; *p != '\0' && n + 8 < sizeof(list);) {
+		size_t len = strcspn(p, "|");
+
+		k++;
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s'%.*s'",
+		    k == 1 ? "" : k == count ? " or " : ", ", (int)len, p);
+		p += len + (p[len] == '|');
+	}
+	return rag_error_set(err, RAG_EXIT_USAGE, "%s: '%s' is not %s", name,
+	    v, list);
+}
+
 int
 rag_settings_check(struct rag_error *err)
 {
@@ -122,7 +145,9 @@ rag_settings_check(struct rag_error *err)
 		double d;
 		long l;
 
-		if (v == NULL || *v == '\0')
+		/* A flag's value is the tool's to check, in the flag's name. */
+		if (v == NULL || *v == '\0' ||
+		    strcmp(rag_config_source(name), "flag") == 0)
 			continue;
 		switch (table[i].kind) {
 		case WHOLE:
@@ -142,9 +167,8 @@ rag_settings_check(struct rag_error *err)
 			break;
 		case CHOICE:
 			if (!one_of(v, table[i].choices))
-				return rag_error_set(err, RAG_EXIT_USAGE,
-				    "%s: '%s' is not one of %s", name, v,
-				    table[i].choices);
+				return not_one_of(name, v, table[i].choices,
+				    err);
 			break;
 		}
 	}

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,19 +21,31 @@ rag_tool_config(void)
 		rag_die(err.code, "%s", err.msg);
 }
 
-struct rag_db *
-rag_tool_db(void)
+static struct rag_db *
+tool_db(bool admin)
 {
 	struct rag_error err = RAG_ERROR_INIT;
 	struct rag_db *db;
 
 	rag_tool_config();
-	if ((db = rag_db_open(&err)) == NULL)
+	if ((db = admin ? rag_db_open_admin(&err) : rag_db_open(&err)) == NULL)
 		rag_die(err.code, "%s", err.msg);
 	if (db->started)
 		rag_info("started the embedded database in '%s/pg' (stop it "
 		    "with 'rag-db stop')", rag_config_get("RAG_HOME"));
 	return db;
+}
+
+struct rag_db *
+rag_tool_db(void)
+{
+	return tool_db(false);
+}
+
+struct rag_db *
+rag_tool_db_admin(void)
+{
+	return tool_db(true);
 }
 
 const char *

@@ -15,6 +15,8 @@ void rag_tool_config(void);
  * 3 otherwise).  Says so in one line when it started the embedded cluster.
  */
 struct rag_db *rag_tool_db(void);
+/* Every tenant's rows, as the database owner: administration only (db.h). */
+struct rag_db *rag_tool_db_admin(void);
 
 /* The tenant and collection in force (flag > environment > file > "default"). */
 const char *rag_tool_tenant(void);

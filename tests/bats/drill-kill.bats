@@ -86,7 +86,10 @@ tool_pid() {
 				fi
 				s=0
 				wait $pid || s=$?
-				[ -n "$what" ] && break
+				# exit 0: the signal came as it was exiting, its
+				# work done: that does not count either
+				[ -n "$what" ] && [ "$s" -ne 0 ] && break
+				what=""
 				echo "# ($tool had ended after $delay ms; trying earlier)" >&3
 				win=$((delay / 2))
 			done

@@ -248,7 +248,7 @@ try 'rag-answer --help'" ]
 	[ "$stderr" = "rag-query: --check takes report, retry or refuse, not 'maybe'
 try 'rag-query --help'" ]
 	RAG_CHECK=x run -2 --separate-stderr rag-answer </dev/null
-	[ "${stderr_lines[0]}" = "rag-answer: --check takes report, retry or refuse, not 'x'" ]
+	[ "${stderr_lines[0]}" = "rag-answer: RAG_CHECK: 'x' is not 'report', 'retry' or 'refuse'" ]
 }
 
 @test "a record that is not a hit becomes an error record; the other questions are answered (exit 1)" {

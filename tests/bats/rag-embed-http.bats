@@ -82,12 +82,13 @@ ledger() {
 	fake_reset
 	run -0 --separate-stderr rag-embed --model $M --dimensions 16 "$BATS_TEST_TMPDIR/in"
 	[ "$(fake_stat .inputs)" -eq 20 ]
-	# A record's own "tenant" wins; batches do not mix tenants.
+	# One process serves one tenant: a record of another is an error
+	# record, and is not paid for.
 	fake_reset
-	{ chunks 2 mixed | jq -c '.tenant = "t1"'; chunks 2 mixed | jq -c '.tenant = "t2"'; } |
-		rag-embed -q --model $M --dimensions 8 >"$BATS_TEST_TMPDIR/out"
-	[ "$(fake_stat .requests)" -eq 2 ]
-	[ "$(jq -r .tenant "$BATS_TEST_TMPDIR/out" | tr '\n' ' ')" = "t1 t1 t2 t2 " ]
+	{ chunks 2 mixed | jq -c '.tenant = "t1"'; chunks 2 mixed | jq -c '.tenant = "t2"'; } >"$BATS_TEST_TMPDIR/mixed"
+	run -1 --separate-stderr env RAG_TENANT=t1 rag-embed -q --model $M --dimensions 8 "$BATS_TEST_TMPDIR/mixed"
+	[ "$(fake_stat .requests)" -eq 1 ]
+	[ "$(jq -r '.type + ":" + .tenant' <<<"$output" | sort | tr '\n' ' ')" = "chunk:t1 chunk:t1 error:t2 error:t2 " ]
 }
 
 # Regression: switching RAG_EMBED_MODEL on a collection built with

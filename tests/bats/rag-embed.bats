@@ -99,15 +99,20 @@ chunks() {
 }
 
 # Regression: --tenant did nothing for records that carry a tenant.
-@test "--tenant naming another than a record's own is an error record; the same one, or none, passes" {
+@test "a record of another tenant than the process serves is an error record; the same one, or none, passes" {
 	in='{"type":"chunk","chunk_id":"a","text":"alpha","tenant":"acme"}
 {"type":"chunk","chunk_id":"b","text":"beta"}
 {"type":"chunk","chunk_id":"c","text":"gamma","tenant":"zenith"}'
 	run -1 --separate-stderr rag-embed --tenant acme <<<"$in"
 	[ "$(jq -r '"\(.type) \(.chunk_id // .record.chunk_id)"' <<<"$output" | tr '\n' ' ')" = "chunk a chunk b error c " ]
-	[ "$(jq -r 'select(.type == "error") | .error' <<<"$output")" = "the record's tenant is 'zenith', but --tenant says 'acme': the flag is for records without one; drop --tenant, or rewrite the records first (jq -c '.tenant = \"acme\"')" ]
+	[ "$(jq -r 'select(.type == "error") | .error' <<<"$output")" = "the record's tenant is 'zenith', but this process serves tenant 'acme' (from --tenant): one process serves one tenant; run it with --tenant zenith (or RAG_TENANT=zenith)" ]
 	[[ "$stderr" == *"the record's tenant is 'zenith'"* ]]
-	RAG_TENANT=acme run -0 --separate-stderr rag-embed <<<"$in"
+	# the environment, or the default, is no laxer: row-level security
+	RAG_TENANT=acme run -1 --separate-stderr rag-embed <<<"$in"
+	[[ "$(jq -r 'select(.type == "error") | .error' <<<"$output")" == *"(from RAG_TENANT)"* ]]
+	run -1 --separate-stderr rag-embed <<<"$in"
+	[ "$(jq -r '"\(.type) \(.chunk_id // .record.chunk_id)"' <<<"$output" | tr '\n' ' ')" = "error a chunk b error c " ]
+	run -0 --separate-stderr rag-embed --tenant acme <<<"$(head -2 <<<"$in")"
 }
 
 @test "an unknown provider is a usage error listing the known providers" {

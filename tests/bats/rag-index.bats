@@ -115,7 +115,10 @@ $sha1 1" ]
 	[[ "$(head -1 <<<"$output" | jq -r .error)" == "the record's collection is 'own', but --collection says 'elsewhere': the flag is for records without one; drop --collection, or rewrite the records first (jq -c '.collection = \"elsewhere\"')" ]]
 	[ "$(sql "SELECT count(*) FROM collections WHERE name IN ('own', 'elsewhere')")" -eq 0 ]
 	run -1 --separate-stderr rag-index --tenant other <<<"$(emb own | jq -c '.tenant = "acme"')"
-	[[ "$(head -1 <<<"$output" | jq -r .error)" == "the record's tenant is 'acme', but --tenant says 'other'"* ]]
+	[[ "$(head -1 <<<"$output" | jq -r .error)" == "the record's tenant is 'acme', but this process serves tenant 'other' (from --tenant)"* ]]
+	run -1 --separate-stderr env RAG_TENANT=other rag-index <<<"$(emb own | jq -c '.tenant = "acme"')"
+	[[ "$(head -1 <<<"$output" | jq -r .error)" == *"(from RAG_TENANT)"* ]]
+	[ "$(sql "SELECT count(*) FROM tenants WHERE name = 'acme'")" -eq 0 ]
 	# The same name, or a record without one, or the environment: fine.
 	run -0 --separate-stderr rag-index --collection own <<<"$(emb own)"
 	RAG_COLLECTION=elsewhere run -0 --separate-stderr rag-index <<<"$(emb own)"

@@ -16,8 +16,11 @@ setup_file() {
 	echo "meeting at 10" >"$D/pdfs/notes.txt"	# not *.pdf: not taken
 	echo "meeting at 10" >"$D/notes.txt"
 	# The same files through the plain pipeline, for the chunk ids.
-	rag-upload --tenant plain "$D"/pdfs/*.pdf 2>/dev/null | rag-parse 2>/dev/null |
+	# (one tenant for the whole pipeline: each tool serves one)
+	export RAG_TENANT=plain
+	rag-upload "$D"/pdfs/*.pdf 2>/dev/null | rag-parse 2>/dev/null |
 		rag-chunk 2>/dev/null | rag-embed 2>/dev/null | rag-index >/dev/null 2>&1 || true
+	unset RAG_TENANT
 	chunks plain >"$D/plain.chunks"
 }
 

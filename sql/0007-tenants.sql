@@ -1,0 +1,154 @@
+-- 0007-tenants: row-level security on every tenant-scoped table.
+--
+-- Two roles, both NOLOGIN, created once per cluster:
+--   rag_app    what the tools run as (SET ROLE after connecting): owns
+--              nothing, no BYPASSRLS, sees and changes only the rows of
+--              the tenant named by the setting rag.tenant.
+--   rag_admin  administration (migrations, rag-db psql --admin,
+--              cross-tenant reports, forget, gc): every row.
+-- The user that applies the migrations is made a member of both, so it
+-- can SET ROLE rag_app; a superuser bypasses row-level security anyway.
+--
+-- rag_secure_tables() is run after this and every later migration
+-- (lib/migrate.c): each table of the schema with a tenant_id column gets
+-- ENABLE and FORCE ROW LEVEL SECURITY, a policy for rag_app on
+-- tenant_id = (SELECT rag_tenant_id()) (a shared row, tenant_id NULL, is
+-- readable: the default prices), a policy for rag_admin on every row, and
+-- rag_app's privileges: SELECT, INSERT, UPDATE, DELETE, or SELECT and
+-- INSERT for a table whose comment starts with 'append-only'.  A table
+-- added later is covered without a hand list.
+
+DO $roles$
+BEGIN
+	BEGIN
+		CREATE ROLE rag_app NOLOGIN NOBYPASSRLS;
+	EXCEPTION WHEN duplicate_object OR unique_violation THEN
+		NULL;
+	END;
+	BEGIN
+		CREATE ROLE rag_admin NOLOGIN;
+	EXCEPTION WHEN duplicate_object OR unique_violation THEN
+		NULL;
+	END;
+	IF NOT pg_has_role(current_user, 'rag_app', 'MEMBER') THEN
+		EXECUTE format('GRANT rag_app TO %I', current_user);
+	END IF;
+	IF NOT pg_has_role(current_user, 'rag_admin', 'MEMBER') THEN
+		EXECUTE format('GRANT rag_admin TO %I', current_user);
+	END IF;
+EXCEPTION WHEN insufficient_privilege THEN
+	RAISE EXCEPTION 'cannot create the roles rag_app and rag_admin as %: '
+	    'the user that migrates needs CREATEROLE once', current_user
+	    USING HINT = 'as a superuser: ALTER ROLE ' || current_user ||
+	    ' CREATEROLE, or CREATE ROLE rag_app NOLOGIN; CREATE ROLE rag_admin '
+	    'NOLOGIN; GRANT rag_app, rag_admin TO ' || current_user;
+END
+$roles$;
+
+-- The session's tenant: its id, or NULL when rag.tenant is unset or names
+-- no tenant yet (then a tenant-scoped query sees nothing).
+CREATE FUNCTION rag_tenant_id() RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT tenant_id FROM tenants
+	 WHERE name = current_setting('rag.tenant', true)
+$$;
+
+CREATE FUNCTION rag_secure_tables() RETURNS void
+LANGUAGE plpgsql AS $fn$
+DECLARE
+	t record;
+	shared boolean;
+BEGIN
+	EXECUTE format('GRANT USAGE ON SCHEMA %I TO rag_app, rag_admin',
+	    current_schema());
+	FOR t IN
+		SELECT c.oid, c.relname,
+		       coalesce(obj_description(c.oid, 'pg_class'), '')
+			   LIKE 'append-only%' AS append_only,
+		       EXISTS (SELECT 1 FROM pg_attribute a
+			        WHERE a.attrelid = c.oid
+				  AND a.attname = 'tenant_id'
+				  AND NOT a.attisdropped) AS scoped
+		  FROM pg_class c
+		 WHERE c.relnamespace = current_schema()::regnamespace
+		   AND c.relkind IN ('r', 'p')
+		   AND NOT c.relispartition
+	LOOP
+		EXECUTE format('GRANT ALL ON %I TO rag_admin', t.relname);
+		IF t.relname = 'schema_migrations' THEN
+			EXECUTE format('GRANT SELECT ON %I TO rag_app',
+			    t.relname);
+			CONTINUE;
+		END IF;
+		IF t.append_only THEN
+			EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %I '
+			    'FROM rag_app', t.relname);
+			EXECUTE format('GRANT SELECT, INSERT ON %I TO rag_app',
+			    t.relname);
+		ELSE
+			EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE '
+			    'ON %I TO rag_app', t.relname);
+		END IF;
+		IF NOT t.scoped THEN
+			CONTINUE;
+		END IF;
+		EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY',
+		    t.relname);
+		EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY',
+		    t.relname);
+		EXECUTE format('DROP POLICY IF EXISTS rag_tenant ON %I',
+		    t.relname);
+		EXECUTE format('DROP POLICY IF EXISTS rag_admin ON %I',
+		    t.relname);
+		EXECUTE format('CREATE POLICY rag_admin ON %I TO rag_admin '
+		    'USING (true) WITH CHECK (true)', t.relname);
+		IF t.relname = 'tenants' THEN
+			-- rag_tenant_id() reads this table: its own rule
+			EXECUTE 'CREATE POLICY rag_tenant ON tenants TO rag_app '
+			    'USING (name = current_setting(''rag.tenant'', true)) '
+			    'WITH CHECK (name = current_setting(''rag.tenant'', true))';
+			CONTINUE;
+		END IF;
+		SELECT NOT a.attnotnull INTO shared FROM pg_attribute a
+		 WHERE a.attrelid = t.oid AND a.attname = 'tenant_id';
+		EXECUTE format('CREATE POLICY rag_tenant ON %I TO rag_app '
+		    'USING (tenant_id = (SELECT rag_tenant_id())%s) '
+		    'WITH CHECK (tenant_id = (SELECT rag_tenant_id()))',
+		    t.relname, CASE WHEN shared THEN ' OR tenant_id IS NULL'
+		    ELSE '' END);
+	END LOOP;
+	EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA %I TO rag_app, '
+	    'rag_admin', current_schema());
+END
+$fn$;
+
+-- The HNSW index of one collection's vectors, built by rag-index when a
+-- collection first gets them.  Creating an index takes the table's owner,
+-- which rag_app is not: this runs as the owner, for a collection of the
+-- session's tenant only, and builds nothing else.
+CREATE FUNCTION rag_vector_index(p_collection bigint) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+DECLARE
+	dims int;
+BEGIN
+	SELECT c.dimensions INTO dims FROM collections c
+	 WHERE c.collection_id = p_collection
+	   AND c.tenant_id = rag_tenant_id();
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'collection % is not one of tenant ''%''',
+		    p_collection, current_setting('rag.tenant', true)
+		    USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF dims IS NULL THEN
+		RETURN;
+	END IF;
+	-- a second indexer waits here, then finds the index there
+	PERFORM pg_advisory_xact_lock(7452912, p_collection::int);
+	PERFORM set_config('maintenance_work_mem', '256MB', true);
+	EXECUTE format('CREATE INDEX IF NOT EXISTS chunks_hnsw_%s ON chunks '
+	    'USING hnsw ((embedding::vector(%s)) vector_cosine_ops) '
+	    'WHERE collection_id = %s', p_collection, dims, p_collection);
+END
+$fn$;
+REVOKE ALL ON FUNCTION rag_vector_index(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rag_vector_index(bigint) TO rag_app, rag_admin;
