@@ -8,6 +8,10 @@ setup_file() {
 	rag_test_env
 	export MANUAL=$PDFS/deb-octave-manual.pdf
 	export DOC='{"type":"document","doc_id":"ddd24489f87b46fbf99c15cc34aa865ae66775fb7c21927f7f2d6be9470becb8","source":"'$MANUAL'","uri":"file://'$MANUAL'"}'
+	# a smaller book for the runs that parse every page (352 pages, 15
+	# shards of 25: the manual's 1158 took minutes under the sanitizers)
+	export BOOK=$PDFS/pdfjs-freeculture-book.pdf
+	export BOOKDOC='{"type":"document","doc_id":"'$(sha256sum "$BOOK" | cut -d' ' -f1)'","source":"'$BOOK'","uri":"file://'$BOOK'"}'
 }
 
 chunks_of() {
@@ -32,32 +36,32 @@ chunks_of() {
 }
 
 @test "a sharded run through GNU parallel gives exactly the chunks of a whole run" {
-	rag-parse -q <<<"$DOC" | rag-chunk -q | chunks_of >"$BATS_FILE_TMPDIR/whole"
-	rag-parse -q --plan <<<"$DOC" |
+	rag-parse -q <<<"$BOOKDOC" | rag-chunk -q | chunks_of >"$BATS_FILE_TMPDIR/whole"
+	rag-parse -q --plan <<<"$BOOKDOC" |
 		parallel --pipe -N1 -j2 'rag-parse -q | rag-chunk -q' |
 		chunks_of >"$BATS_FILE_TMPDIR/sharded"
-	[ "$(wc -l <"$BATS_FILE_TMPDIR/whole")" -gt 1000 ]
+	[ "$(wc -l <"$BATS_FILE_TMPDIR/whole")" -gt 300 ]
 	cmp "$BATS_FILE_TMPDIR/whole" "$BATS_FILE_TMPDIR/sharded"
 }
 
 @test "shards in reverse order give the same chunks too" {
-	rag-parse -q --plan --shard-pages 100 <<<"$DOC" | tac |
+	rag-parse -q --plan --shard-pages 50 <<<"$BOOKDOC" | tac |
 		while read -r shard; do rag-parse -q <<<"$shard" | rag-chunk -q; done |
 		chunks_of >"$BATS_FILE_TMPDIR/reversed"
 	cmp "$BATS_FILE_TMPDIR/whole" "$BATS_FILE_TMPDIR/reversed"
 }
 
 @test "indexing shards in parallel gives the row count of a whole run, twice over" {
-	rag-parse -q <<<"$DOC" | rag-chunk -q | rag-embed -q |
+	rag-parse -q <<<"$BOOKDOC" | rag-chunk -q | rag-embed -q |
 		rag-index -q --collection whole >/dev/null
-	rag-parse -q --plan <<<"$DOC" |
+	rag-parse -q --plan <<<"$BOOKDOC" |
 		parallel --pipe -N1 -j2 'rag-parse -q | rag-chunk -q | rag-embed -q | rag-index -q --collection sharded' >/dev/null
 	whole=$(sql "select count(*), count(distinct chunk_id) from chunks join collections using (collection_id) where name = 'whole'")
 	sharded=$(sql "select count(*), count(distinct chunk_id) from chunks join collections using (collection_id) where name = 'sharded'")
 	[ "$whole" = "$sharded" ]
 	[ "$(sql "select (select array_agg(chunk_id order by chunk_id) from chunks c join collections l using (collection_id) where l.name = 'whole') = (select array_agg(chunk_id order by chunk_id) from chunks c join collections l using (collection_id) where l.name = 'sharded')")" = t ]
 	# shards again over the whole run: still the same rows
-	rag-parse -q --plan <<<"$DOC" |
+	rag-parse -q --plan <<<"$BOOKDOC" |
 		parallel --pipe -N1 -j2 'rag-parse -q | rag-chunk -q | rag-embed -q | rag-index -q --collection whole' >/dev/null
 	[ "$(sql "select count(*), count(distinct chunk_id) from chunks join collections using (collection_id) where name = 'whole'")" = "$whole" ]
 	# and the BM25 totals agree with the rows
