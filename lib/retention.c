@@ -392,9 +392,10 @@ gc_tenant(struct gc *g, long long tenant_id, const char *tenant,
 	g->tenant = json_object();
 	json_object_set_new(json_object_get(g->report, "tenants"), tenant,
 	    g->tenant);
-	res = rag_db_exec(g->db, "SELECT DISTINCT kind, extract(epoch FROM "
-	    "keep) FROM retention WHERE tenant_id = $1 AND collection_id IS "
-	    "NULL", 1, &p, err);
+	res = rag_db_exec(g->db, "SELECT kind, extract(epoch FROM keep) FROM "
+	    "retention WHERE tenant_id = $1 AND collection_id IS NULL ORDER BY "
+	    "array_position(ARRAY['documents', 'messages', 'cost', 'audit'], "
+	    "kind)", 1, &p, err);
 	if (res == NULL)
 		return -1;
 	/* Documents whatever the tenant's row: a collection may have one. */
@@ -463,7 +464,7 @@ rag_retention_gc(struct rag_db *db, struct rag_store *store,
 	if (rc == 0 && tenant == NULL) {
 		/* Expired or stale: useless either way (lib/qcache). */
 		if ((rc = rag_qcache_purge(db, &n, err)) == 0)
-			add(g.report, "cached_queries", n);
+			add(g.report, "expired_queries", n);
 	}
 	*failed = g.failed;
 	res = PQexec(db->conn, "SELECT pg_advisory_unlock(" GC_LOCK ")");

@@ -71,7 +71,7 @@ json_t *rag_retention_list(struct rag_db *db, const char *tenant,
  * documents (and what derives from them, their objects in store
  * included), messages, cost events and audit rows older than their
  * tenant keeps them, and every expired or stale query_cache row
- * (lib/qcache).  Each tenant's deletions are audit rows.  Under an
+ * (lib/qcache; "expired_queries" in the report).  Each tenant's deletions are audit rows.  Under an
  * advisory lock: a second gc at the same time fails with
  * RAG_EXIT_TEMPFAIL.  Fills report, a new object {"type": "gc",
  * "documents", ..., "tenants": {"T": {...}}} of what went.  A document
