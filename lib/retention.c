@@ -440,7 +440,7 @@ rag_retention_gc(struct rag_db *db, struct rag_store *store,
 	int rc = 0;
 
 	*failed = 0;
-	g.report = *report = json_pack("{s:s, s:{}, s:[]}", "type", "gc",
+	g.report = *report = json_pack("{s:s, s:{}, s:[]}", "type", "expired",
 	    "tenants", "errors");
 	res = rag_db_exec(db, "SELECT pg_try_advisory_lock(" GC_LOCK ")", 0,
 	    NULL, err);

@@ -73,7 +73,7 @@ json_t *rag_retention_list(struct rag_db *db, const char *tenant,
  * tenant keeps them, and every expired or stale query_cache row
  * (lib/qcache; "expired_queries" in the report).  Each tenant's deletions are audit rows.  Under an
  * advisory lock: a second gc at the same time fails with
- * RAG_EXIT_TEMPFAIL.  Fills report, a new object {"type": "gc",
+ * RAG_EXIT_TEMPFAIL.  Fills report, a new object {"type": "expired",
  * "documents", ..., "tenants": {"T": {...}}} of what went.  A document
  * that could not be deleted (its object, say) is reported and counted
  * in "failed" and *failed, and the rest goes on.  Returns 0, or -1 with

@@ -108,7 +108,7 @@ ret null audit 1y 31536000" ]
 	[ "$cites" -eq 1 ]
 	run -0 --separate-stderr rag-db gc
 	[ "$(jq -c '{type, documents, chunks, answers, messages, cost_events, audit_rows, expired_queries, status}' <<<"$output")" = \
-		'{"type":"gc","documents":2,"chunks":2,"answers":1,"messages":2,"cost_events":2,"audit_rows":2,"expired_queries":1,"status":"done"}' ]
+		'{"type":"expired","documents":2,"chunks":2,"answers":1,"messages":2,"cost_events":2,"audit_rows":2,"expired_queries":1,"status":"done"}' ]
 	[ "$(jq -c '.tenants.ret | {documents, answers, messages, cost_events, audit_rows}' <<<"$output")" = \
 		'{"documents":2,"answers":1,"messages":2,"cost_events":2,"audit_rows":2}' ]
 	[ "$(jq -c '.tenants | keys' <<<"$output")" = '["ret"]' ]
@@ -159,4 +159,17 @@ ret null audit 1y 31536000" ]
 	wait "$holder" 2>/dev/null || true
 	[[ "$stderr" == *"another rag-db gc is running"* ]]
 	[ "$(jq -r .status <<<"$output")" = stopped ]
+}
+
+@test "bash completion offers forget, retention and gc, and the kinds after retention" {
+	source "$BATS_TEST_DIRNAME/../../completions/rag.bash"
+	COMP_WORDS=(rag-db ""); COMP_CWORD=1
+	_rag
+	for c in forget retention gc; do
+		[[ " ${COMPREPLY[*]} " == *" $c "* ]] || fail "no $c: ${COMPREPLY[*]}"
+	done
+	COMP_WORDS=(rag-db retention --tenant acme me); COMP_CWORD=4
+	_rag
+	[ "${COMPREPLY[*]}" = "messages=" ]
+	grep -q "retention:show or set" "$BATS_TEST_DIRNAME/../../completions/_rag"
 }
