@@ -271,4 +271,7 @@ hits() {
 		FROM audit_log WHERE action = 'conversation.read'")" = "bob diary bob alice,bob diary bob alice" ]
 	run -0 rag-query --forget diary
 	[ "$(sql "SELECT action || ' ' || subject FROM audit_log WHERE action = 'conversation.delete'")" = "conversation.delete diary" ]
+	rag-query -q -c other --collection all --answer "hello world" >/dev/null
+	run -0 rag-query --keep-days 0
+	[ "$(sql "SELECT action || ' ' || (details->>'messages') FROM audit_log WHERE action = 'messages.prune'")" = "messages.prune 2" ]
 }
