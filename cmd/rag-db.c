@@ -447,9 +447,9 @@ confirm_forget(const struct opts *o)
 	if (o->yes)
 		return;
 	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
-		rag_die(RAG_EXIT_USAGE, "forget deletes every document, stored "
-		    "file, chunk, conversation and job of tenant '%s' for good: "
-		    "add --yes to confirm", o->tenant);
+		rag_die(RAG_EXIT_USAGE, "forget deletes every document, "
+		    "stored file, chunk, conversation and job of tenant '%s' "
+		    "for good: add --yes to confirm", o->tenant);
 	fprintf(stderr, "rag-db: forget tenant '%s': delete its documents, "
 	    "stored files, chunks, caches, jobs and conversations for good?\n"
 	    "Type the tenant's name to confirm: ", o->tenant);
@@ -489,10 +489,11 @@ cmd_forget(const struct opts *o)
 		rag_die(RAG_EXIT_FAILED, "there is no tenant '%s': nothing to "
 		    "forget", o->tenant);
 	if (n.objects_elsewhere > 0)
-		rag_warn("%lld document%s of tenant '%s' came from files outside "
-		    "the store '%s', which were left alone: delete them where "
-		    "they are", n.objects_elsewhere, n.objects_elsewhere == 1 ?
-		    "" : "s", o->tenant, rag_store_url(st));
+		rag_warn("%lld document%s of tenant '%s' came from files "
+		    "outside the store '%s', which were left alone: delete "
+		    "them where they are", n.objects_elsewhere,
+		    n.objects_elsewhere == 1 ? "" : "s", o->tenant,
+		    rag_store_url(st));
 	if (o->json) {
 		json_t *out = json_pack("{s:s, s:s}", "type", "forgotten",
 		    "tenant", o->tenant);
@@ -510,8 +511,9 @@ cmd_forget(const struct opts *o)
 		i = 0;
 		json_object_foreach(kept, key, v)
 			printf("%s %s %lld%s", i++ ? "," : "", key,
-			    (long long)json_integer_value(v), strcmp(key,
-			    "cost_events") == 0 ? " (request ids cleared)" : "");
+			    (long long)json_integer_value(v),
+			    strcmp(key, "cost_events") == 0 ?
+			    " (request ids cleared)" : "");
 		printf("\n");
 	}
 	json_decref(kept);
@@ -630,9 +632,10 @@ cmd_gc(const struct opts *o)
 
 	rc = rag_retention_gc(db, st, o->tenant, &report, &failed, &err);
 	json_array_foreach(json_object_get(report, "errors"), i, e)
-		rag_warn("tenant '%s': collection '%s': document '%s' stays: %s",
-		    rag_record_str(e, "tenant"), rag_record_str(e, "collection"),
-		    rag_record_str(e, "doc_id"), rag_record_str(e, "error"));
+		rag_warn("tenant '%s': collection '%s': document '%s' "
+		    "stays: %s", rag_record_str(e, "tenant"),
+		    rag_record_str(e, "collection"), rag_record_str(e,
+		    "doc_id"), rag_record_str(e, "error"));
 	status = rc != 0 ? err.code : failed > 0 ? RAG_EXIT_FAILED : 0;
 	if (rc != 0)
 		rag_err("%s", err.msg);

@@ -21,7 +21,8 @@ rag_audit(struct rag_db *db, long long tenant_id, const char *action,
 	if (rag_db_run(db, "INSERT INTO audit_log (tenant_id, tool, person, "
 	    "action, subject, details) VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
 	    6, p, err) != 0) {
-		rag_error_prefix(err, "cannot write the audit row '%s'", action);
+		rag_error_prefix(err, "cannot write the audit row '%s'",
+		    action);
 		return -1;
 	}
 	return 0;

@@ -1,4 +1,4 @@
-/* audit: the append-only audit log of deletions, limit changes and reads by others. */
+/* audit: the append-only log of deletions, limit changes, reads by others. */
 #ifndef RAG_AUDIT_H
 #define RAG_AUDIT_H
 

@@ -353,7 +353,8 @@ rag_forget_document(struct rag_db *db, struct rag_store *store,
 	rc = abort_uploads(db, store, "SELECT bucket, object_key, upload_id "
 	    "FROM uploads WHERE tenant_id = $1 AND sha256 = $2", 2, p, err);
 	if (rc == 0)
-		rc = forget_object(store, c, doc_id, uri, shared, &obj, &n, err);
+		rc = forget_object(store, c, doc_id, uri, shared, &obj, &n,
+		    err);
 	free(uri);
 	if (rc != 0)
 		return -1;
@@ -414,8 +415,8 @@ forget_collections(struct rag_db *db, const char *tid,
 		return -1;
 	n->collections = PQntuples(res);
 	for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
-		char *sql = rag_xasprintf("DROP INDEX IF EXISTS chunks_hnsw_%lld",
-		    atoll(PQgetvalue(res, i, 0)));
+		char *sql = rag_xasprintf("DROP INDEX IF EXISTS "
+		    "chunks_hnsw_%lld", atoll(PQgetvalue(res, i, 0)));
 
 		rc = rag_db_run(db, sql, 0, NULL, err);
 		free(sql);

@@ -42,7 +42,7 @@ void rag_forget_counts_add(struct rag_forget_counts *a,
 json_t *rag_forget_counts_json(const struct rag_forget_counts *c);
 /* Only the counts a document's deletion has (chunks ... uploads). */
 json_t *rag_forget_document_json(const struct rag_forget_counts *c);
-/* "3 documents, 42 chunks, ..." naming the counts that are not 0, or "nothing"; caller frees. */
+/* "3 documents, 42 chunks, ...": the counts not 0, or "nothing"; yours. */
 char *rag_forget_counts_text(const struct rag_forget_counts *c);
 
 /*

@@ -1,4 +1,4 @@
-/* retention: how long a tenant keeps documents, messages, cost events and audit rows; gc. */
+/* retention: how long a tenant keeps its rows of each kind; rag-db gc. */
 #ifndef RAG_RETENTION_H
 #define RAG_RETENTION_H
 
@@ -26,7 +26,7 @@ enum rag_retention_kind {
 	RAG_RETENTION_NKINDS
 };
 
-/* "documents", "messages", "cost", "audit": the names in the table and on the command line. */
+/* "documents", "messages", "cost", "audit": in the table and on the command line. */
 extern const char *const rag_retention_kinds[RAG_RETENTION_NKINDS];
 
 struct rag_retention_spec {
@@ -71,9 +71,9 @@ json_t *rag_retention_list(struct rag_db *db, const char *tenant,
  * documents (and what derives from them, their objects in store
  * included), messages, cost events and audit rows older than their
  * tenant keeps them, and every expired or stale query_cache row
- * (lib/qcache; "expired_queries" in the report).  Each tenant's deletions are audit rows.  Under an
- * advisory lock: a second gc at the same time fails with
- * RAG_EXIT_TEMPFAIL.  Fills report, a new object {"type": "expired",
+ * (lib/qcache; "expired_queries" in the report).  Each tenant's
+ * deletions are audit rows.  Under an advisory lock: a second gc at the
+ * same time fails with RAG_EXIT_TEMPFAIL.  Fills report, a new object {"type": "expired",
  * "documents", ..., "tenants": {"T": {...}}} of what went.  A document
  * that could not be deleted (its object, say) is reported and counted
  * in "failed" and *failed, and the rest goes on.  Returns 0, or -1 with
