@@ -102,6 +102,9 @@ tid() {
 	[[ "$stderr" == *"add --yes to confirm"* ]]
 	run -2 --separate-stderr rag-db forget --yes
 	[[ "$stderr" == *"forget needs --tenant NAME"* ]]
+	# on a terminal it asks for the tenant's name; another answer stops it
+	run -2 script -qec "rag-db forget --tenant forgetme" /dev/null <<<"forget"
+	[[ "$output" == *"Type the tenant's name to confirm: "*"not confirmed: nothing was deleted"* ]]
 	[ "$(sql "SELECT count(*) FROM chunks WHERE text LIKE '%$CANARY%'")" -gt 0 ]
 }
 
