@@ -28,8 +28,9 @@ keys() {
 	gen_pdf "$d/o.pdf" 0 "a document of another tenant"
 	gen_pdf "$d/big.pdf" $((12 << 20)) "sent in parts, never completed"
 	a=$(sha_of "$d/a.pdf") b=$(sha_of "$d/b.pdf") o=$(sha_of "$d/o.pdf")
-	rag-upload -q --tenant s3t "$d/a.pdf" "$d/b.pdf" | rag-parse -q | rag-chunk -q |
-		rag-embed -q | rag-index -q >/dev/null
+	(export RAG_TENANT=s3t	# one process, one tenant
+	rag-upload -q "$d/a.pdf" "$d/b.pdf" | rag-parse -q | rag-chunk -q |
+		rag-embed -q | rag-index -q >/dev/null)
 	rag-upload -q --tenant s3other "$d/o.pdf" >/dev/null
 	# an unfinished upload of s3t with one part sent: its bytes are on the server
 	rec=$(rag-upload --tenant s3t --presign --size "$(stat -c %s "$d/big.pdf")" big.pdf 2>/dev/null)

@@ -28,7 +28,8 @@ setup_file() {
 	# with a request id that names the canary), indexed, asked about in
 	# a conversation (messages, the query cache), and run by rag-run
 	# (jobs, their inputs, a run, a dead letter).
-	rag-upload -q --tenant forgetme "$d/$CANARY-notes.pdf" |
+	export RAG_TENANT=forgetme	# one process, one tenant
+	rag-upload -q "$d/$CANARY-notes.pdf" |
 		jq -c --arg r "req-$CANARY" '.request_id = $r' |
 		rag-parse -q | rag-chunk -q | rag-embed -q --model $M --dimensions 8 |
 		rag-index -q >/dev/null
@@ -37,11 +38,13 @@ setup_file() {
 	rag-run -q ingest --tenant forgetme --collection runs \
 		"$d/$CANARY-notes.pdf" "$d/$CANARY-locked.pdf" >/dev/null || true
 	# Tenant keepme: the same kinds of rows, no canary.
-	rag-upload -q --tenant keepme "$PDFS/sf-001-minimal-document.pdf" |
+	export RAG_TENANT=keepme
+	rag-upload -q "$PDFS/sf-001-minimal-document.pdf" |
 		rag-parse -q | rag-chunk -q | rag-embed -q --model $M --dimensions 8 |
 		rag-index -q >/dev/null
 	RAG_EMBED_MODEL=$M rag-query -q --tenant keepme -c chat --answer "what is this document?" >/dev/null
 	rag-run -q ingest --tenant keepme --collection runs "$PDFS/pm-simple1.pdf" >/dev/null
+	unset RAG_TENANT
 }
 
 teardown_file() {
@@ -225,10 +228,12 @@ hits() {
 
 @test "rag-index --delete: cached embeddings go unless another chunk of the tenant has the text" {
 	fake_reset
-	chunks 5 cachedoc | jq -c '.collection = "c1" | .tenant = "cache"' |
-		rag-embed -q --model $M --dimensions 8 | rag-index -q >/dev/null
-	chunks 5 cachedoc | jq -c '.collection = "c2" | .tenant = "cache"' |
-		rag-embed -q --model $M --dimensions 8 | rag-index -q >/dev/null
+	chunks 5 cachedoc | jq -c '.collection = "c1"' |
+		rag-embed -q --tenant cache --model $M --dimensions 8 |
+		rag-index -q --tenant cache >/dev/null
+	chunks 5 cachedoc | jq -c '.collection = "c2"' |
+		rag-embed -q --tenant cache --model $M --dimensions 8 |
+		rag-index -q --tenant cache >/dev/null
 	[ "$(fake_stat '.text_counts | length')" -eq 5 ]	# embedded once
 	[ "$(sql "SELECT count(*) FROM embed_cache WHERE tenant_id = $(tid cache)")" -eq 5 ]
 	run -0 --separate-stderr rag-index --delete --tenant cache --collection c1 cachedoc
@@ -262,6 +267,24 @@ hits() {
 	[ "$(sql "SELECT at > now() - interval '1 minute', actor = session_user, actor_role = current_user
 		FROM audit_log WHERE action = 'test.insert'")" = "t|t|t" ]
 	[[ "$(sql "SELECT obj_description('audit_log'::regclass)")" == append-only:* ]]
+}
+
+@test "as the tools' role, audit_log is read and added to for one's own tenant only" {
+	as() { # tenant sql: psql as rag_app for the tenant, as the tools run
+		rag-db psql --tenant "$1" -qAtX -c "$2" 2>&1
+	}
+	mine=$(sql "SELECT count(*) FROM audit_log WHERE tenant_id = $(tid default)")
+	[ "$mine" -gt 0 ] && [ "$(sql "SELECT count(*) FROM audit_log WHERE tenant_id <> $(tid default)")" -gt 0 ]
+	[ "$(as default "SELECT current_user, count(*) FROM audit_log GROUP BY 1")" = "rag_app|$mine" ]
+	for q in "UPDATE audit_log SET subject = 'x'" "DELETE FROM audit_log" "TRUNCATE audit_log"; do
+		run as default "$q"
+		[[ "$output" == *"permission denied for table audit_log"* ]] || fail "$q: $output"
+	done
+	run as default "INSERT INTO audit_log (tenant_id, tool, action, subject) VALUES ($(tid cache), 'psql', 'test.forge', 'x')"
+	[[ "$output" == *"row-level security"* ]] || fail "$output"
+	run as default "INSERT INTO audit_log (tenant_id, tool, action, subject) VALUES ($(tid default), 'psql', 'test.mine', 'x')"
+	[ "$(sql "SELECT actor_role FROM audit_log WHERE action = 'test.mine'")" = rag_app ]
+	[ "$(sql "SELECT count(*) FROM audit_log WHERE tenant_id = $(tid default)")" -eq $((mine + 1)) ]
 }
 
 @test "a conversation read by someone other than who started it is an audit row" {
