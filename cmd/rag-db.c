@@ -9,15 +9,23 @@
 #include "cluster.h"
 #include "config.h"
 #include "db.h"
+#include "forget.h"
 #include "log.h"
 #include "mem.h"
 #include "migrate.h"
 #include "opt.h"
+#include "record.h"
+#include "retention.h"
+#include "stream.h"
 
 static const char usage[] =
     "usage: rag-db [-qv] [--json] init | start | stop | status | migrate |\n"
     "              url | psql [--tenant NAME | --admin] [psql-argument ...] |\n"
-    "              destroy --yes\n";
+    "              destroy --yes\n"
+    "       rag-db [-qvy] [--json] forget --tenant NAME\n"
+    "       rag-db [-qv] [--json] [--tenant NAME] [--collection NAME]\n"
+    "              retention [KIND=DURATION ...]\n"
+    "       rag-db [-qv] [--json] [--tenant NAME] gc\n";
 
 static const char help[] =
     "usage: rag-db [-qv] [--json] COMMAND\n"
@@ -38,21 +46,36 @@ static const char help[] =
     "             the tools run, seeing one tenant's rows (RAG_TENANT, or\n"
     "             psql --tenant NAME), or every row with psql --admin\n"
     "  destroy    stop the embedded cluster and delete it (needs --yes)\n"
+    "  forget     delete everything of tenant --tenant: documents, stored\n"
+    "             files, chunks, caches, jobs, conversations (asks first,\n"
+    "             unless --yes); cost events stay, cleared of request ids\n"
+    "  retention  show how long rows are kept, or set it: documents=90d\n"
+    "             (per --collection too), messages=30d, cost=400d,\n"
+    "             audit=2y, KIND=off; units h, d, w, y\n"
+    "  gc         delete what is older than its retention, and stale\n"
+    "             cached queries (for cron: exit 0 done, 1 some documents\n"
+    "             failed, 75 try again)\n"
     "\n"
     "Options:\n"
-    "  -j, --json           status as one JSON object\n"
-    "  -y, --yes            confirm destroy\n"
+    "  -j, --json           status, forget, retention and gc as JSON\n"
+    "      --tenant NAME    the tenant to forget, or whose retention to show,\n"
+    "                       set or apply (RAG_TENANT when setting one)\n"
+    "      --collection NAME  a collection's own documents retention\n"
+    "  -y, --yes            confirm destroy or forget\n"
     "  -q, --quiet          only errors\n"
     "  -v, --verbose        more detail\n"
     "      --log-format F   human (default) or json messages on stderr\n"
     "  -h, --help           this text\n"
     "  -V, --version        the version\n"
     "\n"
-    "Environment: RAG_HOME, RAG_DATABASE_URL, RAG_PG_USER, RAG_PG_BINDIR.\n"
+    "Environment: RAG_HOME, RAG_DATABASE_URL, RAG_PG_USER, RAG_PG_BINDIR,\n"
+    "RAG_STORE, RAG_TENANT, RAG_USER.\n"
     "See rag-db(1).\n";
 
 static const struct option longopts[] = {
+	{ "collection", required_argument, NULL, RAG_OPT_COLLECTION },
 	{ "json", no_argument, NULL, 'j' },
+	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
 	{ "yes", no_argument, NULL, 'y' },
 	RAG_OPT_COMMON,
 	{ NULL, 0, NULL, 0 }
@@ -61,6 +84,8 @@ static const struct option longopts[] = {
 struct opts {
 	bool json;
 	bool yes;
+	const char *tenant;	/* given with --tenant, else NULL */
+	const char *collection;
 };
 
 static bool
@@ -383,6 +408,248 @@ cmd_psql(int argc, char **argv)
 	    "postgresql-client)");
 }
 
+/* ---- forget, retention, gc: the owner's work, across tenants ---------- */
+
+static struct rag_db *
+admin_db(void)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_db *db = rag_db_open_admin(&err);
+
+	if (db == NULL)
+		rag_die(err.code, "%s", err.msg);
+	if (db->started)
+		rag_info("started the embedded database in '%s/pg' (stop it "
+		    "with 'rag-db stop')", rag_config_get("RAG_HOME"));
+	return db;
+}
+
+static struct rag_store *
+store(void)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_store *s = rag_store_open(rag_config_get("RAG_STORE"), NULL,
+	    &err);
+
+	if (s == NULL)
+		rag_die(err.code, "%s", err.msg);
+	return s;
+}
+
+/* Asks on a terminal; refuses elsewhere, as destroy does without --yes. */
+static void
+confirm_forget(const struct opts *o)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (o->yes)
+		return;
+	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+		rag_die(RAG_EXIT_USAGE, "forget deletes every document, "
+		    "stored file, chunk, conversation and job of tenant '%s' "
+		    "for good: add --yes to confirm", o->tenant);
+	fprintf(stderr, "rag-db: forget tenant '%s': delete its documents, "
+	    "stored files, chunks, caches, jobs and conversations for good?\n"
+	    "Type the tenant's name to confirm: ", o->tenant);
+	fflush(stderr);
+	n = getline(&line, &cap, stdin);
+	if (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	if (n <= 0 || strcmp(line, o->tenant) != 0) {
+		free(line);
+		rag_die(RAG_EXIT_USAGE, "not confirmed: nothing was deleted");
+	}
+	free(line);
+}
+
+static int
+cmd_forget(const struct opts *o)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_forget_counts n = { 0 };
+	struct rag_store *st;
+	struct rag_db *db;
+	json_t *kept = NULL, *v;
+	const char *key;
+	char *text;
+	int rc, i;
+
+	if (o->tenant == NULL)
+		rag_usage_error("forget needs --tenant NAME: the tenant whose "
+		    "data goes");
+	confirm_forget(o);
+	db = admin_db();
+	st = store();
+	rc = rag_forget_tenant(db, st, o->tenant, &n, &kept, &err);
+	if (rc < 0)
+		rag_die(err.code, "%s", err.msg);
+	if (rc == 0)
+		rag_die(RAG_EXIT_FAILED, "there is no tenant '%s': nothing to "
+		    "forget", o->tenant);
+	if (n.objects_elsewhere > 0)
+		rag_warn("%lld document%s of tenant '%s' came from files "
+		    "outside the store '%s', which were left alone: delete "
+		    "them where they are", n.objects_elsewhere,
+		    n.objects_elsewhere == 1 ? "" : "s", o->tenant,
+		    rag_store_url(st));
+	if (o->json) {
+		json_t *out = json_pack("{s:s, s:s}", "type", "forgotten",
+		    "tenant", o->tenant);
+
+		json_object_update_new(out, rag_forget_counts_json(&n));
+		json_object_set(out, "kept", kept);
+		json_object_set_new(out, "status", json_string("forgotten"));
+		(void)rag_record_write(stdout, out);
+		json_decref(out);
+	} else {
+		text = rag_forget_counts_text(&n);
+		printf("forgot tenant '%s': %s\n", o->tenant, text);
+		free(text);
+		printf("kept:");
+		i = 0;
+		json_object_foreach(kept, key, v)
+			printf("%s %s %lld%s", i++ ? "," : "", key,
+			    (long long)json_integer_value(v),
+			    strcmp(key, "cost_events") == 0 ?
+			    " (request ids cleared)" : "");
+		printf("\n");
+	}
+	json_decref(kept);
+	rag_store_free(st);
+	rag_db_close(db);
+	return rag_finish_stdout(0);
+}
+
+static void
+print_retention(const json_t *list, bool json)
+{
+	const json_t *r;
+	size_t i;
+
+	if (json) {
+		json_array_foreach(list, i, r)
+			(void)rag_record_write(stdout, r);
+		return;
+	}
+	if (json_array_size(list) == 0) {
+		puts("no retention set: every row is kept");
+		return;
+	}
+	printf("%-20s %-20s %-10s %s\n", "TENANT", "COLLECTION", "KIND",
+	    "KEEP");
+	json_array_foreach(list, i, r) {
+		const char *c = rag_record_str(r, "collection");
+
+		printf("%-20s %-20s %-10s %s\n", rag_record_str(r, "tenant"),
+		    c != NULL ? c : strcmp(rag_record_str(r, "kind"),
+		    "documents") == 0 ? "(all)" : "-", rag_record_str(r,
+		    "kind"), rag_record_str(r, "keep"));
+	}
+}
+
+static int
+cmd_retention(const struct opts *o, int argc, char **argv)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_retention_spec *specs;
+	const char *tenant = o->tenant;
+	struct rag_db *db;
+	json_t *list;
+
+	specs = rag_xcalloc((size_t)argc + 1, sizeof(*specs));
+	/* Every argument checked before any is set. */
+	for (int i = 0; i < argc; i++)
+		if (rag_retention_parse(argv[i], &specs[i], &err) != 0)
+			rag_usage_error("%s", err.msg);
+	if (argc == 0 && o->collection != NULL)
+		rag_usage_error("retention shows every collection's: leave out "
+		    "--collection, or give KIND=DURATION to set one");
+	if (argc > 0 && tenant == NULL)
+		tenant = rag_config_get("RAG_TENANT");
+	db = admin_db();
+	for (int i = 0; i < argc; i++)
+		if (rag_retention_set(db, tenant, o->collection, &specs[i],
+		    &err) != 0)
+			rag_die(err.code, "%s", err.msg);
+	if ((list = rag_retention_list(db, tenant, &err)) == NULL)
+		rag_die(err.code, "%s", err.msg);
+	print_retention(list, o->json);
+	json_decref(list);
+	free(specs);
+	rag_db_close(db);
+	return rag_finish_stdout(0);
+}
+
+/* The human line: what went, in a fixed order. */
+static void
+say_gc(const json_t *report)
+{
+	static const char *const said[][3] = {
+		{ "documents", "document", "documents" },
+		{ "chunks", "chunk", "chunks" },
+		{ "postings", "posting", "postings" },
+		{ "embeddings", "cached embedding", "cached embeddings" },
+		{ "cached_queries", "cached query", "cached queries" },
+		{ "answers", "answer citing them", "answers citing them" },
+		{ "jobs", "job", "jobs" },
+		{ "dead_letters", "dead letter", "dead letters" },
+		{ "uploads", "unfinished upload", "unfinished uploads" },
+		{ "objects", "stored object", "stored objects" },
+		{ "messages", "message", "messages" },
+		{ "cost_events", "cost event", "cost events" },
+		{ "audit_rows", "audit row", "audit rows" },
+		{ "expired_queries", "expired or stale cached query",
+		  "expired or stale cached queries" },
+		{ "failed", "document that could not be deleted",
+		  "documents that could not be deleted" },
+	};
+	struct rag_buf b = RAG_BUF_INIT;
+
+	for (size_t i = 0; i < sizeof(said) / sizeof(*said); i++) {
+		json_int_t n = json_integer_value(json_object_get(report,
+		    said[i][0]));
+
+		if (n != 0)
+			rag_buf_addf(&b, "%s%lld %s", b.len ? ", " : "",
+			    (long long)n, said[i][n == 1 ? 1 : 2]);
+	}
+	rag_info("gc: %s", b.len ? rag_buf_str(&b) : "nothing to remove");
+	rag_buf_release(&b);
+}
+
+static int
+cmd_gc(const struct opts *o)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_db *db = admin_db();
+	struct rag_store *st = store();
+	json_t *report = NULL, *e;
+	long failed;
+	size_t i;
+	int rc, status;
+
+	rc = rag_retention_gc(db, st, o->tenant, &report, &failed, &err);
+	json_array_foreach(json_object_get(report, "errors"), i, e)
+		rag_warn("tenant '%s': collection '%s': document '%s' "
+		    "stays: %s", rag_record_str(e, "tenant"),
+		    rag_record_str(e, "collection"), rag_record_str(e,
+		    "doc_id"), rag_record_str(e, "error"));
+	status = rc != 0 ? err.code : failed > 0 ? RAG_EXIT_FAILED : 0;
+	if (rc != 0)
+		rag_err("%s", err.msg);
+	say_gc(report);
+	json_object_set_new(report, "status", json_string(status == 0 ?
+	    "done" : rc != 0 ? "stopped" : "failed"));
+	if (o->json || !isatty(STDOUT_FILENO))
+		(void)rag_record_write(stdout, report);
+	json_decref(report);
+	rag_store_free(st);
+	rag_db_close(db);
+	return rag_finish_stdout(status);
+}
+
 static void
 parse_options(int argc, char **argv, const char *shortopts, struct opts *o)
 {
@@ -394,6 +661,8 @@ parse_options(int argc, char **argv, const char *shortopts, struct opts *o)
 		switch (c) {
 		case 'j': o->json = true; break;
 		case 'y': o->yes = true; break;
+		case RAG_OPT_TENANT: o->tenant = optarg; break;
+		case RAG_OPT_COLLECTION: o->collection = optarg; break;
 		default: rag_usage_hint();
 		}
 	}
@@ -403,7 +672,7 @@ int
 main(int argc, char **argv)
 {
 	struct rag_error err = RAG_ERROR_INIT;
-	struct opts o = { false, false };
+	struct opts o = { false, false, NULL, NULL };
 	const char *cmd;
 
 	rag_log_init(argv[0]);
@@ -418,11 +687,21 @@ main(int argc, char **argv)
 	if (rag_config_load(&err) != 0)
 		rag_die(err.code, "%s", err.msg);
 	cmd = argv[0];
-	if (strcmp(cmd, "psql") == 0)
+	if (strcmp(cmd, "psql") == 0) {
+		if (o.tenant != NULL)	/* rag-db --tenant T psql */
+			rag_config_set("RAG_TENANT", o.tenant);
 		return cmd_psql(argc - 1, argv + 1);
+	}
 	/* The other commands take options after their name too. */
 	optind = 1;
 	parse_options(argc, argv, "jy" RAG_OPT_COMMON_SHORT, &o);
+	if (strcmp(cmd, "retention") == 0)
+		return cmd_retention(&o, argc - optind, argv + optind);
+	if ((o.tenant != NULL || o.collection != NULL) &&
+	    strcmp(cmd, "forget") != 0 && strcmp(cmd, "gc") != 0)
+		rag_usage_error("'%s' takes no --tenant or --collection", cmd);
+	if (o.collection != NULL && strcmp(cmd, "retention") != 0)
+		rag_usage_error("--collection goes with 'retention' only");
 	if (optind < argc)
 		rag_usage_error("'%s' takes no argument '%s'", cmd,
 		    argv[optind]);
@@ -438,5 +717,9 @@ main(int argc, char **argv)
 		return cmd_url();
 	if (strcmp(cmd, "destroy") == 0)
 		return cmd_destroy(&o);
+	if (strcmp(cmd, "forget") == 0)
+		return cmd_forget(&o);
+	if (strcmp(cmd, "gc") == 0)
+		return cmd_gc(&o);
 	rag_usage_error("unknown command '%s'", cmd);
 }

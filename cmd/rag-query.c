@@ -9,6 +9,7 @@
 
 #include "answer.h"
 #include "ask.h"
+#include "audit.h"
 #include "buf.h"
 #include "config.h"
 #include "convo.h"
@@ -408,8 +409,14 @@ conversations(struct rag_db *db, struct rag_asker *a, struct opts *o)
 	}
 	if (rag_cost_tenant_id(db, o->ao.tenant, &tid, &err) != 0)
 		rag_die(err.code, "%s", err.msg);
+	/* Each deletion commits with its audit row, or not at all. */
+	if (rag_db_run(db, "BEGIN", 0, NULL, &err) != 0)
+		rag_die(err.code, "%s", err.msg);
 	if (o->forget != NULL) {
-		if (rag_convo_delete(db, tid, o->forget, &gone, &err) != 0)
+		if (rag_convo_delete(db, tid, o->forget, &gone, &err) != 0 ||
+		    (gone && rag_audit(db, tid, "conversation.delete",
+		    o->forget, NULL, &err) != 0) ||
+		    rag_db_run(db, "COMMIT", 0, NULL, &err) != 0)
 			rag_die(err.code, "%s", err.msg);
 		if (!gone)
 			rag_die(RAG_EXIT_FAILED, "tenant '%s' has no conversation "
@@ -418,6 +425,17 @@ conversations(struct rag_db *db, struct rag_asker *a, struct opts *o)
 		return 0;
 	}
 	if (rag_convo_prune(db, tid, o->keep_days, &n, &err) != 0)
+		rag_die(err.code, "%s", err.msg);
+	if (n > 0) {
+		char details[96];
+
+		snprintf(details, sizeof(details), "{\"messages\": %lld, "
+		    "\"keep_days\": %g}", n, o->keep_days);
+		if (rag_audit(db, tid, "messages.prune", o->ao.tenant, details,
+		    &err) != 0)
+			rag_die(err.code, "%s", err.msg);
+	}
+	if (rag_db_run(db, "COMMIT", 0, NULL, &err) != 0)
 		rag_die(err.code, "%s", err.msg);
 	rag_info("deleted %lld message%s older than %g day%s", n, n == 1 ? "" :
 	    "s", o->keep_days, o->keep_days == 1 ? "" : "s");

@@ -52,7 +52,10 @@ _rag()
 	case $tool in
 	rag-db)
 		if ((COMP_CWORD == 1)) || [[ $prev == -* && $COMP_CWORD -le 2 ]]; then
-			mapfile -t COMPREPLY < <(compgen -W 'init start stop status migrate url psql destroy' -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W 'init start stop status migrate url psql destroy forget retention gc' -- "$cur")
+		elif [[ " ${COMP_WORDS[*]} " == *" retention "* ]]; then
+			compopt -o nospace 2>/dev/null || true
+			mapfile -t COMPREPLY < <(compgen -W 'documents= messages= cost= audit=' -- "$cur")
 		fi ;;
 	rag-run)
 		if ((COMP_CWORD == 1)); then

@@ -366,7 +366,8 @@ turn_open(struct rag_asker *a, struct turn *t, struct rag_error *err)
 	if (tenant_id(a, err) != 0)
 		return -1;
 	if (rag_convo_find(a->db, a->tenant_id, a->o.conversation, true,
-	    &t->id, err) < 0)
+	    &t->id, err) < 0 || rag_convo_read(a->db, a->tenant_id, t->id,
+	    a->o.conversation, err) != 0)
 		return -1;
 	t->history = rag_convo_history(a->db, t->id, HISTORY_TURNS, err);
 	return t->history != NULL ? 0 : -1;
@@ -660,7 +661,8 @@ rag_ask_history(struct rag_asker *a, const char *name, struct rag_error *err)
 		    "conversation '%s'", a->o.tenant, name);
 		return NULL;
 	}
-	if ((h = rag_convo_history(a->db, id, 1000000, err)) == NULL)
+	if (rag_convo_read(a->db, a->tenant_id, id, name, err) != 0 ||
+	    (h = rag_convo_history(a->db, id, 1000000, err)) == NULL)
 		return NULL;
 	json_array_foreach(h, i, m) {
 		json_object_set_new(m, "type", json_string("message"));

@@ -26,7 +26,7 @@ const char *const rag_config_names[] = {
 	"RAG_CHAT_API_KEY", "RAG_CHAT_TIMEOUT", "RAG_CHAT_RETRIES",
 	"RAG_CHAT_RPM", "RAG_CHAT_TPM", "RAG_CHAT_MAX_TOKENS",
 	"RAG_CHAT_TEMPERATURE", "RAG_ANSWER_PROMPT", "RAG_ANSWER_SENTENCES",
-	"RAG_CHECK", "RAG_QUERY_CACHE_TTL", NULL
+	"RAG_CHECK", "RAG_QUERY_CACHE_TTL", "RAG_USER", NULL
 };
 
 static const char *const secret_names[] = {

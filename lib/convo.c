@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "convo.h"
 #include "mem.h"
@@ -31,7 +32,7 @@ rag_convo_find(struct rag_db *db, long long tenant_id, const char *name,
     bool create, long long *id, struct rag_error *err)
 {
 	char tid[32];
-	const char *p[2] = { tid, name };
+	const char *p[3] = { tid, name, rag_audit_user() };
 	PGresult *res;
 	int rc;
 
@@ -40,13 +41,12 @@ rag_convo_find(struct rag_db *db, long long tenant_id, const char *name,
 		    "named by 1 to 200 printable bytes, not '%s'",
 		    name != NULL ? name : "");
 	snprintf(tid, sizeof(tid), "%lld", tenant_id);
-	res = rag_db_exec(db, create ?
-	    "WITH new AS (INSERT INTO conversations (tenant_id, name) VALUES "
-	    "($1, $2) ON CONFLICT (tenant_id, name) DO UPDATE SET updated_at "
-	    "= now() RETURNING conversation_id) SELECT conversation_id FROM "
-	    "new" :
-	    "SELECT conversation_id FROM conversations WHERE tenant_id = $1 "
-	    "AND name = $2", 2, p, err);
+	res = create ? rag_db_exec(db, "WITH new AS (INSERT INTO conversations "
+	    "(tenant_id, name, created_by) VALUES ($1, $2, $3) ON CONFLICT "
+	    "(tenant_id, name) DO UPDATE SET updated_at = now() RETURNING "
+	    "conversation_id) SELECT conversation_id FROM new", 3, p, err) :
+	    rag_db_exec(db, "SELECT conversation_id FROM conversations WHERE "
+	    "tenant_id = $1 AND name = $2", 2, p, err);
 	if (res == NULL)
 		return -1;
 	rc = PQntuples(res) == 1;
@@ -96,6 +96,36 @@ rag_convo_history(struct rag_db *db, long long id, int turns,
 	}
 	PQclear(res);
 	return out;
+}
+
+int
+rag_convo_read(struct rag_db *db, long long tenant_id, long long id,
+    const char *name, struct rag_error *err)
+{
+	char cid[32];
+	const char *p[2] = { cid, rag_audit_user() };
+	PGresult *res;
+	json_t *d;
+	char *dj;
+	int rc;
+
+	snprintf(cid, sizeof(cid), "%lld", id);
+	res = rag_db_exec(db, "SELECT created_by FROM conversations WHERE "
+	    "conversation_id = $1 AND created_by <> $2", 2, p, err);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return 0;
+	}
+	d = json_pack("{s:I, s:s, s:s}", "conversation_id", (json_int_t)id,
+	    "reader", p[1], "creator", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	dj = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(d);
+	rc = rag_audit(db, tenant_id, "conversation.read", name, dj, err);
+	free(dj);
+	return rc;
 }
 
 int

@@ -16,7 +16,8 @@
  */
 
 /*
- * Finds conversation `name` of tenant_id, creating it when create is set.
+ * Finds conversation `name` of tenant_id, creating it when create is set
+ * (started by rag_audit_user(), which the conversation keeps).
  * Returns 1 and *id, 0 when it does not exist (and create is not set),
  * or -1 with err.  A name is 1 to 200 bytes without control characters.
  */
@@ -30,6 +31,15 @@ int rag_convo_find(struct rag_db *db, long long tenant_id, const char *name,
  */
 json_t *rag_convo_history(struct rag_db *db, long long id, int turns,
     struct rag_error *err);
+
+/*
+ * Says that rag_audit_user() reads conversation id (`name`): when that is
+ * not who started it, an audit row "conversation.read" records the
+ * reader and the creator.  A conversation started before rag kept its
+ * creator has none to differ from.  Returns 0 or -1 with err.
+ */
+int rag_convo_read(struct rag_db *db, long long tenant_id, long long id,
+    const char *name, struct rag_error *err);
 
 /* Adds a message; query, citations and meta may be NULL. */
 int rag_convo_add(struct rag_db *db, long long tenant_id, long long id,

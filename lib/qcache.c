@@ -101,3 +101,20 @@ rag_qcache_put(struct rag_db *db, long long tenant_id,
 	    "excluded.version, result = excluded.result, hits = 0, "
 	    "created_at = now(), expires_at = excluded.expires_at", 6, p, err);
 }
+
+int
+rag_qcache_purge(struct rag_db *db, long long *n, struct rag_error *err)
+{
+	PGresult *res = rag_db_exec(db, "WITH v AS (SELECT collection_id, "
+	    "rag_collection_version(collection_id) AS version FROM "
+	    "collections), gone AS (DELETE FROM query_cache q USING v WHERE "
+	    "v.collection_id = q.collection_id AND (q.expires_at < now() OR "
+	    "q.version <> v.version) RETURNING 1) SELECT count(*) FROM gone",
+	    0, NULL, err);
+
+	if (res == NULL)
+		return -1;
+	*n = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}

@@ -50,4 +50,10 @@ int rag_qcache_put(struct rag_db *db, long long tenant_id,
     const struct rag_qcache_lookup *lk, const char *result, double ttl,
     struct rag_error *err);
 
+/*
+ * Deletes every row that can no longer be used: expired, or made at a
+ * version its collection has left (rag-db gc).  *n gets how many went.
+ */
+int rag_qcache_purge(struct rag_db *db, long long *n, struct rag_error *err);
+
 #endif

@@ -25,6 +25,7 @@
  *   migrate  the schema (sql/NNNN-*.sql, built in) applied once each
  *   db       connections, retries, SQLSTATE to exit status, COPY
  *   catalog  tenants, collections, documents
+ *   audit    the append-only audit log: deletions, limit changes, reads
  *   cost     the cost ledger (cost_events), prices, the report
  *   embed_cache  vectors already paid for, by tenant, model and text
  *   sigv4    AWS Signature Version 4 (pure functions)
@@ -57,6 +58,9 @@
  *   qcache   a question's records cached until its collection changes
  *   ask      the question half in one call: history, retrieval, rerank,
  *            answer, check, conversation, cache, ledger
+ *   forget   a document or a tenant deleted from everywhere rag keeps
+ *            it: rows, derived caches, jobs, the object store
+ *   retention  how long a tenant keeps what; rag-db gc applies it
  *   jobs     rag-run's job table: keys, leases, retries, dead letters
  *   tool     the tools' shared start (config, the database, the
  *            reranker, chat model and prompt they name), which prints

@@ -2,6 +2,7 @@
  * store: the interface, and the file:// backend (a folder; every write is
  * a temporary file renamed into place).  s3:// stores are store_s3.c.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -495,7 +496,113 @@ out:
 	return rc;
 }
 
+/* Removes path and what it holds; *count gets the files removed. */
+static int
+file_remove_tree(const char *path, long *count, struct rag_error *err)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int rc = 0;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : rag_error_set(err, RAG_EXIT_FATAL,
+		    "cannot look at '%s': %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) != 0 && errno != ENOENT)
+			return rag_error_set(err, RAG_EXIT_FATAL, "cannot "
+			    "delete '%s': %s", path, strerror(errno));
+		(*count)++;
+		return 0;
+	}
+	if ((d = opendir(path)) == NULL)
+		return rag_error_set(err, RAG_EXIT_FATAL, "cannot read the "
+		    "folder '%s': %s", path, strerror(errno));
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		char *child;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		child = rag_xasprintf("%s/%s", path, e->d_name);
+		rc = file_remove_tree(child, count, err);
+		free(child);
+	}
+	closedir(d);
+	if (rc == 0 && rmdir(path) != 0 && errno != ENOENT)
+		rc = rag_error_set(err, RAG_EXIT_FATAL, "cannot delete the "
+		    "folder '%s': %s", path, strerror(errno));
+	return rc;
+}
+
+static int
+file_delete(struct rag_store *s, const char *key, bool *existed,
+    struct rag_error *err)
+{
+	char *path = rag_xasprintf("%s/%s", s->root, key), *slash;
+	size_t root = strlen(s->root);
+	int rc = 0;
+
+	*existed = false;
+	if (unlink(path) == 0)
+		*existed = true;
+	else if (errno != ENOENT && errno != ENOTDIR)
+		rc = rag_error_set(err, RAG_EXIT_FATAL, "cannot delete '%s': "
+		    "%s", path, strerror(errno));
+	/* The folders "<tenant>/<sha[0:2]>" go once empty: rmdir says. */
+	while (rc == 0 && (slash = strrchr(path, '/')) != NULL &&
+	    (size_t)(slash - path) > root) {
+		*slash = '\0';
+		if (rmdir(path) != 0)
+			break;
+	}
+	free(path);
+	return rc;
+}
+
 /* ---- the interface ------------------------------------------------------- */
+
+int
+rag_store_delete(struct rag_store *s, const char *key, bool *existed,
+    struct rag_error *err)
+{
+	if (s->s3 != NULL)
+		return rag_store_s3_delete(s->s3, key, existed, err);
+	return file_delete(s, key, existed, err);
+}
+
+int
+rag_store_delete_tenant(struct rag_store *s, const char *tenant,
+    long *count, struct rag_error *err)
+{
+	char *path;
+	int rc;
+
+	*count = 0;
+	if (*tenant == '\0' || strcmp(tenant, ".") == 0 ||
+	    strcmp(tenant, "..") == 0 || strchr(tenant, '/') != NULL)
+		return rag_error_set(err, RAG_EXIT_USAGE, "tenant '%s' cannot "
+		    "name a folder of the store: its objects are not under "
+		    "it", tenant);
+	if (s->s3 != NULL)
+		return rag_store_s3_delete_tenant(s->s3, tenant, count, err);
+	path = rag_xasprintf("%s/%s", s->root, tenant);
+	rc = file_remove_tree(path, count, err);
+	free(path);
+	return rc;
+}
+
+int
+rag_store_abort_upload(struct rag_store *s, const char *bucket,
+    const char *s3_key, const char *upload_id, bool *done,
+    struct rag_error *err)
+{
+	*done = false;
+	if (s->s3 == NULL)
+		return 0;
+	return rag_store_s3_abort_upload(s->s3, bucket, s3_key, upload_id,
+	    done, err);
+}
+
 
 int
 rag_store_head(struct rag_store *s, const char *key, bool *exists,

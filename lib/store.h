@@ -188,6 +188,34 @@ int rag_store_complete_upload(struct rag_store *s, const char *upload_id,
 char *rag_store_presign_get(struct rag_store *s, const char *key,
     long expires, struct rag_error *err);
 
+/*
+ * Forgetting.  rag_store_delete() deletes the object at key (*existed
+ * says whether it was there); a file store also removes the folders it
+ * made for it when they are left empty.
+ */
+int rag_store_delete(struct rag_store *s, const char *key, bool *existed,
+    struct rag_error *err);
+
+/*
+ * Deletes every object of a tenant: the keys under "<tenant>/" and, in
+ * an S3 store, its staging objects and the multipart uploads under
+ * either (their parts hold its bytes too).  *count gets how many objects
+ * and uploads went.  A tenant that cannot be the first part of a key
+ * ("", ".", "..", a name with a slash) is RAG_EXIT_USAGE.
+ */
+int rag_store_delete_tenant(struct rag_store *s, const char *tenant,
+    long *count, struct rag_error *err);
+
+/*
+ * Aborts the multipart upload upload_id of bucket/s3_key (a row of
+ * lib/uploads: the key holds the store's prefix); one already gone is
+ * fine.  A file store, or a bucket that is not the store's, is left
+ * alone: *done = false.
+ */
+int rag_store_abort_upload(struct rag_store *s, const char *bucket,
+    const char *s3_key, const char *upload_id, bool *done,
+    struct rag_error *err);
+
 /* What rag_store_gc() removed, one at a time. */
 struct rag_store_gone {
 	const char *what;	/* "upload" or "staging" */

@@ -1604,3 +1604,101 @@ out:
 	free(staging);
 	return rc;
 }
+
+/* ---- forgetting ---------------------------------------------------------- */
+
+int
+rag_store_s3_delete(struct rag_store_s3 *t, const char *key, bool *existed,
+    struct rag_error *err)
+{
+	char *k = object_key(t, key);
+	int rc;
+
+	/* DeleteObject says nothing of whether the key was there. */
+	rc = rag_s3_head(t->s3, t->bucket, k, existed, NULL, NULL, err);
+	if (rc == 0 && *existed)
+		rc = rag_s3_delete(t->s3, t->bucket, k, err);
+	free(k);
+	return rc;
+}
+
+static int
+tenant_upload(const struct rag_s3_upload *u, void *arg)
+{
+	add_victim(arg, u->key, u->upload_id, u->initiated);
+	return 0;
+}
+
+static int
+tenant_object(const struct rag_s3_object *o, void *arg)
+{
+	add_victim(arg, o->key, NULL, o->last_modified);
+	return 0;
+}
+
+int
+rag_store_s3_delete_tenant(struct rag_store_s3 *t, const char *tenant,
+    long *count, struct rag_error *err)
+{
+	struct gc g = { t, 0, time(NULL), NULL, 0, 0, err };
+	char *rel[2], *prefix[2];
+	int rc = -1;
+
+	*count = 0;
+	rel[0] = rag_xasprintf("%s/", tenant);
+	rel[1] = rag_xasprintf(STAGING "/%s/", tenant);
+	for (int i = 0; i < 2; i++)
+		prefix[i] = object_key(t, rel[i]);
+	/* Listed first, deleted after: a listing is not changed under it. */
+	for (int i = 0; i < 2; i++)
+		if (rag_s3_mpu_list_uploads(t->s3, t->bucket, prefix[i],
+		    tenant_upload, &g, err) != 0 ||
+		    rag_s3_list(t->s3, t->bucket, prefix[i], tenant_object, &g,
+		    err) != 0)
+			goto out;
+	for (size_t i = 0; i < g.n; i++) {
+		if (g.v[i].upload_id != NULL) {
+			if (rag_s3_mpu_abort(t->s3, t->bucket, g.v[i].key,
+			    g.v[i].upload_id, err) != 0) {
+				if (err->code != RAG_EXIT_FAILED)
+					goto out;
+				rag_error_clear(err);	/* gone already */
+				continue;
+			}
+		} else if (rag_s3_delete(t->s3, t->bucket, g.v[i].key,
+		    err) != 0) {
+			goto out;
+		}
+		(*count)++;
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < g.n; i++) {
+		free(g.v[i].key);
+		free(g.v[i].upload_id);
+	}
+	free(g.v);
+	for (int i = 0; i < 2; i++) {
+		free(rel[i]);
+		free(prefix[i]);
+	}
+	return rc;
+}
+
+int
+rag_store_s3_abort_upload(struct rag_store_s3 *t, const char *bucket,
+    const char *s3_key, const char *upload_id, bool *done,
+    struct rag_error *err)
+{
+	*done = false;
+	if (strcmp(bucket, t->bucket) != 0 || below(t, s3_key) == NULL)
+		return 0;
+	if (rag_s3_mpu_abort(t->s3, t->bucket, s3_key, upload_id, err) != 0) {
+		if (err->code != RAG_EXIT_FAILED)
+			return -1;
+		rag_error_clear(err);	/* NoSuchUpload: gone already */
+		return 0;
+	}
+	*done = true;
+	return 0;
+}

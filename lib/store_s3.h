@@ -35,6 +35,13 @@ int rag_store_s3_complete_upload(struct rag_store_s3 *t,
     struct rag_error *err);
 char *rag_store_s3_presign_get(struct rag_store_s3 *t, const char *key,
     long expires, struct rag_error *err);
+int rag_store_s3_delete(struct rag_store_s3 *t, const char *key,
+    bool *existed, struct rag_error *err);
+int rag_store_s3_delete_tenant(struct rag_store_s3 *t, const char *tenant,
+    long *count, struct rag_error *err);
+int rag_store_s3_abort_upload(struct rag_store_s3 *t, const char *bucket,
+    const char *s3_key, const char *upload_id, bool *done,
+    struct rag_error *err);
 int rag_store_s3_gc(struct rag_store_s3 *t, double older_than,
     void (*fn)(void *arg, const struct rag_store_gone *g), void *arg,
     long *count, struct rag_error *err);

@@ -23,6 +23,8 @@ setup_file() {
 		>/dev/null || true
 	rag-query -q --tenant beta -c plans 'when does the merger close' >/dev/null
 	rag-cost -q --tenant beta --set-price 'openai/text-embedding-3-small=0.05'
+	# a retention, and the audit row that says it was set
+	rag-db -q retention --tenant beta documents=1y >/dev/null
 	# what only paid providers and S3 write, written as beta itself
 	rag-db psql --tenant beta -qAtX -v ON_ERROR_STOP=1 >/dev/null <<-'SQL'
 	INSERT INTO cost_events (tenant_id, stage, provider, model, input_tokens)
@@ -101,11 +103,23 @@ scoped_tables() {
 		[ "${before%% *}" -gt 0 ] || fail "$t has no row of beta: give it one in setup_file"
 		# as alpha: SELECT sees nothing, UPDATE and DELETE change
 		# nothing, and an INSERT of a row of beta's is refused by the
-		# policy (the last statement: ON_ERROR_STOP ends there)
+		# policy (the last statement: ON_ERROR_STOP ends there).  An
+		# append-only table (audit_log) refuses UPDATE and DELETE to
+		# rag_app outright.
+		change=(-c "UPDATE $t SET $col = $col WHERE tenant_id = $beta"
+			-c "DELETE FROM $t WHERE tenant_id = $beta")
+		if [[ $(admin "SELECT obj_description('$t'::regclass)") == append-only* ]]; then
+			for q in "${change[@]}"; do
+				[ "$q" = -c ] && continue
+				run rag-db psql --tenant alpha -qAtX -c "$q"
+				[[ $output == *"permission denied for table $t"* ]] ||
+					fail "$t: rag_app may change an append-only table: $q: $output"
+			done
+			change=()
+		fi
 		run rag-db psql --tenant alpha -qAtX -v ON_ERROR_STOP=1 \
 			-c "SELECT count(*) FROM $t WHERE tenant_id = $beta" \
-			-c "UPDATE $t SET $col = $col WHERE tenant_id = $beta" \
-			-c "DELETE FROM $t WHERE tenant_id = $beta" \
+			"${change[@]}" \
 			-c "INSERT INTO $t ($cols) OVERRIDING SYSTEM VALUE
 				SELECT $cols FROM json_populate_record(NULL::$t, \$j\$$row\$j\$)"
 		[ "$status" -ne 0 ] || fail "$t: alpha inserted a row of beta's"

@@ -1,7 +1,7 @@
 /*
  * Unit tests for lib/store: the S3 part sizes (5 TiB in at most 10000
  * parts), digests of whole files and parts, and the file:// backend
- * (put, streams, dedup, fetch).  The S3 transfers themselves are tested
+ * (put, streams, dedup, fetch, delete).  The S3 transfers themselves are tested
  * against a real server in tests/bats/rag-upload-s3.bats.
  */
 #include <errno.h>
@@ -297,6 +297,87 @@ test_file_store(void)
 	free(root);
 }
 
+/* Stores body under tenant in s; returns its key (caller frees). */
+static char *
+put_mem(struct rag_store *s, const char *tenant, const char *body)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct mem m = { body, strlen(body), 0 };
+	struct rag_store_stream in = { mem_read, &m, tenant, "mem", -1 };
+	char sha[65], *key = NULL;
+	uint64_t size;
+	bool stored;
+
+	if (rag_store_put_stream(s, &in, sha, &size, &key, &stored, &err) != 0)
+		printf("# put: %s\n", err.msg);
+	return key;
+}
+
+static bool
+exists_at(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static void
+test_file_delete(void)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	char *root = rag_xasprintf("file://%s/del", dir);
+	struct rag_store *s = rag_store_open(root, NULL, &err);
+	char *a = put_mem(s, "acme", "%PDF-1.4 one\n");
+	char *b = put_mem(s, "acme", "%PDF-1.4 two\n");
+	char *c = put_mem(s, "other", "%PDF-1.4 one\n");
+	char *path, *folder;
+	bool existed;
+	long n;
+
+	ok(a != NULL && b != NULL && c != NULL, "three objects, two tenants");
+	ok(rag_store_delete(s, a, &existed, &err) == 0 && existed,
+	    "delete says the object was there");
+	path = rag_xasprintf("%s/del/%s", dir, a);
+	folder = rag_xstrdup(path);
+	*strrchr(folder, '/') = '\0';
+	ok(!exists_at(path) && !exists_at(folder), "... it is gone, and its "
+	    "emptied <sha[0:2]> folder too");
+	free(path);
+	free(folder);
+	path = rag_xasprintf("%s/del/%s", dir, c);
+	ok(exists_at(path), "the same bytes of another tenant stay");
+	free(path);
+	ok(rag_store_delete(s, a, &existed, &err) == 0 && !existed,
+	    "deleting it again is no error: it was not there");
+	ok(rag_store_delete_tenant(s, "acme", &n, &err) == 0 && n == 1,
+	    "a tenant's objects go: %ld", n);
+	path = rag_xasprintf("%s/del/acme", dir);
+	ok(!exists_at(path), "... its folder too");
+	free(path);
+	path = rag_xasprintf("%s/del/%s", dir, c);
+	ok(exists_at(path), "... the other tenant's stay");
+	free(path);
+	ok(rag_store_delete_tenant(s, "acme", &n, &err) == 0 && n == 0,
+	    "forgetting it again finds nothing");
+	ok(rag_store_delete_tenant(s, "..", &n, &err) != 0 &&
+	    err.code == RAG_EXIT_USAGE, "'..' is not a tenant's folder: %s",
+	    err.msg);
+	ok(rag_store_delete_tenant(s, "a/b", &n, &err) != 0 &&
+	    rag_store_delete_tenant(s, "", &n, &err) != 0,
+	    "nor a name with a slash, nor none");
+	{
+		bool done = true;
+
+		ok(rag_store_abort_upload(s, "b", "k", "id", &done, &err) == 0 &&
+		    !done, "a file store has no upload to abort");
+	}
+	free(a);
+	free(b);
+	free(c);
+	rag_store_free(s);
+	free(root);
+}
+
 int
 main(void)
 {
@@ -309,6 +390,7 @@ main(void)
 	test_bad_urls();
 	test_digests();
 	test_file_store();
+	test_file_delete();
 	{
 		char *cmd = rag_xasprintf("rm -rf '%s'", dir);
 		if (system(cmd) != 0)
