@@ -20,7 +20,8 @@ static const char help[] =
     "usage: rag-answer [-jqv] [--check[=MODE]] [--chat-model MODEL]\n"
     "                  [--prompt FILE] [--sentences N] [-c NAME]\n"
     "                  [--question TEXT] [--rerank MODEL] [--dlq FILE]\n"
-    "                  [--tenant NAME] [--collection NAME] [FILE ...]\n"
+    "                  [--tenant NAME] [--collection NAME] [--wait]\n"
+    "                  [FILE ...]\n"
     "       rag-answer --print-prompt\n"
     "\n"
     "Answer each question from its hit records (rag-query's, which carry\n"
@@ -49,6 +50,8 @@ static const char help[] =
     "      --rerank MODEL     the reranker --check=retry uses (RAG_RERANK_MODEL)\n"
     "      --tenant NAME      for hits without \"tenant\" (RAG_TENANT)\n"
     "      --collection NAME  for hits without \"collection\" (RAG_COLLECTION)\n"
+    "      --wait             at the tenant's rate limit (rag-cost --limits),\n"
+    "                         wait its turn instead of exiting 75\n"
     "      --dlq FILE         also append error records to FILE\n"
     "  -j, --json             records even on a terminal\n"
     "  -q, --quiet            only errors\n"
@@ -60,7 +63,8 @@ static const char help[] =
     "Exit status: 0 answered, 1 some records failed (each an error record),\n"
     "2 usage, 3 fatal, 4 an answer its sources do not support (--check), 5\n"
     "an answer refused for want of evidence (--check=refuse), 75 temporary\n"
-    "failure, 77 refused.  See rag-answer(1).\n";
+    "failure (the tenant's rate limit without --wait), 77 refused (the\n"
+    "tenant's budget spent).  See rag-answer(1).\n";
 
 enum {
 	OPT_CHECK = RAG_OPT_FIRST_TOOL,
@@ -69,7 +73,8 @@ enum {
 	OPT_PRINT_PROMPT,
 	OPT_SENTENCES,
 	OPT_QUESTION,
-	OPT_RERANK
+	OPT_RERANK,
+	OPT_WAIT
 };
 
 static const struct option longopts[] = {
@@ -85,6 +90,7 @@ static const struct option longopts[] = {
 	{ "rerank", required_argument, NULL, OPT_RERANK },
 	{ "sentences", required_argument, NULL, OPT_SENTENCES },
 	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
+	{ "wait", no_argument, NULL, OPT_WAIT },
 	RAG_OPT_COMMON,
 	{ NULL, 0, NULL, 0 }
 };
@@ -94,9 +100,10 @@ struct run {
 	struct rag_db *db;		/* NULL when nothing needs it */
 	struct rag_ask_opts ao;		/* the template for each asker */
 	struct rag_asker *a;		/* for the current tenant/collection */
+	struct rag_guard *guard;	/* ... and the tenant's, with a db */
 	char *tenant, *collection;
 	const char *question;		/* --question */
-	bool json, color;
+	bool json, color, wait;
 	struct rag_tool_stream stream;	/* a chat reply on a terminal */
 	/* The hits of the question being gathered. */
 	json_t *hits;
@@ -113,6 +120,13 @@ asker_for(struct run *r, const char *tenant, const char *collection)
 	    strcmp(r->collection, collection) == 0)
 		return;
 	rag_asker_free(r->a);
+	if (r->db != NULL && (r->tenant == NULL ||
+	    strcmp(r->tenant, tenant) != 0)) {
+		rag_guard_free(r->guard);
+		r->guard = rag_tool_guard(r->db, tenant, r->wait,
+		    r->json ? r->s : NULL);
+		r->ao.guard = r->guard;
+	}
 	free(r->tenant);
 	free(r->collection);
 	r->tenant = rag_xstrdup(tenant);
@@ -257,6 +271,7 @@ main(int argc, char **argv)
 			break;
 		case OPT_QUESTION: r.question = optarg; break;
 		case OPT_RERANK: rag_config_set("RAG_RERANK_MODEL", optarg); break;
+		case OPT_WAIT: r.wait = true; break;
 		case RAG_OPT_DLQ: so.dlq_path = optarg; break;
 		case RAG_OPT_TENANT: rag_config_set("RAG_TENANT", optarg); break;
 		case RAG_OPT_COLLECTION:
@@ -318,6 +333,7 @@ main(int argc, char **argv)
 	if (r.a != NULL && (lerr = rag_asker_ledger_error(r.a)) != NULL)
 		rag_warn("cannot write the cost ledger: %s", lerr->msg);
 	rag_asker_free(r.a);
+	rag_guard_free(r.guard);
 	rag_reranker_free(r.ao.reranker);
 	rag_chat_free(r.ao.ao.chat);
 	json_decref(r.hits);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "buf.h"
 #include "config.h"
 #include "cost.h"
@@ -13,6 +14,7 @@
 #include "opt.h"
 #include "record.h"
 #include "stream.h"
+#include "throttle.h"
 #include "tool.h"
 
 static const char help[] =
@@ -20,6 +22,10 @@ static const char help[] =
     "                [--tenant NAME]\n"
     "       rag-cost [-jqv] --prices\n"
     "       rag-cost [-qv] --set-price PROVIDER/MODEL=PRICE [--tenant NAME]\n"
+    "       rag-cost [-jqv] --budgets [--tenant NAME]\n"
+    "       rag-cost [-qv] --set-budget TENANT AMOUNT\n"
+    "       rag-cost [-jqv] --limits [--tenant NAME]\n"
+    "       rag-cost [-qv] --set-limit TENANT KIND=N ...\n"
     "\n"
     "Report what the providers were paid, from the cost ledger that\n"
     "rag-embed, rag-query and rag-answer write (one row per billable call,\n"
@@ -48,12 +54,26 @@ static const char help[] =
     "                         million input tokens ('0.02'), input and output\n"
     "                         ('0.15,0.60'), or 'in:X,out:Y,search:Z' (Z per\n"
     "                         thousand searches); calls made before keep theirs\n"
+    "      --budgets          list the monthly budgets: spent this month (UTC),\n"
+    "                         held by calls in flight, per cent\n"
+    "      --set-budget TENANT AMOUNT  what TENANT may spend a month, in US\n"
+    "                         dollars ('50'), or 'none'; a paid call that\n"
+    "                         would pass it is refused (exit 77)\n"
+    "      --limits           list the tenants' rate limits\n"
+    "      --set-limit TENANT KIND=N ...  TENANT's rate limits: qps=N\n"
+    "                         (questions a second to rag-query and\n"
+    "                         rag-answer), rpm=N and tpm=N (requests and\n"
+    "                         tokens a minute to the paid providers);\n"
+    "                         KIND=off removes one\n"
     "  -j, --json             records even on a terminal\n"
     "  -q, --quiet            only errors\n"
     "  -v, --verbose          more detail\n"
     "      --log-format F     human (default) or json messages on stderr\n"
     "  -h, --help             this text\n"
     "  -V, --version          the version\n"
+    "\n"
+    "Environment: RAG_BUDGET_HOOK, a command run (with /bin/sh) when a\n"
+    "tenant's spend reaches 80 % of its budget, once a month; see rag-cost(1).\n"
     "\n"
     "Exit status: 0 done, 2 usage, 3 fatal, 75 the database unreachable.\n"
     "See rag-cost(1).\n";
@@ -63,13 +83,21 @@ enum {
 	OPT_UNTIL,
 	OPT_BY,
 	OPT_PRICES,
-	OPT_SET_PRICE
+	OPT_SET_PRICE,
+	OPT_BUDGETS,
+	OPT_SET_BUDGET,
+	OPT_LIMITS,
+	OPT_SET_LIMIT
 };
 
 static const struct option longopts[] = {
+	{ "budgets", no_argument, NULL, OPT_BUDGETS },
 	{ "by", required_argument, NULL, OPT_BY },
 	{ "json", no_argument, NULL, 'j' },
+	{ "limits", no_argument, NULL, OPT_LIMITS },
 	{ "prices", no_argument, NULL, OPT_PRICES },
+	{ "set-budget", required_argument, NULL, OPT_SET_BUDGET },
+	{ "set-limit", required_argument, NULL, OPT_SET_LIMIT },
 	{ "set-price", required_argument, NULL, OPT_SET_PRICE },
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
@@ -80,7 +108,10 @@ static const struct option longopts[] = {
 
 struct opts {
 	const char *since, *until, *by, *tenant, *set_price;
-	bool prices, json;
+	const char *set_budget, *set_limit;	/* the TENANT */
+	bool prices, json, budgets, limits;
+	char **operands;		/* AMOUNT, or KIND=N ... */
+	int noperands;
 };
 
 /* A table for people: rows of cells, printed with aligned columns. */
@@ -437,6 +468,188 @@ set_price(struct rag_db *db, const struct opts *o)
 	free(model);
 }
 
+static int
+budget_record(const struct rag_budget_row *row, void *arg)
+{
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:b}",
+	    "type", "budget", "tenant", row->tenant, "month", row->st.month,
+	    "budget_usd", row->st.budget, "spent_usd", row->st.spent,
+	    "held_usd", row->st.held, "percent",
+	    rag_budget_percent(&row->st), "warned", row->warned);
+	int rc = rag_record_write(stdout, rec);
+
+	(void)arg;
+	json_decref(rec);
+	return rc;
+}
+
+static int
+budget_row(const struct rag_budget_row *row, void *arg)
+{
+	struct table *t = arg;
+	char b[32], s[32], h[32];
+
+	rag_budget_usd(row->st.budget, b, sizeof(b));
+	rag_budget_usd(row->st.spent, s, sizeof(s));
+	rag_budget_usd(row->st.held, h, sizeof(h));
+	table_add(t, "%s", row->tenant);
+	table_add(t, "%s", row->st.month);
+	table_add(t, "%s", b);
+	table_add(t, "%s", s);
+	table_add(t, "%s", h);
+	table_add(t, "%.0f %%%s", rag_budget_percent(&row->st),
+	    row->warned ? " (warned)" : "");
+	return 0;
+}
+
+/* --budgets: every tenant's, across tenants. */
+static void
+budgets(struct rag_db *db, const struct opts *o)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct table t;
+
+	if (o->json) {
+		if (rag_budget_list(db, o->tenant, budget_record, NULL,
+		    &err) < 0 && err.code != 0)
+			rag_die(err.code, "%s", err.msg);
+		return;
+	}
+	table_init(&t, 6);
+	t.right[2] = t.right[3] = t.right[4] = t.right[5] = true;
+	table_add(&t, "TENANT");
+	table_add(&t, "MONTH");
+	table_add(&t, "BUDGET");
+	table_add(&t, "SPENT");
+	table_add(&t, "HELD");
+	table_add(&t, "USED");
+	if (rag_budget_list(db, o->tenant, budget_row, &t, &err) != 0) {
+		table_release(&t);
+		rag_die(err.code, "%s", err.msg);
+	}
+	if (t.ncells == t.ncols)
+		rag_info("no budgets%s%s: set one with rag-cost --set-budget "
+		    "TENANT AMOUNT", o->tenant ? " for tenant " : "",
+		    o->tenant ? o->tenant : "");
+	else
+		table_print(&t);
+	table_release(&t);
+}
+
+static void
+set_budget(struct rag_db *db, const struct opts *o)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	char amount[32];
+	double usd;
+
+	if (o->noperands != 1)
+		rag_usage_error("--set-budget takes a tenant and an amount: "
+		    "rag-cost --set-budget TENANT AMOUNT (e.g. 50, or none)");
+	if (rag_budget_parse(o->operands[0], &usd, &err) != 0)
+		rag_usage_error("option --set-budget: %s", err.msg);
+	if (rag_budget_set(db, o->set_budget, usd, &err) != 0)
+		rag_die(err.code, "%s", err.msg);
+	if (usd < 0) {
+		rag_info("tenant '%s' has no budget now", o->set_budget);
+		return;
+	}
+	rag_budget_usd(usd, amount, sizeof(amount));
+	rag_info("tenant '%s' may spend %s a month (UTC months) from now on",
+	    o->set_budget, amount);
+}
+
+static int
+limit_record(const struct rag_throttle_row *row, void *arg)
+{
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:f, s:s, s:f, s:f}",
+	    "type", "limit", "tenant", row->tenant, "kind",
+	    rag_throttle_name(row->kind), "limit", row->per_window, "unit",
+	    rag_throttle_unit(row->kind), "available", row->level,
+	    "burst", row->capacity);
+	int rc = rag_record_write(stdout, rec);
+
+	(void)arg;
+	json_decref(rec);
+	return rc;
+}
+
+static int
+limit_row(const struct rag_throttle_row *row, void *arg)
+{
+	struct table *t = arg;
+
+	table_add(t, "%s", row->tenant);
+	table_add(t, "%s", rag_throttle_name(row->kind));
+	table_add(t, "%g", row->per_window);
+	table_add(t, "%s", rag_throttle_unit(row->kind));
+	table_add(t, "%g", row->capacity);
+	table_add(t, "%.0f", row->level);
+	return 0;
+}
+
+/* --limits: every tenant's rate limits, across tenants. */
+static void
+limits(struct rag_db *db, const struct opts *o)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct table t;
+
+	if (o->json) {
+		if (rag_throttle_list(db, o->tenant, limit_record, NULL,
+		    &err) < 0 && err.code != 0)
+			rag_die(err.code, "%s", err.msg);
+		return;
+	}
+	table_init(&t, 6);
+	t.right[2] = t.right[4] = t.right[5] = true;
+	table_add(&t, "TENANT");
+	table_add(&t, "KIND");
+	table_add(&t, "LIMIT");
+	table_add(&t, "OF");
+	table_add(&t, "BURST");
+	table_add(&t, "NOW");
+	if (rag_throttle_list(db, o->tenant, limit_row, &t, &err) != 0) {
+		table_release(&t);
+		rag_die(err.code, "%s", err.msg);
+	}
+	if (t.ncells == t.ncols)
+		rag_info("no rate limits%s%s: set one with rag-cost --set-limit "
+		    "TENANT qps=N", o->tenant ? " for tenant " : "",
+		    o->tenant ? o->tenant : "");
+	else
+		table_print(&t);
+	table_release(&t);
+}
+
+static void
+set_limit(struct rag_db *db, const struct opts *o)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	enum rag_throttle_kind k[RAG_THROTTLE_NKINDS * 4];
+	double v[RAG_THROTTLE_NKINDS * 4];
+
+	if (o->noperands < 1)
+		rag_usage_error("--set-limit takes a tenant and limits: "
+		    "rag-cost --set-limit TENANT qps=N rpm=N tpm=N (or KIND=off)");
+	if (o->noperands > (int)(sizeof(k) / sizeof(*k)))
+		rag_usage_error("--set-limit: too many limits at once");
+	/* All checked before any is set. */
+	for (int i = 0; i < o->noperands; i++)
+		if (rag_throttle_parse(o->operands[i], &k[i], &v[i], &err) != 0)
+			rag_usage_error("option --set-limit: %s", err.msg);
+	for (int i = 0; i < o->noperands; i++) {
+		if (rag_throttle_set(db, o->set_limit, k[i], v[i], &err) != 0)
+			rag_die(err.code, "%s", err.msg);
+		if (v[i] < 0)
+			rag_info("tenant '%s' has no %s limit now",
+			    o->set_limit, rag_throttle_name(k[i]));
+		else
+			rag_info("tenant '%s' is limited to %g %s",
+			    o->set_limit, v[i], rag_throttle_unit(k[i]));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -457,29 +670,55 @@ main(int argc, char **argv)
 		case OPT_BY: o.by = optarg; break;
 		case OPT_PRICES: o.prices = true; break;
 		case OPT_SET_PRICE: o.set_price = optarg; break;
+		case OPT_BUDGETS: o.budgets = true; break;
+		case OPT_SET_BUDGET: o.set_budget = optarg; break;
+		case OPT_LIMITS: o.limits = true; break;
+		case OPT_SET_LIMIT: o.set_limit = optarg; break;
 		case RAG_OPT_TENANT: o.tenant = optarg; break;
 		case 'j': o.json = true; break;
 		default: rag_usage_hint();
 		}
 	}
-	if (optind < argc)
+	o.operands = argv + optind;
+	o.noperands = argc - optind;
+	if ((o.prices) + (o.set_price != NULL) + (o.budgets) +
+	    (o.set_budget != NULL) + (o.limits) + (o.set_limit != NULL) > 1)
+		rag_usage_error("--prices, --set-price, --budgets, --set-budget, "
+		    "--limits and --set-limit go one at a time");
+	if (optind < argc && o.set_budget == NULL && o.set_limit == NULL)
 		rag_usage_error("unexpected argument '%s'", argv[optind]);
-	if (o.prices && o.set_price != NULL)
-		rag_usage_error("--prices and --set-price do not go together");
-	if ((o.prices || o.set_price != NULL) && (o.since != NULL ||
-	    o.until != NULL))
-		rag_usage_error("--since and --until are for the report, not "
-		    "the prices");
+	if ((o.prices || o.set_price != NULL || o.budgets ||
+	    o.set_budget != NULL || o.limits || o.set_limit != NULL) &&
+	    (o.since != NULL || o.until != NULL))
+		rag_usage_error("--since and --until are for the report only");
+	if ((o.set_budget != NULL || o.set_limit != NULL) && o.tenant != NULL)
+		rag_usage_error("--set-budget and --set-limit name their tenant: "
+		    "drop --tenant");
 	if (!o.json && !isatty(STDOUT_FILENO))
 		o.json = true;
-	/* One tenant's rows as that tenant; every tenant's as the owner. */
-	if (o.tenant != NULL) {
+	/*
+	 * Budgets and limits are administration: the owner sets and lists
+	 * them.  One tenant's rows as that tenant; every tenant's as the
+	 * owner.
+	 */
+	if (o.set_budget != NULL || o.budgets || o.set_limit != NULL ||
+	    o.limits) {
+		db = rag_tool_db_admin();
+	} else if (o.tenant != NULL) {
 		rag_config_set("RAG_TENANT", o.tenant);
 		db = rag_tool_db();
 	} else {
 		db = rag_tool_db_admin();
 	}
-	if (o.set_price != NULL)
+	if (o.set_budget != NULL)
+		set_budget(db, &o);
+	else if (o.budgets)
+		budgets(db, &o);
+	else if (o.set_limit != NULL)
+		set_limit(db, &o);
+	else if (o.limits)
+		limits(db, &o);
+	else if (o.set_price != NULL)
 		set_price(db, &o);
 	else if (o.prices)
 		prices(db, &o);

@@ -20,7 +20,8 @@ static const char help[] =
     "usage: rag-embed [-qv] [--model PROVIDER/MODEL] [--dimensions N]\n"
     "                 [--batch N] [--concurrency N] [--rpm N] [--tpm N]\n"
     "                 [--timeout SECONDS] [--retries N] [--long-input POLICY]\n"
-    "                 [--no-cache] [--tenant NAME] [--dlq FILE] [FILE ...]\n"
+    "                 [--no-cache] [--wait] [--tenant NAME] [--dlq FILE]\n"
+    "                 [FILE ...]\n"
     "\n"
     "Read \"chunk\" records (from rag-chunk) and write them back with the\n"
     "embedding of their text (\"model\", \"embedding\").  Other records pass\n"
@@ -58,6 +59,8 @@ static const char help[] =
     "                         (RAG_EMBED_LONG_INPUT)\n"
     "      --no-cache         embed every text: look nothing up in the cache\n"
     "                         (what comes back is still stored)\n"
+    "      --wait             at the tenant's rate limits (rag-cost --limits),\n"
+    "                         wait its turn instead of exiting 75\n"
     "      --tenant NAME      for records without \"tenant\" (RAG_TENANT)\n"
     "      --dlq FILE         also append error records to FILE\n"
     "  -q, --quiet            only errors\n"
@@ -76,8 +79,9 @@ static const char help[] =
     "\n"
     "Exit status: 0 all embedded, 1 some records failed (each an error\n"
     "record), 2 usage, 3 fatal, 75 temporary failure (the provider down or\n"
-    "still limiting after the retries), 77 refused (a key refused or out of\n"
-    "credit: check the key variable named).  See rag-embed(1).\n";
+    "still limiting after the retries, or the tenant's rate limit without\n"
+    "--wait), 77 refused (a key refused or out of credit: check the key\n"
+    "variable named; or the tenant's budget spent).  See rag-embed(1).\n";
 
 enum {
 	OPT_MODEL = RAG_OPT_FIRST_TOOL,
@@ -89,7 +93,8 @@ enum {
 	OPT_TIMEOUT,
 	OPT_RETRIES,
 	OPT_LONG_INPUT,
-	OPT_NO_CACHE
+	OPT_NO_CACHE,
+	OPT_WAIT
 };
 
 static const struct option longopts[] = {
@@ -105,6 +110,7 @@ static const struct option longopts[] = {
 	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "tpm", required_argument, NULL, OPT_TPM },
+	{ "wait", no_argument, NULL, OPT_WAIT },
 	RAG_OPT_COMMON,
 	{ NULL, 0, NULL, 0 }
 };
@@ -113,6 +119,9 @@ struct run {
 	struct rag_embedder *e;
 	struct rag_db *db;		/* remote providers only */
 	bool cache;			/* look texts up before embedding */
+	bool wait;			/* --wait */
+	struct rag_stream *s;		/* for alert records */
+	struct rag_guard *guard;	/* the tenant's limits and budget */
 	int dims;
 	size_t batch;
 	json_t **recs;			/* the batch, in input order */
@@ -179,8 +188,6 @@ write_ledger(struct run *r, struct rag_error *err)
 	long long unpriced = 0;
 	int rc = 0;
 
-	if (r->nev == 0)
-		return 0;
 	rc = rag_cost_record(r->db, r->tenant_id, r->ev, r->nev, &cost,
 	    &unpriced, err);
 	if (rc == 0) {
@@ -192,6 +199,9 @@ write_ledger(struct run *r, struct rag_error *err)
 	for (size_t i = 0; i < r->nev; i++)
 		free(r->ev_ids[i]);
 	r->nev = 0;
+	/* In the ledger now: what the calls held of the budget goes back. */
+	if (rc == 0 && r->guard != NULL)
+		rc = rag_guard_settle(r->guard, err);
 	return rc;
 }
 
@@ -410,6 +420,9 @@ set_tenant(struct rag_stream *s, struct run *r, const char *tenant,
 		return -1;
 	if (rag_cost_tenant_id(r->db, tenant, &r->tenant_id, err) != 0)
 		return -1;
+	rag_guard_free(r->guard);
+	r->guard = rag_tool_guard(r->db, tenant, r->wait, r->s);
+	rag_embedder_set_gate(r->e, rag_guard_gate(r->guard));
 	free(r->tenant);
 	r->tenant = rag_xstrdup(tenant);
 	return 0;
@@ -491,6 +504,7 @@ free_run(struct run *r)
 	free(r->lens);
 	free(r->tenant);
 	free(r->checked);
+	rag_guard_free(r->guard);
 }
 
 static void
@@ -584,6 +598,7 @@ main(int argc, char **argv)
 			rag_config_set("RAG_EMBED_LONG_INPUT", optarg);
 			break;
 		case OPT_NO_CACHE: r.cache = false; break;
+		case OPT_WAIT: r.wait = true; break;
 		case RAG_OPT_TENANT:
 			rag_config_set("RAG_TENANT", optarg);
 			break;
@@ -605,6 +620,7 @@ main(int argc, char **argv)
 	    rag_embedder_batch_size(r.e);
 	alloc_batch(&r);
 	s = rag_stream_new(&so);
+	r.s = s;
 	rag_stream_set_flush(s, flush_held, &r);
 	status = rag_stream_run(s, argv + optind, argc - optind, embed_one, &r);
 	if (status == 0 || status == RAG_EXIT_FAILED) {

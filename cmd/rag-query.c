@@ -29,7 +29,7 @@ static const char help[] =
     "                 [--lex-weight W] [--vec-weight W] [--candidates N]\n"
     "                 [--rerank MODEL] [--rerank-depth N] [--check[=MODE]]\n"
     "                 [--chat-model MODEL] [--prompt FILE] [--sentences N]\n"
-    "                 [-c NAME] [--no-cache] [--metrics FILE]\n"
+    "                 [-c NAME] [--no-cache] [--metrics FILE] [--wait]\n"
     "                 [--tenant NAME] [--collection NAME] [--doc DOC_ID]...\n"
     "                 [QUESTION ... | -]\n"
     "       rag-query --history NAME | --forget NAME | --keep-days DAYS\n"
@@ -73,6 +73,8 @@ static const char help[] =
     "      --no-cache         neither read nor fill the query cache\n"
     "      --metrics FILE     write questions, cache hits and misses, reranks\n"
     "                         and checks to FILE (Prometheus text format)\n"
+    "      --wait             at the tenant's rate limit (rag-cost --limits),\n"
+    "                         wait its turn instead of exiting 75\n"
     "      --doc DOC_ID       search only this document (repeatable)\n"
     "      --tenant NAME      tenant (RAG_TENANT, default 'default')\n"
     "      --collection NAME  collection (RAG_COLLECTION, default 'default')\n"
@@ -87,8 +89,9 @@ static const char help[] =
     "embedded with; RAG_QUERY_CACHE_TTL sets how long results are cached.\n"
     "Exit status: 0 answered, 1 some questions failed, 2 usage, 3 fatal,\n"
     "4 an answer its sources do not support (--check), 5 an answer refused\n"
-    "for want of evidence (--check=refuse), 75 temporary failure, 77\n"
-    "refused.  See rag-query(1).\n";
+    "for want of evidence (--check=refuse), 75 temporary failure (the\n"
+    "tenant's rate limit without --wait), 77 refused (the tenant's budget\n"
+    "spent).  See rag-query(1).\n";
 
 enum {
 	OPT_MODE = RAG_OPT_FIRST_TOOL,
@@ -106,7 +109,8 @@ enum {
 	OPT_FORGET,
 	OPT_KEEP_DAYS,
 	OPT_NO_CACHE,
-	OPT_METRICS
+	OPT_METRICS,
+	OPT_WAIT
 };
 
 static const struct option longopts[] = {
@@ -132,13 +136,14 @@ static const struct option longopts[] = {
 	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
 	{ "top", required_argument, NULL, 'k' },
 	{ "vec-weight", required_argument, NULL, OPT_VEC_WEIGHT },
+	{ "wait", no_argument, NULL, OPT_WAIT },
 	RAG_OPT_COMMON,
 	{ NULL, 0, NULL, 0 }
 };
 
 struct opts {
 	struct rag_ask_opts ao;
-	bool json, color;
+	bool json, color, wait;
 	struct rag_tool_stream stream;	/* a chat reply on a terminal */
 	const char *history, *forget, *metrics;
 	double keep_days;	/* < 0: not given */
@@ -558,6 +563,7 @@ main(int argc, char **argv)
 			break;
 		case OPT_NO_CACHE: o.ao.cache = false; break;
 		case OPT_METRICS: o.metrics = optarg; break;
+		case OPT_WAIT: o.wait = true; break;
 		case RAG_OPT_TENANT: rag_config_set("RAG_TENANT", optarg); break;
 		case RAG_OPT_COLLECTION:
 			rag_config_set("RAG_COLLECTION", optarg);
@@ -617,6 +623,8 @@ main(int argc, char **argv)
 				o.ao.ao.stream_arg = &o.stream;
 			}
 		}
+		o.ao.guard = rag_tool_guard(db, o.ao.tenant, o.wait,
+		    o.json ? o.s : NULL);
 	}
 	a = rag_asker_new(db, &o.ao);
 	if (o.history != NULL || o.forget != NULL || o.keep_days >= 0) {
@@ -649,6 +657,7 @@ main(int argc, char **argv)
 		write_metrics(a, o.metrics);
 out:
 	rag_asker_free(a);
+	rag_guard_free(o.ao.guard);
 	rag_reranker_free(o.ao.reranker);
 	rag_chat_free(o.ao.ao.chat);
 	rag_stream_free(o.s);

@@ -119,6 +119,14 @@ rag_asker_new(struct rag_db *db, const struct rag_ask_opts *o)
 		rag_reranker_set_usage(o->reranker, on_rerank_usage, a);
 	if (o->ao.chat != NULL)
 		rag_chat_set_usage(o->ao.chat, on_chat_usage, a);
+	if (o->guard != NULL) {
+		const struct rag_http_gate *g = rag_guard_gate(o->guard);
+
+		if (o->reranker != NULL)
+			rag_reranker_set_gate(o->reranker, g);
+		if (o->ao.chat != NULL)
+			rag_chat_set_gate(o->ao.chat, g);
+	}
 	return a;
 }
 
@@ -167,6 +175,8 @@ rag_asker_prepare(struct rag_asker *a, struct rag_error *err)
 		if ((a->e = rag_embedder_new(&eo, err)) == NULL)
 			return -1;
 		rag_embedder_set_usage(a->e, on_embed_usage, a);
+		if (a->o.guard != NULL)
+			rag_embedder_set_gate(a->e, rag_guard_gate(a->o.guard));
 	}
 	a->prepared = true;
 	return 0;
@@ -218,6 +228,12 @@ retrieve(struct rag_asker *a, const char *query, int k,
 
 		if (rag_reranker_rerank(rr, query, hits, &rerr) == 0) {
 			a->st.reranked++;
+		} else if (a->o.guard != NULL &&
+		    rag_guard_refused(a->o.guard) != NULL) {
+			/* A limit or the budget: not the reranker's fault. */
+			*err = *rag_guard_refused(a->o.guard);
+			json_decref(hits);
+			return NULL;
 		} else {
 			a->st.rerank_skipped++;
 			rag_rerank_mark_skipped(hits, rerr.msg);
@@ -490,6 +506,29 @@ to_cache(const struct rag_ask_result *r)
 
 /* ---- asking --------------------------------------------------------- */
 
+/* Before a question: the tenant's qps limit. */
+static int
+guard_in(struct rag_asker *a, struct rag_error *err)
+{
+	return a->o.guard != NULL ? rag_guard_question(a->o.guard, err) : 0;
+}
+
+/*
+ * After it: the paid calls' ledger rows are written (usage_as), so what
+ * they held of the budget goes back.  rc is the question's.
+ */
+static int
+guard_out(struct rag_asker *a, int rc, struct rag_error *err)
+{
+	struct rag_error serr = RAG_ERROR_INIT;
+
+	if (a->o.guard == NULL || rag_guard_settle(a->o.guard, &serr) == 0)
+		return rc;
+	if (rc == 0)
+		*err = serr;
+	return -1;
+}
+
 static void
 mark_hits(json_t *hits, const char *question, const char *query)
 {
@@ -518,8 +557,9 @@ rag_ask(struct rag_asker *a, const char *question, struct rag_ask_result *r,
 
 	memset(r, 0, sizeof(*r));
 	a->st.questions++;
-	if (rag_asker_prepare(a, err) != 0 || turn_open(a, &t, err) != 0)
-		return -1;
+	if (guard_in(a, err) != 0 || rag_asker_prepare(a, err) != 0 ||
+	    turn_open(a, &t, err) != 0)
+		return guard_out(a, -1, err);
 	if (a->o.conversation != NULL) {
 		a->stage = "answer";
 		if ((query = rag_convo_rewrite(question, t.history,
@@ -573,8 +613,10 @@ done:
 	r->status = status_of(r->answer);
 	rc = 0;
 out:
+	rc = guard_out(a, rc, err);
 	if (rc != 0) {
 		json_decref(t.history);
+		t.history = NULL;
 		rag_ask_result_release(r);
 	}
 	json_decref(chist);
@@ -595,9 +637,9 @@ rag_ask_hits(struct rag_asker *a, const char *question, json_t *hits,
 	memset(r, 0, sizeof(*r));
 	r->hits = hits;
 	a->st.questions++;
-	if (turn_open(a, &t, err) != 0) {
+	if (guard_in(a, err) != 0 || turn_open(a, &t, err) != 0) {
 		rag_ask_result_release(r);
-		return -1;
+		return guard_out(a, -1, err);
 	}
 	chist = chat_history(t.history);
 	if (answer_step(a, question, question, &r->hits,
@@ -611,8 +653,10 @@ rag_ask_hits(struct rag_asker *a, const char *question, json_t *hits,
 	r->status = status_of(r->answer);
 	rc = 0;
 out:
+	rc = guard_out(a, rc, err);
 	if (rc != 0) {
 		json_decref(t.history);
+		t.history = NULL;
 		rag_ask_result_release(r);
 	}
 	json_decref(chist);

@@ -9,6 +9,7 @@
 #include "db.h"
 #include "embed.h"
 #include "ground.h"
+#include "guard.h"
 #include "rerank.h"
 #include "retrieve.h"
 
@@ -30,7 +31,11 @@
  * rag-answer starts at step 5 with hits it was given (step 6 may still
  * retrieve).  Billable calls (question embeddings, remote reranking,
  * chat) go to the cost ledger: stages "query", "rerank", "answer" and
- * "check".
+ * "check".  With a guard, each question is counted against the tenant's
+ * qps limit first, each paid call passes the guard's gate, and what they
+ * held of the budget is released after each question; a call the gate
+ * refuses stops the question with the gate's error (75 or 77), even a
+ * reranker's.
  */
 struct rag_asker;
 
@@ -52,6 +57,8 @@ struct rag_ask_opts {
 	bool cache;
 	double ttl;			/* seconds */
 	const char *request_id;		/* for the ledger */
+	struct rag_guard *guard;	/* the tenant's limits and budget,
+					   borrowed; NULL: none */
 };
 
 /*

@@ -234,6 +234,12 @@ rag_chat_set_usage(struct rag_chat *C, rag_usage_fn fn, void *arg)
 }
 
 void
+rag_chat_set_gate(struct rag_chat *C, const struct rag_http_gate *g)
+{
+	rag_http_set_gate(C->http, g);
+}
+
+void
 rag_chat_stats(const struct rag_chat *C, struct rag_chat_stats *st)
 {
 	struct rag_http_stats hs;
@@ -821,6 +827,9 @@ rag_chat_complete(struct rag_chat *C, const json_t *messages,
 	rq.body = body;
 	rq.len = strlen(body);
 	rq.tokens = t.reserved;
+	rq.estimate.model = C->name;
+	rq.estimate.input_tokens = t.prompt;
+	rq.estimate.output_tokens = (double)C->max_tokens;
 	if (fn != NULL) {
 		rq.on_data = on_data;
 		rq.data_arg = &t;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "http.h"
 #include "usage.h"
 
 /*
@@ -41,6 +42,13 @@ const char *rag_chat_model(const struct rag_chat *c);
 
 /* fn(u, arg) hears of every billable answer, once each (usage.h). */
 void rag_chat_set_usage(struct rag_chat *c, rag_usage_fn fn, void *arg);
+
+/*
+ * g (borrowed; NULL: none) is asked before every request, with its
+ * estimate (the prompt, and RAG_CHAT_MAX_TOKENS written): a tenant's
+ * rate limits and budget (guard.h).
+ */
+void rag_chat_set_gate(struct rag_chat *c, const struct rag_http_gate *g);
 
 /*
  * Hears a streamed reply as it arrives: text[0, len) is the next piece.

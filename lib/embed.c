@@ -27,6 +27,7 @@ struct rag_embedder {
 	size_t nfailed;
 	rag_embed_usage_fn usage;
 	void *usage_arg;
+	const struct rag_http_gate *gate;
 };
 
 const char *
@@ -149,6 +150,12 @@ rag_embedder_set_usage(struct rag_embedder *e, rag_embed_usage_fn fn,
 }
 
 void
+rag_embedder_set_gate(struct rag_embedder *e, const struct rag_http_gate *g)
+{
+	e->gate = g;
+}
+
+void
 rag_embedder_stats(const struct rag_embedder *e, struct rag_embed_stats *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -240,6 +247,7 @@ embed(struct rag_embedder *e, enum rag_embed_kind kind,
 	c.failed = e->failed;
 	c.usage = e->usage;
 	c.usage_arg = e->usage_arg;
+	c.gate = e->gate;
 	if (e->p->embed(e->state, &c, err) < 0)
 		goto out;
 	for (i = 0; i < n; i++) {

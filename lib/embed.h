@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "http.h"
 
 /* The offline default: a lexical hashing embedder (see embed_local.c). */
 #define RAG_EMBED_DEFAULT_MODEL "local/hash-v1"
@@ -131,6 +132,14 @@ typedef void (*rag_embed_usage_fn)(const struct rag_embed_usage *u,
 void rag_embedder_set_usage(struct rag_embedder *e, rag_embed_usage_fn fn,
     void *arg);
 
+/*
+ * g (borrowed; NULL: none) is asked before every request a remote
+ * provider sends, with its estimate (http.h): a tenant's rate limits and
+ * budget (guard.h).  The local provider sends none.
+ */
+void rag_embedder_set_gate(struct rag_embedder *e,
+    const struct rag_http_gate *g);
+
 /* Counters since rag_embedder_new(), all 0 for the local provider. */
 struct rag_embed_stats {
 	long requests;		/* HTTP requests sent, retries included */
@@ -184,6 +193,7 @@ struct rag_embed_call {
 	struct rag_error **failed;	/* n slots, NULL: see below */
 	rag_embed_usage_fn usage;
 	void *usage_arg;
+	const struct rag_http_gate *gate;	/* NULL: none */
 };
 
 /* Marks text i of the call as failed alone, for the reason e (copied). */

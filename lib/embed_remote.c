@@ -974,6 +974,8 @@ submit(struct remote *R, const size_t *pieces, size_t n)
 	rq.body = R->body.data;
 	rq.len = R->body.len;
 	rq.tokens = q->reserved;
+	rq.estimate.model = R->c->model;
+	rq.estimate.input_tokens = q->reserved;
 	rag_http_submit(R->http, &rq, on_answer, q);
 	q->next = R->reqs;
 	R->reqs = q;
@@ -1064,6 +1066,7 @@ rag_embed_remote_embed(void *state, struct rag_embed_call *c,
 			add_piece(R, i, 0, c->lens[i], raw);
 	}
 	pack(R, 0);
+	rag_http_set_gate(R->http, c->gate);
 	rc = rag_http_run(R->http, err);
 	if (rc == 0)
 		combine(R);

@@ -26,6 +26,8 @@ struct rag_http_xfer {
 	size_t len;
 	bool post;
 	double tokens;
+	struct rag_usage_estimate estimate;
+	bool admitted;		/* the gate let this attempt go */
 	rag_http_done_fn fn;
 	void *arg;
 	rag_http_data_fn on_data;
@@ -52,6 +54,8 @@ struct rag_http {
 	struct rag_http_xfer **active;		/* in flight */
 	int nactive;
 	long finished;		/* requests done: progress, for 429s */
+	const struct rag_http_gate *gate;
+	struct rag_error stop;	/* the gate said stop: nothing starts */
 	uint64_t rng;
 	struct rag_http_stats st;
 };
@@ -169,6 +173,12 @@ rag_http_free(struct rag_http *h)
 }
 
 void
+rag_http_set_gate(struct rag_http *h, const struct rag_http_gate *g)
+{
+	h->gate = g;
+}
+
+void
 rag_http_submit(struct rag_http *h, const struct rag_http_request *rq,
     rag_http_done_fn fn, void *arg)
 {
@@ -188,6 +198,7 @@ rag_http_submit(struct rag_http *h, const struct rag_http_request *rq,
 		x->len = rq->len;
 	}
 	x->tokens = rq->tokens;
+	x->estimate = rq->estimate;
 	x->fn = fn;
 	x->arg = arg;
 	x->on_data = rq->on_data;
@@ -321,6 +332,7 @@ start(struct rag_http *h, struct rag_http_xfer *x, double now,
 		    "cannot start a request with libcurl");
 	}
 	x->attempt++;
+	x->admitted = false;	/* the next attempt asks again */
 	x->started = now;
 	h->st.attempts++;
 	h->active[h->nactive++] = x;
@@ -335,12 +347,37 @@ start_due(struct rag_http *h, double now, double *wake, bool *limited,
 	struct rag_http_xfer *x = h->head, *prev = NULL, *next;
 
 	*limited = false;
+	if (h->stop.code != 0)
+		return 0;
 	for (; x != NULL && h->nactive < h->o.inflight; x = next) {
 		next = x->next;
 		if (x->not_before > now) {
 			*wake = fmin(*wake, x->not_before);
 			prev = x;
 			continue;
+		}
+		/*
+		 * The gate first: when the provider's limiter holds the
+		 * attempt back after it, the gate's answer stands (admitted)
+		 * and is not asked for twice.
+		 */
+		if (h->gate != NULL && !x->admitted) {
+			struct rag_error gerr = RAG_ERROR_INIT;
+			double w = h->gate->admit(h->gate->arg, &x->estimate,
+			    &gerr);
+
+			if (w < 0) {
+				h->stop = gerr;
+				if (h->stop.code == 0)
+					h->stop.code = RAG_EXIT_FATAL;
+				return 0;
+			}
+			if (w > 0) {
+				*wake = fmin(*wake, now + w);
+				*limited = true;
+				break;
+			}
+			x->admitted = true;
 		}
 		if (h->o.limit != NULL) {
 			double w = rag_ratelimit_take(h->o.limit, now,
@@ -583,7 +620,7 @@ out:
 int
 rag_http_run(struct rag_http *h, struct rag_error *err)
 {
-	while (h->head != NULL || h->nactive > 0) {
+	while ((h->head != NULL && h->stop.code == 0) || h->nactive > 0) {
 		double now = rag_http_now(), wake = now + 1.0, after;
 		bool limited;
 		CURLMsg *m;
@@ -615,8 +652,13 @@ rag_http_run(struct rag_http *h, struct rag_error *err)
 				goto fail;
 		}
 	}
+	if (h->stop.code != 0) {
+		*err = h->stop;
+		goto fail;
+	}
 	return 0;
 fail:
+	rag_error_clear(&h->stop);
 	drop_all(h);
 	return -1;
 }

@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "ratelimit.h"
+#include "usage.h"
 
 /*
  * An engine takes requests (rag_http_submit), then runs them all
@@ -91,12 +92,31 @@ struct rag_http_request {
 	double tokens;			/* what the rate limiter charges */
 	rag_http_data_fn on_data;	/* NULL: the body whole, at the end */
 	void *data_arg;
+	struct rag_usage_estimate estimate;	/* what the gate is told
+						   (model borrowed) */
 };
 
 /* Returns an engine, or NULL with err when libcurl cannot start. */
 struct rag_http *rag_http_new(const struct rag_http_opts *o,
     struct rag_error *err);
 void rag_http_free(struct rag_http *h);
+
+/*
+ * A gate is asked before each attempt of a request starts, with the
+ * request's estimate (a tenant's rate limits and budget: guard.h).  It
+ * answers once per attempt: 0 lets it go; > 0 is the seconds to wait
+ * before asking again; -1 (with err) stops the run: nothing starts after
+ * it, the attempts in flight are let finish (their answers are heard:
+ * they are paid for), and rag_http_run() then returns -1 with err.
+ */
+struct rag_http_gate {
+	double (*admit)(void *arg, const struct rag_usage_estimate *e,
+	    struct rag_error *err);
+	void *arg;
+};
+
+/* Sets h's gate (borrowed; NULL: none). */
+void rag_http_set_gate(struct rag_http *h, const struct rag_http_gate *g);
 
 /* Queues a request; fn(arg) hears about each of its answers. */
 void rag_http_submit(struct rag_http *h, const struct rag_http_request *rq,

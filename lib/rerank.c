@@ -25,6 +25,7 @@ struct rag_reranker {
 	char *model;
 	rag_usage_fn usage;
 	void *usage_arg;
+	const struct rag_http_gate *gate;
 };
 
 const char *
@@ -105,6 +106,12 @@ rag_reranker_set_usage(struct rag_reranker *r, rag_usage_fn fn, void *arg)
 	r->usage_arg = arg;
 }
 
+void
+rag_reranker_set_gate(struct rag_reranker *r, const struct rag_http_gate *g)
+{
+	r->gate = g;
+}
+
 struct order {
 	double score;
 	size_t at;		/* the fused position */
@@ -148,6 +155,7 @@ rag_reranker_rerank(struct rag_reranker *r, const char *question,
 	c.model = r->model;
 	c.usage = r->usage;
 	c.usage_arg = r->usage_arg;
+	c.gate = r->gate;
 	if (r->p->score(r->state, &c, err) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "http.h"
 #include "usage.h"
 
 /* The offline reranker (rerank_local.c), the default. */
@@ -59,6 +60,14 @@ void rag_reranker_set_usage(struct rag_reranker *r, rag_usage_fn fn,
     void *arg);
 
 /*
+ * g (borrowed; NULL: none) is asked before every request a remote
+ * reranker sends, with its estimate (http.h): a tenant's rate limits and
+ * budget (guard.h).
+ */
+void rag_reranker_set_gate(struct rag_reranker *r,
+    const struct rag_http_gate *g);
+
+/*
  * Reorders hits (a JSON array of hit objects from rag_retrieve(), best
  * first, each with "text") by how well each answers question.  On
  * success every hit keeps its fused "rank" and "score" as "fused_rank"
@@ -96,6 +105,7 @@ struct rag_rerank_call {
 	const char *model;	/* the canonical name, for usage */
 	rag_usage_fn usage;	/* NULL: nobody listens */
 	void *usage_arg;
+	const struct rag_http_gate *gate;	/* NULL: none */
 };
 
 struct rag_rerank_provider {

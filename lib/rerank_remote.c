@@ -425,6 +425,10 @@ submit(struct remote *R, size_t off, size_t n)
 	rq.body = R->body.data;
 	rq.len = R->body.len;
 	rq.tokens = b->tokens;
+	rq.estimate.model = R->c->model;
+	rq.estimate.input_tokens = b->tokens;
+	if (R->spec.search_units)
+		rq.estimate.search_units = (double)estimate_units(R, b);
 	rag_http_submit(R->http, &rq, on_answer, b);
 	b->next = R->batches;
 	R->batches = b;
@@ -539,6 +543,7 @@ rag_rerank_remote_score(void *state, const struct rag_rerank_call *c,
 	max = R->spec.max_docs > 0 ? R->spec.max_docs : R->ndocs;
 	for (off = 0; off < R->ndocs; off += max)
 		submit(R, off, R->ndocs - off < max ? R->ndocs - off : max);
+	rag_http_set_gate(R->http, c->gate);
 	if (R->ndocs > 0)
 		rc = rag_http_run(R->http, err);
 	if (rc == 0)

@@ -1,7 +1,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "opt.h"
@@ -67,7 +69,7 @@ rag_setting_seconds(const char *name, double min, double max, double def,
  * provider changes.  The modules that read them keep their own, sometimes
  * narrower, ranges (a provider's request size).
  */
-enum kind { WHOLE, NUMBER, SECONDS, CHOICE };
+enum kind { WHOLE, NUMBER, SECONDS, CHOICE, COMMAND };
 
 static const struct {
 	const char *name;
@@ -97,6 +99,7 @@ static const struct {
 	{ "RAG_ANSWER_SENTENCES", WHOLE, 1, 50, NULL },
 	{ "RAG_CHECK", CHOICE, 0, 0, "report|retry|refuse" },
 	{ "RAG_QUERY_CACHE_TTL", SECONDS, 1, 366 * 86400.0, NULL },
+	{ "RAG_BUDGET_HOOK", COMMAND, 0, 0, NULL },
 };
 
 static bool
@@ -137,6 +140,69 @@ not_one_of(const char *name, const char *v, const char *choices,
 	    v, list);
 }
 
+/* Words /bin/sh runs without looking for a program. */
+static bool
+shell_word(const char *w, size_t n)
+{
+	static const char *const words[] = { ".", ":", "[", "cd", "command",
+		"eval", "exec", "exit", "export", "false", "for", "if", "printf",
+		"echo", "read", "set", "test", "true", "umask", "while", "{",
+		"(", NULL };
+
+	for (size_t i = 0; words[i] != NULL; i++)
+		if (strlen(words[i]) == n && strncmp(words[i], w, n) == 0)
+			return true;
+	return false;
+}
+
+/* Whether the program a shell command starts with can be run. */
+static bool
+runnable(const char *cmd)
+{
+	const char *p = cmd, *path;
+	size_t n;
+
+	for (;;) {
+		p += strspn(p, " \t");
+		n = strcspn(p, " \t;|&<>");
+		/* NAME=value words before the program set its environment. */
+		if (n > 0 && memchr(p, '=', n) != NULL && p[0] != '=') {
+			p += n;
+			continue;
+		}
+		break;
+	}
+	if (n == 0)
+		return false;
+	if (shell_word(p, n) || memchr(p, '$', n) != NULL ||
+	    memchr(p, '"', n) != NULL || memchr(p, '\'', n) != NULL)
+		return true;	/* the shell's business */
+	if (memchr(p, '/', n) != NULL) {
+		char *prog = strndup(p, n);
+		bool ok = prog != NULL && access(prog, X_OK) == 0;
+
+		free(prog);
+		return ok;
+	}
+	if ((path = getenv("PATH")) == NULL)
+		path = "/usr/bin:/bin";
+	while (*path != '\0') {
+		size_t dl = strcspn(path, ":");
+		char buf[4096];
+
+		if (dl > 0 && dl + 1 + n < sizeof(buf)) {
+			memcpy(buf, path, dl);
+			buf[dl] = '/';
+			memcpy(buf + dl + 1, p, n);
+			buf[dl + 1 + n] = '\0';
+			if (access(buf, X_OK) == 0)
+				return true;
+		}
+		path += dl + (path[dl] == ':');
+	}
+	return false;
+}
+
 int
 rag_settings_check(struct rag_error *err)
 {
@@ -169,6 +235,14 @@ rag_settings_check(struct rag_error *err)
 			if (!one_of(v, table[i].choices))
 				return not_one_of(name, v, table[i].choices,
 				    err);
+			break;
+		case COMMAND:
+			if (!runnable(v))
+				return rag_error_set(err, RAG_EXIT_USAGE,
+				    "%s: '%s' does not start with a program "
+				    "that can be run (it runs with /bin/sh -c; "
+				    "check the name, PATH, or give a full path)",
+				    name, v);
 			break;
 		}
 	}

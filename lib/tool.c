@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "answer.h"
+#include "budget.h"
 #include "buf.h"
 #include "config.h"
 #include "log.h"
@@ -129,6 +130,53 @@ rag_tool_prompt(void)
 		    "the instructions for the chat model in it (rag-answer "
 		    "--print-prompt shows the default)", path);
 	return rag_buf_detach(&b);
+}
+
+/* The 80 % warning: a line, a record, the hook. */
+static void
+budget_alert(const char *tenant, const struct rag_budget_state *st,
+    void *arg)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_stream *records = arg;
+	const char *hook = rag_config_get("RAG_BUDGET_HOOK");
+	char line[512];
+
+	rag_budget_warning(tenant, st, line, sizeof(line));
+	rag_warn("%s", line);
+	if (records != NULL) {
+		json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:f}",
+		    "type", "alert", "alert", "budget", "tenant", tenant,
+		    "month", st->month, "spent_usd", st->spent, "budget_usd",
+		    st->budget, "percent", rag_budget_percent(st));
+
+		json_object_set_new(rec, "message", json_string(line));
+		rag_stream_emit(records, rec);
+		json_decref(rec);
+	}
+	if (hook == NULL || *hook == '\0')
+		return;
+	if (rag_budget_hook(hook, tenant, st, &err) != 0)
+		rag_warn("%s", err.msg);
+	else
+		rag_debug("ran RAG_BUDGET_HOOK for tenant '%s'", tenant);
+}
+
+struct rag_guard *
+rag_tool_guard(struct rag_db *db, const char *tenant, bool wait,
+    struct rag_stream *records)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_guard_opts o;
+	struct rag_guard *g;
+
+	memset(&o, 0, sizeof(o));
+	o.wait = wait;
+	o.alert = budget_alert;
+	o.alert_arg = records;
+	if ((g = rag_guard_new(db, tenant, &o, &err)) == NULL)
+		rag_die(err.code, "%s", err.msg);
+	return g;
 }
 
 int

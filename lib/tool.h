@@ -4,6 +4,7 @@
 
 #include "chat.h"
 #include "db.h"
+#include "guard.h"
 #include "rerank.h"
 #include "stream.h"
 
@@ -61,6 +62,15 @@ void rag_tool_stream(const char *text, size_t len, bool restart, void *arg);
  */
 void rag_tool_answer(struct rag_stream *s, json_t *answer, bool json,
     bool color, const struct rag_tool_stream *streamed);
+
+/*
+ * The tenant's guard (rate limits and budget, guard.h), or exits with the
+ * database's error.  wait: --wait was given.  The month's 80 % budget
+ * warning is a line on stderr, an "alert" record through records (NULL:
+ * the tool writes none now), and RAG_BUDGET_HOOK run with the figures.
+ */
+struct rag_guard *rag_tool_guard(struct rag_db *db, const char *tenant,
+    bool wait, struct rag_stream *records);
 
 /* The sentences an extractive answer may have (RAG_ANSWER_SENTENCES). */
 int rag_tool_sentences(void);

@@ -26,4 +26,16 @@ struct rag_usage {
 /* u and its strings are valid during the call only. */
 typedef void (*rag_usage_fn)(const struct rag_usage *u, void *arg);
 
+/*
+ * What a call about to be made may use, by rag's estimate: what a
+ * tenant's budget and rate limits are checked against before it is sent
+ * (guard.h).  A zero estimate (model NULL) is a call nobody bills.
+ */
+struct rag_usage_estimate {
+	const char *model;		/* "openai/gpt-4o-mini", or NULL */
+	double input_tokens;
+	double output_tokens;		/* the most it may generate */
+	double search_units;
+};
+
 #endif
