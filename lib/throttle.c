@@ -196,8 +196,9 @@ rag_throttle_refusal(const char *tenant, const struct rag_throttle_wait *w,
 	/* Round up: trying again at the time said must work. */
 	double s = ceil(w->seconds * 10) / 10;
 
-	return rag_error_set(err, RAG_EXIT_TEMPFAIL, "tenant '%s' is at its "
-	    "limit of %g %s: try again in %.1f s%s%s", tenant, w->per_window,
-	    kinds[w->kind].unit, s < 0.1 ? 0.1 : s, hint != NULL ? " " : "",
+	return rag_error_set(err, RAG_EXIT_TEMPFAIL, "tenant '%s' has reached "
+	    "its limit %s=%g (%s): try again in %.1f s%s%s", tenant,
+	    kinds[w->kind].name, w->per_window, kinds[w->kind].unit,
+	    s < 0.1 ? 0.1 : s, hint != NULL ? " " : "",
 	    hint != NULL ? hint : "");
 }

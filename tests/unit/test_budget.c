@@ -177,14 +177,15 @@ test_refusal(void)
 
 	ok(rag_throttle_refusal("acme", &w, "(or pass --wait)", &err) == -1 &&
 	    err.code == RAG_EXIT_TEMPFAIL, "a limit reached is 75");
-	is_str(err.msg, "tenant 'acme' is at its limit of 5 questions a "
-	    "second: try again in 0.3 s (or pass --wait)", "the message");
+	is_str(err.msg, "tenant 'acme' has reached its limit qps=5 (questions "
+	    "a second): try again in 0.3 s (or pass --wait)", "the message");
 	w.seconds = 0.001;
 	w.kind = RAG_THROTTLE_TPM;
 	w.per_window = 100000;
 	rag_throttle_refusal("acme", &w, NULL, &err);
-	is_str(err.msg, "tenant 'acme' is at its limit of 100000 provider "
-	    "tokens a minute: try again in 0.1 s", "never 'in 0 s'");
+	is_str(err.msg, "tenant 'acme' has reached its limit tpm=100000 "
+	    "(provider tokens a minute): try again in 0.1 s",
+	    "never 'in 0 s'");
 }
 
 int
