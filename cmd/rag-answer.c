@@ -50,7 +50,7 @@ static const char help[] =
     "      --rerank MODEL     the reranker --check=retry uses (RAG_RERANK_MODEL)\n"
     "      --tenant NAME      for hits without \"tenant\" (RAG_TENANT)\n"
     "      --collection NAME  for hits without \"collection\" (RAG_COLLECTION)\n"
-    "      --wait             at the tenant's rate limit (rag-cost --limits),\n"
+    "      --wait             at the tenant's rate limit (see rag-cost(1)),\n"
     "                         wait its turn instead of exiting 75\n"
     "      --dlq FILE         also append error records to FILE\n"
     "  -j, --json             records even on a terminal\n"

@@ -59,7 +59,7 @@ static const char help[] =
     "                         (RAG_EMBED_LONG_INPUT)\n"
     "      --no-cache         embed every text: look nothing up in the cache\n"
     "                         (what comes back is still stored)\n"
-    "      --wait             at the tenant's rate limits (rag-cost --limits),\n"
+    "      --wait             at the tenant's rate limits (see rag-cost(1)),\n"
     "                         wait its turn instead of exiting 75\n"
     "      --tenant NAME      for records without \"tenant\" (RAG_TENANT)\n"
     "      --dlq FILE         also append error records to FILE\n"

@@ -73,7 +73,7 @@ static const char help[] =
     "      --no-cache         neither read nor fill the query cache\n"
     "      --metrics FILE     write questions, cache hits and misses, reranks\n"
     "                         and checks to FILE (Prometheus text format)\n"
-    "      --wait             at the tenant's rate limit (rag-cost --limits),\n"
+    "      --wait             at the tenant's rate limit (see rag-cost(1)),\n"
     "                         wait its turn instead of exiting 75\n"
     "      --doc DOC_ID       search only this document (repeatable)\n"
     "      --tenant NAME      tenant (RAG_TENANT, default 'default')\n"

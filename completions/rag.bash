@@ -45,6 +45,13 @@ _rag()
 		mapfile -t COMPREPLY < <(compgen -W '--tenant --admin' -- "$cur")
 		return
 	fi
+	# rag-cost --set-limit TENANT KIND=N ...: the kinds.
+	if [[ $tool == rag-cost && $cur != -* && $prev != --set-limit &&
+	    " ${COMP_WORDS[*]} " == *" --set-limit "* ]]; then
+		mapfile -t COMPREPLY < <(compgen -W 'qps= rpm= tpm=' -- "$cur")
+		compopt -o nospace 2>/dev/null
+		return
+	fi
 	if [[ $cur == -* ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "$(_rag_options "$tool")" -- "$cur")
 		return
