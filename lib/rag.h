@@ -27,6 +27,10 @@
  *   catalog  tenants, collections, documents
  *   audit    the append-only audit log: deletions, limit changes, reads
  *   cost     the cost ledger (cost_events), prices, the report
+ *   budget   a tenant's monthly budget and the holds of paid calls in
+ *            flight, under a lock in PostgreSQL
+ *   throttle a tenant's rate limits (qps, rpm, tpm), token buckets in
+ *            PostgreSQL
  *   embed_cache  vectors already paid for, by tenant, model and text
  *   sigv4    AWS Signature Version 4 (pure functions)
  *   s3       a small S3 client on libcurl, signed with sigv4
@@ -34,7 +38,9 @@
  *   fetch    http(s) bodies read as streams, on libcurl
  *   http     many requests in flight on libcurl's multi interface:
  *            timeouts, retries with backoff, Retry-After, rate limits,
- *            bodies heard as they stream in
+ *            bodies heard as they stream in, a gate before each attempt
+ *   guard    a tenant's rate limits and budget as the gate of http's
+ *            paid requests, and a question's qps
  *   unpack   the files inside zip and tar archives, on libarchive
  *   store    the object store, content-addressed: file:// and
  *            s3:// (store_s3), multipart, resume, presigned uploads

@@ -2,7 +2,7 @@
 -- that hold part of it, and per-tenant rate limits.  All of it lives here
 -- so that every process on every machine that shares the database keeps
 -- to the same budget and the same limits.  lib/budget.c and
--- lib/throttle.c are the only writers.
+-- lib/throttle.c use them; the ledger's triggers keep each month's spend.
 
 -- ---- budgets ------------------------------------------------------------
 -- What a tenant may spend in a calendar month (UTC), in the currency of
@@ -36,12 +36,57 @@ CREATE TABLE budget_reservations (
 );
 CREATE INDEX budget_reservations_tenant ON budget_reservations (tenant_id);
 
--- The month's spend is summed from the ledger on every paid call: an
--- index that holds the cost lets PostgreSQL sum it from the index alone.
--- It serves every query the plain (tenant_id, at) index served.
-CREATE INDEX cost_events_tenant_at_cost ON cost_events (tenant_id, at)
-	INCLUDE (cost_usd);
-DROP INDEX cost_events_tenant_at;
+-- What each tenant's ledger came to in each month (UTC), kept up to date
+-- by the ledger's triggers below: a paid call reads its month's spend
+-- from one row instead of adding up the month's calls (300,000 calls
+-- take 140 ms to add up; a budget is checked before every call).
+CREATE TABLE budget_spend (
+	tenant_id bigint NOT NULL REFERENCES tenants ON DELETE CASCADE,
+	month date NOT NULL,
+	usd numeric NOT NULL DEFAULT 0,
+	PRIMARY KEY (tenant_id, month)
+);
+INSERT INTO budget_spend (tenant_id, month, usd)
+SELECT tenant_id, date_trunc('month', at AT TIME ZONE 'UTC')::date,
+       coalesce(sum(cost_usd), 0)
+  FROM cost_events GROUP BY 1, 2;
+
+-- Adds the cost of the ledger rows a statement wrote (new_rows) and takes
+-- away that of the rows it removed or changed (old_rows), per tenant and
+-- month: one row each, whatever the number of calls.
+CREATE FUNCTION rag_budget_spend_track() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+		INSERT INTO budget_spend AS s (tenant_id, month, usd)
+		SELECT o.tenant_id,
+		       date_trunc('month', o.at AT TIME ZONE 'UTC')::date,
+		       -coalesce(sum(o.cost_usd), 0)
+		  FROM old_rows o GROUP BY 1, 2
+		ON CONFLICT (tenant_id, month)
+		DO UPDATE SET usd = s.usd + excluded.usd;
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		INSERT INTO budget_spend AS s (tenant_id, month, usd)
+		SELECT n.tenant_id,
+		       date_trunc('month', n.at AT TIME ZONE 'UTC')::date,
+		       coalesce(sum(n.cost_usd), 0)
+		  FROM new_rows n GROUP BY 1, 2
+		ON CONFLICT (tenant_id, month)
+		DO UPDATE SET usd = s.usd + excluded.usd;
+	END IF;
+	RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER cost_events_spend_insert AFTER INSERT ON cost_events
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION rag_budget_spend_track();
+CREATE TRIGGER cost_events_spend_update AFTER UPDATE ON cost_events
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION rag_budget_spend_track();
+CREATE TRIGGER cost_events_spend_delete AFTER DELETE ON cost_events
+	REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION rag_budget_spend_track();
 
 -- The first instant of the current month, UTC.
 CREATE FUNCTION rag_budget_month_start() RETURNS timestamptz
@@ -52,8 +97,9 @@ $fn$;
 -- What the tenant's ledger says it spent this month.
 CREATE FUNCTION rag_budget_spent(p_tenant bigint) RETURNS numeric
 LANGUAGE sql STABLE AS $fn$
-	SELECT coalesce(sum(cost_usd), 0) FROM cost_events
-	 WHERE tenant_id = p_tenant AND at >= rag_budget_month_start()
+	SELECT coalesce((SELECT s.usd FROM budget_spend s
+			  WHERE s.tenant_id = p_tenant
+			    AND s.month = rag_budget_month_start()::date), 0)
 $fn$;
 
 -- What a call would cost at the tenant's price for the model now (as the

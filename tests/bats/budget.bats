@@ -181,3 +181,27 @@ holds() {
 	run -0 --separate-stderr rag-answer --tenant broke <<<"$hits"
 	[ "$(holds broke)" -eq 0 ]
 }
+
+@test "the month's spend kept beside the ledger agrees with it through inserts, updates and deletes" {
+	# what budget_spend says against what the ledger adds up to, per tenant and month
+	check() {
+		[ "$(sql "SELECT count(*) FROM (
+			SELECT tenant_id, date_trunc('month', at AT TIME ZONE 'UTC')::date AS month,
+			       coalesce(sum(cost_usd), 0) AS usd FROM cost_events GROUP BY 1, 2) l
+			FULL JOIN budget_spend s USING (tenant_id, month)
+			WHERE coalesce(l.usd, 0) <> coalesce(s.usd, 0)")" -eq 0 ]
+	}
+	check
+	sql "INSERT INTO tenants (name) VALUES ('books') ON CONFLICT DO NOTHING"
+	sql "INSERT INTO cost_events (at, tenant_id, stage, provider, model, input_tokens)
+		SELECT now() - i * interval '20 days', t.tenant_id, 'embed', 'openai', '$M', 1000000 * i
+		FROM tenants t, generate_series(1, 3) i WHERE t.name = 'books'"
+	check
+	sql "UPDATE cost_events SET cost_usd = cost_usd * 2 WHERE tenant_id = (SELECT tenant_id FROM tenants WHERE name = 'books')"
+	check
+	sql "DELETE FROM cost_events WHERE input_tokens = 2000000"
+	check
+	[ "$(rag-cost --budgets --tenant books)" = "" ]
+	rag-cost -q --set-budget books 1
+	[ "$(rag-cost --budgets --tenant books | jq .spent_usd)" = "$(sql "SELECT coalesce(sum(cost_usd), 0)::float8 FROM cost_events e JOIN tenants t USING (tenant_id) WHERE t.name = 'books' AND e.at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'")" ]
+}

@@ -25,6 +25,8 @@ setup_file() {
 	rag-cost -q --tenant beta --set-price 'openai/text-embedding-3-small=0.05'
 	# a retention, and the audit row that says it was set
 	rag-db -q retention --tenant beta documents=1y >/dev/null
+	rag-cost -q --set-budget beta 100
+	rag-cost -q --set-limit beta qps=100
 	# what only paid providers and S3 write, written as beta itself
 	rag-db psql --tenant beta -qAtX -v ON_ERROR_STOP=1 >/dev/null <<-'SQL'
 	INSERT INTO cost_events (tenant_id, stage, provider, model, input_tokens)
@@ -41,6 +43,8 @@ setup_file() {
 	  FROM uploads LIMIT 1;
 	INSERT INTO collection_deltas (collection_id, tenant_id, chunks, terms)
 	SELECT collection_id, tenant_id, 0, 0 FROM collections LIMIT 1;
+	INSERT INTO budget_reservations (tenant_id, model, usd, expires_at)
+	VALUES (rag_tenant_id(), 'openai/x', 0, now() + interval '1 hour');
 	SQL
 }
 
