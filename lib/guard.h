@@ -38,7 +38,7 @@ struct rag_guard_opts {
 /*
  * Opens a guard for tenant over db (borrowed: the connection the tool
  * uses; the gate's statements run between the tool's).  Returns NULL
- * with err (the database's) when the tenant cannot be found or made.
+ * with err (the database's) when the tenant cannot be looked up.
  */
 struct rag_guard *rag_guard_new(struct rag_db *db, const char *tenant,
     const struct rag_guard_opts *o, struct rag_error *err);
