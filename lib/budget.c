@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "budget.h"
 #include "buf.h"
 #include "child.h"
@@ -14,25 +15,48 @@ int
 rag_budget_set(struct rag_db *db, const char *tenant, double usd,
     struct rag_error *err)
 {
-	char tid[32], amount[64];
+	char tid[32], amount[64], details[160], was[64] = "null";
 	const char *params[2] = { tid, amount };
+	PGresult *res;
 	long long id;
 
-	/*
-	 * Every budget change goes through here: an audit record of it
-	 * belongs beside these statements.
-	 */
 	if (rag_cost_tenant_id(db, tenant, &id, err) != 0)
 		return -1;
 	snprintf(tid, sizeof(tid), "%lld", id);
-	if (usd < 0)
-		return rag_db_run(db, "DELETE FROM budgets WHERE tenant_id = $1",
-		    1, params, err);
 	snprintf(amount, sizeof(amount), "%.10g", usd);
-	return rag_db_run(db, "INSERT INTO budgets (tenant_id, usd_per_month) "
-	    "VALUES ($1, $2) ON CONFLICT (tenant_id) DO UPDATE SET "
-	    "usd_per_month = $2, warned_month = NULL, updated_at = now()", 2,
-	    params, err);
+	/* The change and its audit row commit together, or neither. */
+	if (rag_db_run(db, "BEGIN", 0, NULL, err) != 0)
+		return -1;
+	res = rag_db_exec(db, "SELECT usd_per_month FROM budgets WHERE "
+	    "tenant_id = $1 FOR UPDATE", 1, params, err);
+	if (res == NULL)
+		goto fail;
+	if (PQntuples(res) == 1)
+		snprintf(was, sizeof(was), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (usd < 0) {
+		if (rag_db_run(db, "DELETE FROM budgets WHERE tenant_id = $1",
+		    1, params, err) != 0)
+			goto fail;
+		snprintf(details, sizeof(details), "{\"usd_per_month\": null, "
+		    "\"was\": %s}", was);
+	} else {
+		if (rag_db_run(db, "INSERT INTO budgets (tenant_id, "
+		    "usd_per_month) VALUES ($1, $2) ON CONFLICT (tenant_id) DO "
+		    "UPDATE SET usd_per_month = $2, warned_month = NULL, "
+		    "updated_at = now()", 2, params, err) != 0)
+			goto fail;
+		snprintf(details, sizeof(details), "{\"usd_per_month\": %s, "
+		    "\"was\": %s}", amount, was);
+	}
+	if (rag_audit(db, id, "budget.set", tenant, details, err) != 0 ||
+	    rag_db_run(db, "COMMIT", 0, NULL, err) != 0)
+		goto fail;
+	return 0;
+fail:
+	res = PQexec(db->conn, "ROLLBACK");
+	PQclear(res);
+	return -1;
 }
 
 static void

@@ -38,7 +38,9 @@ struct rag_budget_state {
 /*
  * Sets tenant's monthly budget to usd (>= 0), or removes it (usd < 0).
  * The month's 80 % warning may go out again after a change.  This is
- * the one place a budget changes.  Returns 0, or -1 with err.
+ * the one place a budget changes, and it writes the change's audit row
+ * (audit.h, "budget.set") in the same transaction.  Returns 0, or -1
+ * with err.
  */
 int rag_budget_set(struct rag_db *db, const char *tenant, double usd,
     struct rag_error *err);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "cost.h"
 #include "mem.h"
@@ -88,26 +89,52 @@ int
 rag_throttle_set(struct rag_db *db, const char *tenant,
     enum rag_throttle_kind k, double per_window, struct rag_error *err)
 {
-	char tid[32], pw[64], cap[64], rate[64];
+	char tid[32], pw[64] = "null", cap[64], rate[64], was[64] = "null";
+	char details[160];
 	const char *params[5] = { tid, kinds[k].name, pw, cap, rate };
+	PGresult *res;
 	double c, r;
 	long long id;
 
 	if (rag_cost_tenant_id(db, tenant, &id, err) != 0)
 		return -1;
 	snprintf(tid, sizeof(tid), "%lld", id);
-	if (per_window < 0)
-		return rag_db_run(db, "DELETE FROM rate_limits WHERE tenant_id "
-		    "= $1 AND kind = $2", 2, params, err);
-	rag_throttle_bucket(k, per_window, &c, &r);
-	snprintf(pw, sizeof(pw), "%.17g", per_window);
+	rag_throttle_bucket(k, per_window > 0 ? per_window : 1, &c, &r);
+	if (per_window > 0)
+		snprintf(pw, sizeof(pw), "%.17g", per_window);
 	snprintf(cap, sizeof(cap), "%.17g", c);
 	snprintf(rate, sizeof(rate), "%.17g", r);
-	return rag_db_run(db, "INSERT INTO rate_limits AS l (tenant_id, kind, "
-	    "per_window, capacity, rate, level) VALUES ($1, $2, $3, $4, $5, "
-	    "$4) ON CONFLICT (tenant_id, kind) DO UPDATE SET per_window = $3, "
-	    "capacity = $4, rate = $5, level = $4, "
-	    "updated_at = clock_timestamp()", 5, params, err);
+	/* The change and its audit row commit together, or neither. */
+	if (rag_db_run(db, "BEGIN", 0, NULL, err) != 0)
+		return -1;
+	res = rag_db_exec(db, "SELECT per_window FROM rate_limits WHERE "
+	    "tenant_id = $1 AND kind = $2 FOR UPDATE", 2, params, err);
+	if (res == NULL)
+		goto fail;
+	if (PQntuples(res) == 1)
+		snprintf(was, sizeof(was), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (per_window < 0) {
+		if (rag_db_run(db, "DELETE FROM rate_limits WHERE tenant_id = "
+		    "$1 AND kind = $2", 2, params, err) != 0)
+			goto fail;
+	} else if (rag_db_run(db, "INSERT INTO rate_limits AS l (tenant_id, "
+	    "kind, per_window, capacity, rate, level) VALUES ($1, $2, $3, $4, "
+	    "$5, $4) ON CONFLICT (tenant_id, kind) DO UPDATE SET per_window = "
+	    "$3, capacity = $4, rate = $5, level = $4, "
+	    "updated_at = clock_timestamp()", 5, params, err) != 0) {
+		goto fail;
+	}
+	snprintf(details, sizeof(details), "{\"limit\": %s, \"was\": %s}",
+	    pw, was);
+	if (rag_audit(db, id, "limit.set", kinds[k].name, details, err) != 0 ||
+	    rag_db_run(db, "COMMIT", 0, NULL, err) != 0)
+		goto fail;
+	return 0;
+fail:
+	res = PQexec(db->conn, "ROLLBACK");
+	PQclear(res);
+	return -1;
 }
 
 int

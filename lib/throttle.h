@@ -56,7 +56,7 @@ void rag_throttle_bucket(enum rag_throttle_kind k, double per_window,
 /*
  * Sets tenant's limit of kind k (per_window > 0), starting with a full
  * bucket, or removes it (per_window < 0).  The one place a limit
- * changes.  Returns 0, or -1 with err.
+ * changes, with its audit row (audit.h).  Returns 0, or -1 with err.
  */
 int rag_throttle_set(struct rag_db *db, const char *tenant,
     enum rag_throttle_kind k, double per_window, struct rag_error *err);

@@ -205,3 +205,18 @@ holds() {
 	rag-cost -q --set-budget books 1
 	[ "$(rag-cost --budgets --tenant books | jq .spent_usd)" = "$(sql "SELECT coalesce(sum(cost_usd), 0)::float8 FROM cost_events e JOIN tenants t USING (tenant_id) WHERE t.name = 'books' AND e.at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'")" ]
 }
+
+@test "every budget and limit change is a row of the audit log, with what it was" {
+	rag-cost -q --set-budget audited 10
+	rag-cost -q --set-budget audited 25
+	rag-cost -q --set-budget audited none
+	rag-cost -q --set-limit audited qps=3 rpm=off
+	run -0 sql "SELECT a.action || ' ' || a.subject || ' ' || a.details::text || ' ' || a.tool
+		FROM audit_log a JOIN tenants t USING (tenant_id)
+		WHERE t.name = 'audited' ORDER BY a.audit_id"
+	[ "$output" = 'budget.set audited {"was": null, "usd_per_month": 10} rag-cost
+budget.set audited {"was": 10, "usd_per_month": 25} rag-cost
+budget.set audited {"was": 25, "usd_per_month": null} rag-cost
+limit.set qps {"was": null, "limit": 3} rag-cost
+limit.set rpm {"was": null, "limit": null} rag-cost' ]
+}

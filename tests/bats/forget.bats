@@ -149,7 +149,7 @@ tid() {
 @test "forget again removes nothing and succeeds; an unknown tenant is exit 1" {
 	run -0 --separate-stderr rag-db forget --tenant forgetme --yes
 	[ "$output" = "forgot tenant 'forgetme': nothing
-kept: audit_log 2, cost_events $(sql "SELECT count(*) FROM cost_events WHERE tenant_id = $(tid forgetme)") (request ids cleared), tenants 1" ]
+kept: audit_log 2, budget_spend $(sql "SELECT count(*) FROM budget_spend WHERE tenant_id = $(tid forgetme)"), cost_events $(sql "SELECT count(*) FROM cost_events WHERE tenant_id = $(tid forgetme)") (request ids cleared), tenants 1" ]
 	run -1 --separate-stderr rag-db forget --tenant nosuch --yes
 	[[ "$stderr" == *"there is no tenant 'nosuch': nothing to forget"* ]]
 }
