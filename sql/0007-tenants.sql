@@ -14,9 +14,11 @@
 -- ENABLE and FORCE ROW LEVEL SECURITY, a policy for rag_app on
 -- tenant_id = (SELECT rag_tenant_id()) (a shared row, tenant_id NULL, is
 -- readable: the default prices), a policy for rag_admin on every row, and
--- rag_app's privileges: SELECT, INSERT, UPDATE, DELETE, or SELECT and
--- INSERT for a table whose comment starts with 'append-only'.  A table
--- added later is covered without a hand list.
+-- rag_app's privileges: SELECT, INSERT, UPDATE, DELETE; SELECT and
+-- INSERT for a table whose comment starts with 'append-only'; SELECT
+-- only for one whose comment starts with 'owner-write' (changed through
+-- SECURITY DEFINER functions).  A table added later is covered without a
+-- hand list.
 
 DO $roles$
 BEGIN
@@ -65,6 +67,8 @@ BEGIN
 		SELECT c.oid, c.relname,
 		       coalesce(obj_description(c.oid, 'pg_class'), '')
 			   LIKE 'append-only%' AS append_only,
+		       coalesce(obj_description(c.oid, 'pg_class'), '')
+			   LIKE 'owner-write%' AS owner_write,
 		       EXISTS (SELECT 1 FROM pg_attribute a
 			        WHERE a.attrelid = c.oid
 				  AND a.attname = 'tenant_id'
@@ -80,7 +84,12 @@ BEGIN
 			    t.relname);
 			CONTINUE;
 		END IF;
-		IF t.append_only THEN
+		IF t.owner_write THEN
+			EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE '
+			    'ON %I FROM rag_app', t.relname);
+			EXECUTE format('GRANT SELECT ON %I TO rag_app',
+			    t.relname);
+		ELSIF t.append_only THEN
 			EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %I '
 			    'FROM rag_app', t.relname);
 			EXECUTE format('GRANT SELECT, INSERT ON %I TO rag_app',

@@ -127,7 +127,7 @@ CREATE FUNCTION rag_budget_alert(p_tenant bigint)
 RETURNS TABLE (budget_usd numeric, spent_usd numeric, month text)
 LANGUAGE sql AS $fn$
 	UPDATE budgets b SET warned_month = rag_budget_month_start()::date
-	 WHERE b.tenant_id = p_tenant
+	 WHERE b.tenant_id = p_tenant AND p_tenant = rag_tenant_id()
 	   AND b.warned_month IS DISTINCT FROM rag_budget_month_start()::date
 	   AND rag_budget_spent(p_tenant) > 0
 	   AND rag_budget_spent(p_tenant) >= 0.8 * b.usd_per_month
@@ -153,6 +153,10 @@ DECLARE
 	v_budget numeric;
 	v_id bigint;
 BEGIN
+	IF p_tenant IS DISTINCT FROM rag_tenant_id() THEN
+		RAISE EXCEPTION 'tenant % is not the session''s (rag.tenant)',
+		    p_tenant USING ERRCODE = 'insufficient_privilege';
+	END IF;
 	SELECT b.usd_per_month INTO v_budget FROM budgets b
 	 WHERE b.tenant_id = p_tenant FOR UPDATE;
 	IF NOT FOUND THEN
@@ -226,6 +230,10 @@ DECLARE
 	i int;
 	v_took boolean;
 BEGIN
+	IF p_tenant IS DISTINCT FROM rag_tenant_id() THEN
+		RAISE EXCEPTION 'tenant % is not the session''s (rag.tenant)',
+		    p_tenant USING ERRCODE = 'insufficient_privilege';
+	END IF;
 	FOR i IN 1 .. coalesce(array_length(p_kinds, 1), 0) LOOP
 		UPDATE rate_limits l
 		   SET level = rag_bucket_level(l.level, l.capacity, l.rate,
@@ -259,3 +267,22 @@ BEGIN
 	END LOOP;
 END
 $fn$;
+
+-- ---- who may change what ---------------------------------------------------
+-- A budget, a limit and the month's spend are the owner's to change, not
+-- the tenant's: rag_app only reads them (rag_secure_tables() in
+-- sql/0007-tenants.sql grants no more to an 'owner-write' table), and the
+-- functions that must change them run as the owner, for the session's
+-- tenant only.  A session cannot raise its own budget, refill its bucket
+-- or lower its spend.
+COMMENT ON TABLE budgets IS 'owner-write: set by rag-cost --set-budget';
+COMMENT ON TABLE budget_spend IS 'owner-write: kept by the ledger''s triggers';
+COMMENT ON TABLE rate_limits IS 'owner-write: set by rag-cost --set-limit, taken from by rag_rate_take()';
+ALTER FUNCTION rag_budget_spend_track() SECURITY DEFINER
+	SET search_path FROM CURRENT;
+ALTER FUNCTION rag_budget_alert(bigint) SECURITY DEFINER
+	SET search_path FROM CURRENT;
+ALTER FUNCTION rag_budget_reserve(bigint, text, float8, float8, float8,
+	float8) SECURITY DEFINER SET search_path FROM CURRENT;
+ALTER FUNCTION rag_rate_take(bigint, text[], float8[]) SECURITY DEFINER
+	SET search_path FROM CURRENT;

@@ -109,10 +109,13 @@ scoped_tables() {
 		# nothing, and an INSERT of a row of beta's is refused by the
 		# policy (the last statement: ON_ERROR_STOP ends there).  An
 		# append-only table (audit_log) refuses UPDATE and DELETE to
-		# rag_app outright.
+		# rag_app outright, an owner-write one (budgets) INSERT too.
 		change=(-c "UPDATE $t SET $col = $col WHERE tenant_id = $beta"
 			-c "DELETE FROM $t WHERE tenant_id = $beta")
-		if [[ $(admin "SELECT obj_description('$t'::regclass)") == append-only* ]]; then
+		refusal="new row violates row-level security policy"
+		comment=$(admin "SELECT obj_description('$t'::regclass)")
+		[[ $comment != owner-write* ]] || refusal="permission denied for table $t"
+		if [[ $comment == append-only* || $comment == owner-write* ]]; then
 			for q in "${change[@]}"; do
 				[ "$q" = -c ] && continue
 				run rag-db psql --tenant alpha -qAtX -c "$q"
@@ -128,13 +131,29 @@ scoped_tables() {
 				SELECT $cols FROM json_populate_record(NULL::$t, \$j\$$row\$j\$)"
 		[ "$status" -ne 0 ] || fail "$t: alpha inserted a row of beta's"
 		[ "${lines[0]}" = 0 ] || fail "$t: alpha sees beta's rows: $output"
-		[[ $output == *"new row violates row-level security policy"* ]] ||
+		[[ $output == *"$refusal"* ]] ||
 			fail "$t: refused for another reason: $output"
 		[ "$(admin "$digest FROM $t x WHERE tenant_id = $beta")" = "$before" ] ||
 			fail "$t: beta's rows changed"
 	done
 	# and alpha still sees its own
 	[ "$(as alpha 'SELECT count(*) FROM chunks')" -gt 0 ]
+}
+
+@test "a tenant cannot raise its own budget or limit, nor lower its spend" {
+	for q in "UPDATE budgets SET usd_per_month = 1e9" \
+		"DELETE FROM budgets" "UPDATE rate_limits SET level = 1e9" \
+		"DELETE FROM rate_limits" "UPDATE budget_spend SET usd = 0" \
+		"INSERT INTO budgets (tenant_id, usd_per_month) VALUES (rag_tenant_id(), 1e9)"; do
+		run as beta "$q"
+		[[ $output == *"permission denied for table"* ]] || fail "beta may: $q: $output"
+	done
+	# nor take from another tenant's bucket through the functions
+	alpha=$(admin "SELECT tenant_id FROM tenants WHERE name = 'alpha'")
+	run as beta "SELECT * FROM rag_rate_take($alpha, '{qps}', '{1}')"
+	[[ $output == *"is not the session's"* ]] || fail "rag_rate_take: $output"
+	run as beta "SELECT * FROM rag_budget_reserve($alpha, 'openai/x', 1, 0, 0, 60)"
+	[[ $output == *"is not the session's"* ]] || fail "rag_budget_reserve: $output"
 }
 
 @test "rag-query as alpha never returns beta's chunks, even for beta's exact text" {
