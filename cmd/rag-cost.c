@@ -697,12 +697,13 @@ main(int argc, char **argv)
 	if (!o.json && !isatty(STDOUT_FILENO))
 		o.json = true;
 	/*
-	 * Budgets and limits are administration: the owner sets and lists
-	 * them.  One tenant's rows as that tenant; every tenant's as the
-	 * owner.
+	 * Budgets, limits and prices are administration: the owner sets
+	 * them (a tenant that priced its own calls could pass its budget).
+	 * A report of one tenant's rows runs as that tenant; every tenant's
+	 * as the owner.
 	 */
 	if (o.set_budget != NULL || o.budgets || o.set_limit != NULL ||
-	    o.limits) {
+	    o.limits || o.set_price != NULL) {
 		db = rag_tool_db_admin();
 	} else if (o.tenant != NULL) {
 		rag_config_set("RAG_TENANT", o.tenant);

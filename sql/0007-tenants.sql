@@ -20,6 +20,11 @@
 -- SECURITY DEFINER functions).  A table added later is covered without a
 -- hand list.
 
+-- A price is the owner's to set (rag-cost --set-price), even a tenant's
+-- own: a tenant that could price its calls at nothing would spend past
+-- its budget.  rag_app reads prices (see rag_secure_tables below).
+COMMENT ON TABLE prices IS 'owner-write: set by rag-cost --set-price';
+
 DO $roles$
 BEGIN
 	BEGIN
