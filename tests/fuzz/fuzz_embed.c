@@ -47,7 +47,7 @@ answer(struct remote *R, const struct fuzz_answer *a, size_t n)
 	float out[8 * DIMS];
 	struct rag_error *failed[8] = { NULL };
 	struct rag_embed_call c = { RAG_EMBED_DOCUMENT, texts, lens, n, out,
-		"fuzz/model", failed, on_usage, NULL };
+		"fuzz/model", failed, on_usage, NULL, NULL };
 	struct rag_error err = RAG_ERROR_INIT;
 	struct req q = { 0 };
 	int usages = 0;

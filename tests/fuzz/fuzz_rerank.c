@@ -45,7 +45,7 @@ answer(struct remote *R, const struct fuzz_answer *a, size_t n)
 	json_t *hits[8];
 	double scores[8];
 	struct rag_rerank_call c = { "which letter?", hits, n, scores,
-		"fuzz/model", on_usage, NULL };
+		"fuzz/model", on_usage, NULL, NULL };
 	struct rag_error err = RAG_ERROR_INIT;
 	struct batch *b = rag_xcalloc(1, sizeof(*b));
 
