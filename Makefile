@@ -123,9 +123,13 @@ bats: $(SAN_BIN)
 lint:
 	@tests/lint-man $(MAN)
 
+# The builds use every core (a plain 'make check' would build one file
+# at a time); the tests then run as they are.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
 check:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory check-build
+	@$(MAKE) --no-print-directory -j$(NPROC) check-build fuzz-build
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory bats
@@ -135,7 +139,7 @@ deps:
 
 demo:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@scripts/demo.sh
 
 bench:
