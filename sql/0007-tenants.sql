@@ -27,16 +27,21 @@ COMMENT ON TABLE prices IS 'owner-write: set by rag-cost --set-price';
 
 DO $roles$
 BEGIN
-	BEGIN
-		CREATE ROLE rag_app NOLOGIN NOBYPASSRLS;
-	EXCEPTION WHEN duplicate_object OR unique_violation THEN
-		NULL;
-	END;
-	BEGIN
-		CREATE ROLE rag_admin NOLOGIN;
-	EXCEPTION WHEN duplicate_object OR unique_violation THEN
-		NULL;
-	END;
+	-- roles a superuser made beforehand (the hint below) need no CREATEROLE
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rag_app') THEN
+		BEGIN
+			CREATE ROLE rag_app NOLOGIN NOBYPASSRLS;
+		EXCEPTION WHEN duplicate_object OR unique_violation THEN
+			NULL;	-- another database's migration made it
+		END;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rag_admin') THEN
+		BEGIN
+			CREATE ROLE rag_admin NOLOGIN;
+		EXCEPTION WHEN duplicate_object OR unique_violation THEN
+			NULL;
+		END;
+	END IF;
 	IF NOT pg_has_role(current_user, 'rag_app', 'MEMBER') THEN
 		EXECUTE format('GRANT rag_app TO %I', current_user);
 	END IF;
