@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "catalog.h"
@@ -9,6 +10,7 @@
 #include "index.h"
 #include "mem.h"
 #include "record.h"
+#include "setting.h"
 
 #define MAX_COLLECTIONS 64
 /*
@@ -42,6 +44,9 @@ struct rag_indexer {
 	/* Collections written to, for folding totals and HNSW at the end. */
 	long long touched[MAX_COLLECTIONS];
 	int ntouched;
+	bool defer;			/* drop HNSW before, build after */
+	long long deferred[MAX_COLLECTIONS];
+	int ndeferred;
 };
 
 struct rag_indexer *
@@ -54,6 +59,64 @@ rag_indexer_new(struct rag_db *db, rag_indexed_fn fn, void *arg)
 	ix->arg = arg;
 	rag_buf_init(&ix->row);
 	return ix;
+}
+
+void
+rag_indexer_defer(struct rag_indexer *ix)
+{
+	ix->defer = true;
+}
+
+int
+rag_index_build_settings(long *mib, long *workers, struct rag_error *err)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long mem = 256, w = 1;
+
+	/* An HNSW graph built in memory is several times faster than one
+	 * that spills; the server's share of the machine is a guess. */
+	if (pages > 0 && psize > 0) {
+		mem = (long)((double)pages * (double)psize / 8 / (1 << 20));
+		mem = mem < 64 ? 64 : mem > 2048 ? 2048 : mem;
+	}
+	/* The leader builds too: one worker per other processor. */
+	if (cpus > 0)
+		w = cpus - 1 > 8 ? 8 : cpus - 1;
+	if (rag_setting_long("RAG_INDEX_MEMORY", 1, 1L << 21, mem, mib,
+	    err) != 0 || rag_setting_long("RAG_INDEX_WORKERS", 0, 64, w,
+	    workers, err) != 0)
+		return -1;
+	return 0;
+}
+
+static void touch(struct rag_indexer *ix);
+
+/* Drops the collection's HNSW index before its first batch, once. */
+static int
+defer_index(struct rag_indexer *ix, struct rag_error *err)
+{
+	char *sql;
+	int rc;
+
+	if (!ix->defer)
+		return 0;
+	for (int i = 0; i < ix->ndeferred; i++)
+		if (ix->deferred[i] == ix->coll.collection_id)
+			return 0;
+	if (ix->ndeferred == MAX_COLLECTIONS)
+		return 0;	/* row by row, as without --defer */
+	sql = rag_xasprintf("SELECT rag_vector_index_defer(%lld)",
+	    ix->coll.collection_id);
+	rc = rag_db_run(ix->db, sql, 0, NULL, err);
+	free(sql);
+	if (rc != 0) {
+		rag_error_prefix(err, "cannot defer the vector index");
+		return -1;
+	}
+	ix->deferred[ix->ndeferred++] = ix->coll.collection_id;
+	touch(ix);	/* built at the end even if no row gets in */
+	return 0;
 }
 
 static void
@@ -220,7 +283,7 @@ collection_for(struct rag_indexer *ix, const json_t *rec, const char *model,
 	    strcmp(ix->coll.name, coll) != 0) {
 		ix->have_coll = false;
 		if (rag_catalog_collection(ix->db, tenant, coll, true, &ix->coll,
-		    err) != 0)
+		    err) != 0 || defer_index(ix, err) != 0)
 			return -1;
 		ix->have_coll = true;
 	}
@@ -512,6 +575,8 @@ rag_indexer_add(struct rag_indexer *ix, const json_t *rec,
 int
 rag_indexer_finish(struct rag_indexer *ix, struct rag_error *err)
 {
+	long mib, workers;
+
 	if (rag_indexer_flush(ix, err) != 0)
 		return -1;
 	for (int i = 0; i < ix->ntouched; i++) {
@@ -529,10 +594,12 @@ rag_indexer_finish(struct rag_indexer *ix, struct rag_error *err)
 		if (rag_db_run(ix->db, sql, 0, NULL, err) != 0)
 			return -1;
 	}
+	if (rag_index_build_settings(&mib, &workers, err) != 0)
+		return -1;
 	for (int i = 0; i < ix->ntouched; i++) {
-		/* As the owner, for this tenant's collection (sql/0007). */
-		char *sql = rag_xasprintf("SELECT rag_vector_index(%lld)",
-		    ix->touched[i]);
+		/* As the owner, for this tenant's collection (sql/0010). */
+		char *sql = rag_xasprintf("SELECT rag_vector_index_build(%lld, "
+		    "'%ldMB', %ld)", ix->touched[i], mib, workers);
 		PGresult *res = PQexec(ix->db->conn, sql);
 		ExecStatusType st = PQresultStatus(res);
 
