@@ -139,3 +139,17 @@ hits() {
 	[ "$(sql "SELECT count(*) FROM chunks WHERE collection_id = $(coll_id shared)")" = $((3 * n)) ]
 	[ "$(sql "SELECT chunk_count FROM collections WHERE collection_id = $(coll_id shared)")" = $((3 * n)) ]
 }
+
+@test "rag-run ingest into an empty collection builds its index once, at the end" {
+	run -0 --separate-stderr rag-run ingest -v -j 2 --collection ran \
+		"$PDFS/sf-004-pdflatex-4-pages.pdf" "$PDFS/pm-simple1.pdf"
+	[[ "$stderr" == *"vector index is built at the end of the run"* ]]
+	[[ "$(index_def ran)" == *"USING hnsw"* ]]
+	[ "$(sql "SELECT count(*) FROM chunks WHERE collection_id = $(coll_id ran)")" -gt 0 ]
+	# Into a collection that has chunks, the index stays.
+	c=$(coll_id ran)
+	oid=$(sql "SELECT 'chunks_hnsw_$c'::regclass::oid")
+	run -0 --separate-stderr rag-run ingest -v --collection ran "$PDFS/pm-simple1.pdf"
+	[[ "$stderr" != *"built at the end of the run"* ]]
+	[ "$(sql "SELECT 'chunks_hnsw_$c'::regclass::oid")" = "$oid" ]
+}
