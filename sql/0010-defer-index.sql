@@ -68,7 +68,14 @@ DECLARE
 BEGIN
 	dims := rag_vector_index_owned(p_collection);
 	-- one shared hold per call of rag_vector_index_defer in this session
-	WHILE pg_advisory_unlock_shared(7452913, p_collection::int) LOOP
+	-- (unlocking one not held would warn the client)
+	WHILE EXISTS (SELECT FROM pg_locks l
+		       WHERE l.locktype = 'advisory'
+			 AND l.pid = pg_backend_pid()
+			 AND l.classid = 7452913
+			 AND l.objid = p_collection::int::oid
+			 AND l.objsubid = 2 AND l.mode = 'ShareLock') LOOP
+		PERFORM pg_advisory_unlock_shared(7452913, p_collection::int);
 	END LOOP;
 	IF dims IS NULL THEN
 		RETURN false;
