@@ -16,8 +16,8 @@
 #include "tool.h"
 
 static const char help[] =
-    "usage: rag-index [-qv] [--tenant NAME] [--collection NAME] [--dlq FILE]\n"
-    "                 [FILE ...]\n"
+    "usage: rag-index [-qv] [--defer-vector-index] [--tenant NAME]\n"
+    "                 [--collection NAME] [--dlq FILE] [FILE ...]\n"
     "       rag-index --delete [-qv] [--tenant NAME] [--collection NAME]\n"
     "                 [--dlq FILE] [DOC ...]\n"
     "\n"
@@ -26,7 +26,9 @@ static const char help[] =
     "transaction per document (or per page-range shard).  Re-indexing a\n"
     "document replaces its chunks; nothing is ever duplicated.  Writes one\n"
     "\"indexed\" record per document.  When a collection has no vector index\n"
-    "yet, it is built after the load, not row by row.\n"
+    "yet, it is built after the load, not row by row; --defer-vector-index\n"
+    "drops an existing one first, for a bulk load (RAG_INDEX_MEMORY and\n"
+    "RAG_INDEX_WORKERS set the build's memory in MiB and workers).\n"
     "\n"
     "With --delete, forget documents instead: each DOC (a doc_id), or each\n"
     "record on standard input with a \"doc_id\", goes from the collection\n"
@@ -37,6 +39,9 @@ static const char help[] =
     "\"deleted\" record per document; an unknown one is an error record.\n"
     "\n"
     "Options:\n"
+    "      --defer-vector-index  drop the collection's HNSW index before the\n"
+    "                         load and build it once after (vector search is\n"
+    "                         exact, and slower, meanwhile)\n"
     "      --delete           forget the documents named, not index chunks\n"
     "      --tenant NAME      for records without \"tenant\" (RAG_TENANT)\n"
     "      --collection NAME  for records without \"collection\" (RAG_COLLECTION)\n"
@@ -50,10 +55,11 @@ static const char help[] =
     "Exit status: 0 all indexed, 1 some records failed (each an error record),\n"
     "2 usage, 3 fatal, 75 temporary failure.  See rag-index(1).\n";
 
-enum { OPT_DELETE = RAG_OPT_FIRST_TOOL };
+enum { OPT_DELETE = RAG_OPT_FIRST_TOOL, OPT_DEFER };
 
 static const struct option longopts[] = {
 	{ "collection", required_argument, NULL, RAG_OPT_COLLECTION },
+	{ "defer-vector-index", no_argument, NULL, OPT_DEFER },
 	{ "delete", no_argument, NULL, OPT_DELETE },
 	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
 	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
@@ -244,7 +250,7 @@ main(int argc, char **argv)
 	struct rag_stream *s;
 	struct rag_db *db;
 	struct run r = { NULL, NULL, 0, 0 };
-	bool delete = false;
+	bool delete = false, defer = false;
 	int c, status;
 
 	rag_log_init(argv[0]);
@@ -259,9 +265,12 @@ main(int argc, char **argv)
 			break;
 		case RAG_OPT_DLQ: so.dlq_path = optarg; break;
 		case OPT_DELETE: delete = true; break;
+		case OPT_DEFER: defer = true; break;
 		default: rag_usage_hint();
 		}
 	}
+	if (delete && defer)
+		rag_usage_error("--delete takes no --defer-vector-index");
 	if (delete) {
 		so.stage = "delete";
 		return delete_main(argv + optind, argc - optind, &so);
@@ -270,6 +279,8 @@ main(int argc, char **argv)
 	s = rag_stream_new(&so);
 	r.s = s;
 	r.ix = rag_indexer_new(db, indexed, &r);
+	if (defer)
+		rag_indexer_defer(r.ix);
 	status = rag_stream_run(s, argv + optind, argc - optind, index_one, &r);
 	if (status == 0 || status == RAG_EXIT_FAILED) {
 		/* The input ended: write the last batch, then the indexes. */

@@ -18,6 +18,7 @@
 #include "catalog.h"
 #include "child.h"
 #include "config.h"
+#include "index.h"
 #include "jobs.h"
 #include "log.h"
 #include "mem.h"
@@ -217,6 +218,8 @@ struct worker {
 	int stop_code;
 	struct rag_jobs_counts counts;
 	double counts_at, next_heartbeat, next_reap, next_metrics;
+	/* The collection whose HNSW index waits for the end of the run. */
+	long long deferred;
 };
 
 static volatile sig_atomic_t got_signal;
@@ -970,6 +973,8 @@ start_job(struct worker *w, struct slot *sl, struct rag_job *job,
 		input = stamp(w, job->input, &len);
 		break;
 	case INDEX:
+		if (w->deferred != 0)
+			add_arg(argv, &argc, "--defer-vector-index");
 		input = stamp(w, job->input, &len);
 		break;
 	}
@@ -1982,6 +1987,81 @@ set_request_id(struct worker *w)
 	rag_log_set_request_id(w->request_id);
 }
 
+/*
+ * A first load: when the run's collection holds no chunk yet, its HNSW
+ * index is built once at the end of the run (defer_end), not by the
+ * first index child to finish and then row by row by all the others.
+ * The index children get --defer-vector-index: while this session marks
+ * the load (sql/0010), none of them builds.  A collection that has
+ * chunks keeps its index: rebuilding all of it for what one run adds
+ * would cost more than the rows do, and its searches would be exact
+ * scans until the end.
+ */
+static void
+defer_start(struct worker *w)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_collection coll;
+	char id[32], *sql;
+	const char *p[1] = { id };
+	PGresult *res;
+	bool empty;
+
+	if (rag_catalog_collection(w->db, rag_tool_tenant(),
+	    rag_tool_collection(), true, &coll, &err) != 0) {
+		rag_warn("the vector index is built as documents come: %s",
+		    err.msg);
+		return;
+	}
+	snprintf(id, sizeof(id), "%lld", coll.collection_id);
+	if ((res = rag_db_exec(w->db, "SELECT NOT EXISTS (SELECT FROM chunks "
+	    "WHERE collection_id = $1)", 1, p, &err)) == NULL) {
+		rag_warn("the vector index is built as documents come: %s",
+		    err.msg);
+		return;
+	}
+	empty = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!empty)
+		return;
+	sql = rag_xasprintf("SELECT rag_vector_index_defer(%lld)",
+	    coll.collection_id);
+	if (rag_db_run(w->db, sql, 0, NULL, &err) != 0)
+		rag_warn("the vector index is built as documents come: %s",
+		    err.msg);
+	else {
+		w->deferred = coll.collection_id;
+		rag_debug("collection '%s' is empty: its vector index is "
+		    "built at the end of the run", coll.name);
+	}
+	free(sql);
+}
+
+/* Builds the deferred index, unless another deferred load still writes. */
+static void
+defer_end(struct worker *w)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	long mib, workers;
+	char *sql;
+
+	if (w->deferred == 0)
+		return;
+	if (rag_index_build_settings(&mib, &workers, &err) != 0) {
+		rag_err("%s", err.msg);
+		return;
+	}
+	rag_info("building the vector index");
+	sql = rag_xasprintf("SELECT rag_vector_index_build(%lld, '%ldMB', %ld)",
+	    w->deferred, mib, workers);
+	if (rag_db_run(w->db, sql, 0, NULL, &err) != 0)
+		rag_warn("cannot build the vector index (the next run of "
+		    "rag-index or rag-run on the collection will): %s",
+		    err.msg);
+	free(sql);
+	w->deferred = 0;
+}
+
 /* The roots of ingest; exits on a broken input. */
 static void
 add_inputs(struct worker *w, char **inputs, int n)
@@ -2066,8 +2146,11 @@ main(int argc, char **argv)
 		rag_info("%ld dead job%s back in the queue", n, n == 1 ? "" :
 		    "s");
 	}
+	if (o.jobs > 0 && strcmp(o.command, "ingest") == 0)
+		defer_start(&w);
 	if (o.jobs > 0)
 		work(&w);
+	defer_end(&w);
 	counted = w.stop_code != RAG_EXIT_TEMPFAIL &&
 	    refresh_counts(&w, true, &err) == 0;
 	if (!counted && w.stop_code == 0)

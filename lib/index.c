@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "catalog.h"
@@ -9,6 +10,7 @@
 #include "index.h"
 #include "mem.h"
 #include "record.h"
+#include "setting.h"
 
 #define MAX_COLLECTIONS 64
 /*
@@ -16,8 +18,10 @@
  * documents: big enough that its few statements and its commit cost
  * little per row, small enough to show progress and bound a retry.
  */
-#define BATCH_ROWS 5000
+#define BATCH_ROWS 2000
 #define BATCH_DOCS 2000
+/* Statements of a batch after its COPY, answered together (settle). */
+#define BATCH_STATEMENTS 5
 
 /* One document (or shard) of the batch. */
 struct doc {
@@ -32,16 +36,28 @@ struct rag_indexer {
 	rag_indexed_fn fn;
 	void *arg;
 	bool staged;			/* the staging table exists */
-	bool copying;			/* a batch is open: BEGIN, COPY */
+	bool open;			/* a batch is gathering in pend */
 	struct rag_collection coll;	/* the batch's collection */
 	bool have_coll;
 	struct doc *docs;
 	size_t ndocs, cap;
 	long rows;
 	struct rag_buf row;
+	struct rag_buf pend;		/* the open batch's COPY rows */
+	/*
+	 * The batch sent before it, whose statements the server runs while
+	 * the next one is read and gathered: the tool's work and the
+	 * server's overlap, on two processors.
+	 */
+	bool inflight;
+	struct doc *fdocs;
+	size_t nfdocs, fcap;
 	/* Collections written to, for folding totals and HNSW at the end. */
 	long long touched[MAX_COLLECTIONS];
 	int ntouched;
+	bool defer;			/* drop HNSW before, build after */
+	long long deferred[MAX_COLLECTIONS];
+	int ndeferred;
 };
 
 struct rag_indexer *
@@ -53,42 +69,194 @@ rag_indexer_new(struct rag_db *db, rag_indexed_fn fn, void *arg)
 	ix->fn = fn;
 	ix->arg = arg;
 	rag_buf_init(&ix->row);
+	rag_buf_init(&ix->pend);
 	return ix;
+}
+
+void
+rag_indexer_defer(struct rag_indexer *ix)
+{
+	ix->defer = true;
+}
+
+int
+rag_index_build_settings(long *mib, long *workers, struct rag_error *err)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long mem = 256, w = 1;
+
+	/* An HNSW graph built in memory is several times faster than one
+	 * that spills; the server's share of the machine is a guess. */
+	if (pages > 0 && psize > 0) {
+		mem = (long)((double)pages * (double)psize / 8 / (1 << 20));
+		mem = mem < 64 ? 64 : mem > 2048 ? 2048 : mem;
+	}
+	/* The leader builds too: one worker per other processor. */
+	if (cpus > 0)
+		w = cpus - 1 > 8 ? 8 : cpus - 1;
+	if (rag_setting_long("RAG_INDEX_MEMORY", 1, 1L << 21, mem, mib,
+	    err) != 0 || rag_setting_long("RAG_INDEX_WORKERS", 0, 64, w,
+	    workers, err) != 0)
+		return -1;
+	return 0;
+}
+
+static void touch(struct rag_indexer *ix);
+
+/* Drops the collection's HNSW index before its first batch, once. */
+static int
+defer_index(struct rag_indexer *ix, struct rag_error *err)
+{
+	char *sql;
+	int rc;
+
+	if (!ix->defer)
+		return 0;
+	for (int i = 0; i < ix->ndeferred; i++)
+		if (ix->deferred[i] == ix->coll.collection_id)
+			return 0;
+	if (ix->ndeferred == MAX_COLLECTIONS)
+		return 0;	/* row by row, as without --defer */
+	sql = rag_xasprintf("SELECT rag_vector_index_defer(%lld)",
+	    ix->coll.collection_id);
+	rc = rag_db_run(ix->db, sql, 0, NULL, err);
+	free(sql);
+	if (rc != 0) {
+		rag_error_prefix(err, "cannot defer the vector index");
+		return -1;
+	}
+	ix->deferred[ix->ndeferred++] = ix->coll.collection_id;
+	touch(ix);	/* built at the end even if no row gets in */
+	return 0;
+}
+
+static void
+docs_free(struct doc *docs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_decref(docs[i].rec);
+		free(docs[i].doc_id);
+	}
 }
 
 static void
 docs_clear(struct rag_indexer *ix)
 {
-	for (size_t i = 0; i < ix->ndocs; i++) {
-		json_decref(ix->docs[i].rec);
-		free(ix->docs[i].doc_id);
-	}
+	docs_free(ix->docs, ix->ndocs);
 	ix->ndocs = 0;
 	ix->rows = 0;
+	rag_buf_reset(&ix->pend);
 }
 
-/* Ends a batch that failed: roll back and tell each of its documents. */
+/* Tells each document of a batch how it ended: err NULL when committed. */
+static void
+docs_report(struct rag_indexer *ix, const struct doc *docs, size_t n,
+    const struct rag_error *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (docs[i].rows > 0 || docs[i].skipped > 0)
+			ix->fn(docs[i].rec, err != NULL ? 0 : docs[i].rows,
+			    docs[i].skipped, err, ix->arg);
+}
+
+/* Ends what a failed batch left open on the connection. */
+static void
+rollback(struct rag_indexer *ix)
+{
+	PGconn *conn = ix->db->conn;
+	PGresult *res;
+
+	if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) {
+		/* A sync ends what was sent; its answers are dropped. */
+		PQpipelineSync(conn);
+		for (int n = 0; n < 64 && PQexitPipelineMode(conn) != 1; n++) {
+			while ((res = PQgetResult(conn)) != NULL) {
+				bool sync = PQresultStatus(res) ==
+				    PGRES_PIPELINE_SYNC;
+
+				PQclear(res);
+				if (sync)
+					break;
+			}
+			if (PQstatus(conn) == CONNECTION_BAD)
+				break;
+		}
+	}
+	if (PQtransactionStatus(conn) == PQTRANS_ACTIVE) {
+		PQputCopyEnd(conn, "the batch failed");
+		while ((res = PQgetResult(conn)) != NULL)
+			PQclear(res);
+	}
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+		res = PQexec(conn, "ROLLBACK");
+		PQclear(res);
+	}
+}
+
+/* Ends the open batch, which failed: roll back and tell its documents. */
 static void
 batch_failed(struct rag_indexer *ix, const struct rag_error *err)
 {
-	PGresult *res;
-
-	if (ix->copying && PQtransactionStatus(ix->db->conn) ==
-	    PQTRANS_ACTIVE) {
-		PQputCopyEnd(ix->db->conn, "the batch failed");
-		while ((res = PQgetResult(ix->db->conn)) != NULL)
-			PQclear(res);
-	}
-	res = PQexec(ix->db->conn, "ROLLBACK");
-	PQclear(res);
-	ix->copying = false;
-	for (size_t i = 0; i < ix->ndocs; i++)
-		if (ix->docs[i].rows > 0 || ix->docs[i].skipped > 0)
-			ix->fn(ix->docs[i].rec, 0, ix->docs[i].skipped, err,
-			    ix->arg);
+	rollback(ix);
+	ix->open = false;
+	docs_report(ix, ix->docs, ix->ndocs, err);
 	docs_clear(ix);
 	/* What the batch fixed on the collection went back with it. */
 	ix->have_coll = false;
+}
+
+/*
+ * Waits for the batch in flight: its documents are told how it ended.
+ * Returns -1 only when the database failed, as rag_indexer_flush.
+ */
+static int
+settle(struct rag_indexer *ix, struct rag_error *err)
+{
+	PGconn *conn = ix->db->conn;
+	struct rag_error first = RAG_ERROR_INIT;
+	bool failed = false, ok;
+	PGresult *res;
+
+	if (!ix->inflight)
+		return 0;
+	ix->inflight = false;
+	for (int q = 0; q < BATCH_STATEMENTS; q++) {
+		while ((res = PQgetResult(conn)) != NULL) {
+			ExecStatusType st = PQresultStatus(res);
+
+			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+			    !failed) {
+				rag_db_set_error(ix->db, res, &first);
+				failed = true;
+			}
+			PQclear(res);
+		}
+		if (PQstatus(conn) == CONNECTION_BAD)
+			break;
+	}
+	res = PQgetResult(conn);
+	ok = res != NULL && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+	PQclear(res);
+	if (!ok && !failed) {
+		rag_db_set_error(ix->db, NULL, &first);
+		failed = true;
+	}
+	if (ok)
+		PQexitPipelineMode(conn);
+	if (failed) {
+		rollback(ix);
+		*err = first;
+		docs_report(ix, ix->fdocs, ix->nfdocs, err);
+		ix->have_coll = false;
+	} else {
+		docs_report(ix, ix->fdocs, ix->nfdocs, NULL);
+	}
+	docs_free(ix->fdocs, ix->nfdocs);
+	ix->nfdocs = 0;
+	if (failed)
+		return err->code == RAG_EXIT_FAILED ? 0 : -1;
+	return 0;
 }
 
 void
@@ -98,14 +266,21 @@ rag_indexer_free(struct rag_indexer *ix)
 
 	if (ix == NULL)
 		return;
-	if (ix->copying) {
+	if (ix->inflight) {
+		rag_error_clear(&err);
+		if (settle(ix, &err) != 0)
+			rag_error_clear(&err);
+	}
+	if (ix->open) {
 		rag_error_set(&err, RAG_EXIT_FATAL, "rag-index stopped before "
 		    "the batch was written");
 		batch_failed(ix, &err);
 	}
 	docs_clear(ix);
 	free(ix->docs);
+	free(ix->fdocs);
 	rag_buf_release(&ix->row);
+	rag_buf_release(&ix->pend);
 	free(ix);
 }
 
@@ -179,9 +354,17 @@ append_vector(struct rag_buf *b, const json_t *arr, bool *zero,
 	return 0;
 }
 
-/* Opens the batch: a transaction, and COPY into the staging table. */
+/* Opens a batch: its rows gather in memory until it is sent. */
+static void
+batch_open(struct rag_indexer *ix)
+{
+	ix->open = true;
+	touch(ix);
+}
+
+/* A transaction, and the batch's rows by COPY into the staging table. */
 static int
-batch_open(struct rag_indexer *ix, struct rag_error *err)
+batch_copy(struct rag_indexer *ix, struct rag_error *err)
 {
 	if (!ix->staged) {
 		/* Rows wait here until the batch knows every document in it. */
@@ -195,13 +378,10 @@ batch_open(struct rag_indexer *ix, struct rag_error *err)
 	}
 	if (rag_db_run(ix->db, "BEGIN", 0, NULL, err) != 0)
 		return -1;
-	if (rag_db_copy_start(ix->db, "COPY rag_stage FROM STDIN", err) != 0) {
-		PGresult *res = PQexec(ix->db->conn, "ROLLBACK");
-		PQclear(res);
+	if (rag_db_copy_start(ix->db, "COPY rag_stage FROM STDIN", err) != 0 ||
+	    (ix->pend.len > 0 && rag_db_copy_put(ix->db, ix->pend.data,
+	    ix->pend.len, err) != 0) || rag_db_copy_end(ix->db, err) != 0)
 		return -1;
-	}
-	ix->copying = true;
-	touch(ix);
 	return 0;
 }
 
@@ -216,11 +396,16 @@ collection_for(struct rag_indexer *ix, const json_t *rec, const char *model,
 	    NULL || (coll = rag_record_scope(rec, "collection",
 	    "RAG_COLLECTION", err)) == NULL)
 		return -1;
+	/* The connection is the batch in flight's until it is answered. */
+	if ((!ix->have_coll || ix->coll.dimensions == 0 ||
+	    strcmp(ix->coll.tenant, tenant) != 0 ||
+	    strcmp(ix->coll.name, coll) != 0) && settle(ix, err) != 0)
+		return -1;
 	if (!ix->have_coll || strcmp(ix->coll.tenant, tenant) != 0 ||
 	    strcmp(ix->coll.name, coll) != 0) {
 		ix->have_coll = false;
 		if (rag_catalog_collection(ix->db, tenant, coll, true, &ix->coll,
-		    err) != 0)
+		    err) != 0 || defer_index(ix, err) != 0)
 			return -1;
 		ix->have_coll = true;
 	}
@@ -289,42 +474,52 @@ docs_json(const struct rag_indexer *ix)
 	return s;
 }
 
+/* Sends a statement of the batch; its answer waits for settle. */
 static int
-counts(struct rag_indexer *ix, const char *sql, int n, const char *const *p,
-    long long *chunks, long long *terms, struct rag_error *err)
+send(struct rag_indexer *ix, const char *sql, int n, const char *const *p,
+    struct rag_error *err)
 {
-	PGresult *res = rag_db_exec(ix->db, sql, n, p, err);
-
-	if (res == NULL)
+	if (PQsendQueryParams(ix->db->conn, sql, n, NULL, p, NULL, NULL, 0) !=
+	    1) {
+		rag_db_set_error(ix->db, NULL, err);
 		return -1;
-	*chunks = PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 0)) : 0;
-	*terms = PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 1)) : 0;
-	PQclear(res);
+	}
 	return 0;
 }
 
-int
-rag_indexer_flush(struct rag_indexer *ix, struct rag_error *err)
+/*
+ * Sends the open batch: its rows by COPY, then its statements and COMMIT
+ * in one pipeline, not waiting for their answers (settle does, before
+ * the connection is needed again).  The batch before it is settled first.
+ */
+static int
+batch_send(struct rag_indexer *ix, struct rag_error *err)
 {
-	char cid[32], tid[32], delta[160];
+	char cid[32], tid[32];
 	char *docs = NULL;
 	const char *p[3];
-	long long gone_c, gone_t, new_c, new_t;
+	struct doc *t;
+	size_t tn;
 
-	if (!ix->copying)
+	if (!ix->open)
 		return 0;
-	if (rag_db_copy_end(ix->db, err) != 0)
+	if (settle(ix, err) != 0)
+		return -1;
+	if (batch_copy(ix, err) != 0)
 		goto fail;
-	ix->copying = false;
 	docs = docs_json(ix);
 	snprintf(cid, sizeof(cid), "%lld", ix->coll.collection_id);
 	snprintf(tid, sizeof(tid), "%lld", ix->coll.tenant_id);
+	if (PQenterPipelineMode(ix->db->conn) != 1) {
+		rag_db_set_error(ix->db, NULL, err);
+		goto fail;
+	}
 	p[0] = cid;
 	p[1] = tid;
 	p[2] = docs;
 	/* The documents first (the chunks refer to them), in a fixed order
 	 * so that concurrent indexers lock them without deadlock. */
-	if (rag_db_run(ix->db,
+	if (send(ix,
 	    "INSERT INTO documents (collection_id, doc_id, tenant_id, source, "
 	    "uri, bytes, content_type, pages, meta) SELECT DISTINCT ON "
 	    "(d.doc_id) $1, d.doc_id, $2, coalesce(d.source, d.doc_id), "
@@ -341,9 +536,15 @@ rag_indexer_flush(struct rag_indexer *ix, struct rag_error *err)
 	    "meta = documents.meta || excluded.meta",
 	    3, p, err) != 0)
 		goto fail;
-	p[1] = docs;
-	if (counts(ix,
-	    "WITH b AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS "
+	/*
+	 * The totals change by rows of their own: no wait on collections.
+	 * What the old chunks took away is one row (when there were any),
+	 * what the new ones bring another, even when they bring nothing:
+	 * its number changes the collection's version, which the query
+	 * cache keys on (0006).
+	 */
+	if (send(ix,
+	    "WITH b AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS "
 	    "x(doc_id text, first int, last int)), "
 	    "old AS (SELECT c.chunk_key FROM chunks c JOIN b ON c.doc_id = "
 	    "b.doc_id WHERE c.collection_id = $1 AND (b.first = 0 OR "
@@ -352,14 +553,16 @@ rag_indexer_flush(struct rag_indexer *ix, struct rag_error *err)
 	    "chunk_key FROM old) RETURNING tf), "
 	    "dc AS (DELETE FROM chunks WHERE chunk_key IN (SELECT chunk_key "
 	    "FROM old) RETURNING 1) "
-	    "SELECT (SELECT count(*) FROM dc), (SELECT coalesce(sum(tf), 0) "
-	    "FROM dt)", 2, p, &gone_c, &gone_t, err) != 0)
+	    "INSERT INTO collection_deltas (collection_id, tenant_id, chunks, "
+	    "terms) SELECT $1, $2, -(SELECT count(*) FROM dc), -(SELECT "
+	    "coalesce(sum(tf), 0) FROM dt) WHERE EXISTS (SELECT FROM dc)",
+	    3, p, err) != 0)
 		goto fail;
 	/*
 	 * The BM25 postings come from the generated tsvector of the rows
 	 * just inserted: PostgreSQL's english stems, as the question gets.
 	 */
-	if (counts(ix,
+	if (send(ix,
 	    "WITH ins AS (INSERT INTO chunks (collection_id, chunk_id, "
 	    "tenant_id, doc_id, seq, page_start, page_end, section, text, "
 	    "tokens, model, embedding) SELECT collection_id, chunk_id, "
@@ -374,37 +577,47 @@ rag_indexer_flush(struct rag_indexer *ix, struct rag_error *err)
 	    "ti AS (INSERT INTO chunk_terms (collection_id, term, chunk_key, "
 	    "tf, dl, tenant_id) SELECT $1, t.lexeme, t.chunk_key, t.tf, d.dl, "
 	    "t.tenant_id FROM t JOIN d USING (chunk_key)) "
-	    "SELECT (SELECT count(*) FROM ins), (SELECT coalesce(sum(dl), 0) "
-	    "FROM d)", 1, p, &new_c, &new_t, err) != 0)
+	    "INSERT INTO collection_deltas (collection_id, tenant_id, chunks, "
+	    "terms) SELECT $1, $2, (SELECT count(*) FROM ins), (SELECT "
+	    "coalesce(sum(dl), 0) FROM d)", 2, p, err) != 0)
 		goto fail;
-	if (rag_db_run(ix->db, "UPDATE documents SET indexed_at = now() WHERE "
+	p[1] = docs;
+	if (send(ix, "UPDATE documents SET indexed_at = now() WHERE "
 	    "collection_id = $1 AND doc_id IN (SELECT doc_id FROM "
 	    "jsonb_to_recordset($2::jsonb) AS x(doc_id text))", 2, p, err) != 0)
 		goto fail;
-	/*
-	 * The totals change by a row of their own: no wait on collections.
-	 * A row even when they do not change: its number changes the
-	 * collection's version, which the query cache keys on (0006).
-	 */
-	snprintf(delta, sizeof(delta), "INSERT INTO collection_deltas "
-	    "(collection_id, tenant_id, chunks, terms) VALUES (%lld, %lld, "
-	    "%lld, %lld)", ix->coll.collection_id, ix->coll.tenant_id,
-	    new_c - gone_c, new_t - gone_t);
-	if (rag_db_run(ix->db, delta, 0, NULL, err) != 0)
+	if (send(ix, "COMMIT", 0, NULL, err) != 0)
 		goto fail;
-	if (rag_db_run(ix->db, "COMMIT", 0, NULL, err) != 0)
+	if (PQpipelineSync(ix->db->conn) != 1) {
+		rag_db_set_error(ix->db, NULL, err);
 		goto fail;
-	for (size_t i = 0; i < ix->ndocs; i++)
-		if (ix->docs[i].rows > 0 || ix->docs[i].skipped > 0)
-			ix->fn(ix->docs[i].rec, ix->docs[i].rows,
-			    ix->docs[i].skipped, NULL, ix->arg);
-	docs_clear(ix);
+	}
 	free(docs);
+	/* The open batch's documents are now the flight's. */
+	t = ix->fdocs;
+	tn = ix->fcap;
+	ix->fdocs = ix->docs;
+	ix->nfdocs = ix->ndocs;
+	ix->fcap = ix->cap;
+	ix->docs = t;
+	ix->cap = tn;
+	ix->ndocs = 0;
+	docs_clear(ix);
+	ix->open = false;
+	ix->inflight = true;
 	return 0;
 fail:
 	free(docs);
 	batch_failed(ix, err);
 	return err->code == RAG_EXIT_FAILED ? 0 : -1;
+}
+
+int
+rag_indexer_flush(struct rag_indexer *ix, struct rag_error *err)
+{
+	if (batch_send(ix, err) != 0)
+		return -1;
+	return settle(ix, err);
 }
 
 int
@@ -451,16 +664,15 @@ rag_indexer_add(struct rag_indexer *ix, const json_t *rec,
 		 * collection changes, or if this document is in it already
 		 * (its second run replaces its first, as documented).
 		 */
-		if (ix->copying && (ix->rows >= BATCH_ROWS ||
+		if (ix->open && (ix->rows >= BATCH_ROWS ||
 		    ix->ndocs >= BATCH_DOCS || !same_collection(ix, rec) ||
 		    find_doc(ix, doc_id, first, last) != NULL) &&
-		    rag_indexer_flush(ix, err) != 0)
+		    batch_send(ix, err) != 0)
 			return -1;
-		if (!ix->copying) {
+		if (!ix->open) {
 			if (collection_for(ix, rec, model, dims, err) != 0)
 				return -1;
-			if (batch_open(ix, err) != 0)
-				return -1;
+			batch_open(ix);
 		}
 		if (ix->ndocs == ix->cap) {
 			ix->cap = ix->cap ? 2 * ix->cap : 64;
@@ -476,6 +688,8 @@ rag_indexer_add(struct rag_indexer *ix, const json_t *rec,
 		d->rows = d->skipped = 0;
 	}
 	/* Said in the same words for every chunk: the stream says it once. */
+	if (ix->coll.dimensions == 0 && settle(ix, err) != 0)
+		return -1;
 	if (rag_catalog_fix_model(ix->db, &ix->coll, model, dims, err) != 0)
 		return -1;
 	rag_buf_reset(b);
@@ -500,10 +714,7 @@ rag_indexer_add(struct rag_indexer *ix, const json_t *rec,
 		return 0;
 	}
 	rag_buf_addc(b, '\n');
-	if (rag_db_copy_put(ix->db, b->data, b->len, err) != 0) {
-		batch_failed(ix, err);
-		return -1;
-	}
+	rag_buf_add(&ix->pend, b->data, b->len);
 	d->rows++;
 	ix->rows++;
 	return 0;
@@ -512,6 +723,8 @@ rag_indexer_add(struct rag_indexer *ix, const json_t *rec,
 int
 rag_indexer_finish(struct rag_indexer *ix, struct rag_error *err)
 {
+	long mib, workers;
+
 	if (rag_indexer_flush(ix, err) != 0)
 		return -1;
 	for (int i = 0; i < ix->ntouched; i++) {
@@ -529,10 +742,12 @@ rag_indexer_finish(struct rag_indexer *ix, struct rag_error *err)
 		if (rag_db_run(ix->db, sql, 0, NULL, err) != 0)
 			return -1;
 	}
+	if (rag_index_build_settings(&mib, &workers, err) != 0)
+		return -1;
 	for (int i = 0; i < ix->ntouched; i++) {
-		/* As the owner, for this tenant's collection (sql/0007). */
-		char *sql = rag_xasprintf("SELECT rag_vector_index(%lld)",
-		    ix->touched[i]);
+		/* As the owner, for this tenant's collection (sql/0010). */
+		char *sql = rag_xasprintf("SELECT rag_vector_index_build(%lld, "
+		    "'%ldMB', %ld)", ix->touched[i], mib, workers);
 		PGresult *res = PQexec(ix->db->conn, sql);
 		ExecStatusType st = PQresultStatus(res);
 

@@ -48,8 +48,28 @@ int rag_indexer_add(struct rag_indexer *ix, const json_t *rec,
 int rag_indexer_flush(struct rag_indexer *ix, struct rag_error *err);
 
 /*
+ * Defers the HNSW index: before its first batch into a collection, the
+ * indexer drops that collection's index (rag_vector_index_defer, sql/0010),
+ * so the load writes no graph row by row; finish builds it once.  Call
+ * before the first add.  Until then, vector search on the collection is
+ * an exact scan.
+ */
+void rag_indexer_defer(struct rag_indexer *ix);
+
+/*
+ * The HNSW build's maintenance_work_mem, in MiB, and parallel workers:
+ * RAG_INDEX_MEMORY and RAG_INDEX_WORKERS, else chosen for this machine
+ * (an eighth of its memory, from 64 MiB to 2 GiB; one worker fewer than
+ * its processors, up to 8).  -1 on a bad setting (err says which).
+ */
+int rag_index_build_settings(long *mib, long *workers,
+    struct rag_error *err);
+
+/*
  * Flushes, folds the totals into each collection written to, and creates
- * the HNSW index of each that lacks one (after the load, not row by row).
+ * the HNSW index of each that lacks one (after the load, not row by row),
+ * unless another deferred load of that collection is still writing: the
+ * last to end builds it.
  */
 int rag_indexer_finish(struct rag_indexer *ix, struct rag_error *err);
 

@@ -100,6 +100,8 @@ static const struct {
 	{ "RAG_CHECK", CHOICE, 0, 0, "report|retry|refuse" },
 	{ "RAG_QUERY_CACHE_TTL", SECONDS, 1, 366 * 86400.0, NULL },
 	{ "RAG_BUDGET_HOOK", COMMAND, 0, 0, NULL },
+	{ "RAG_INDEX_MEMORY", WHOLE, 1, 1 << 21, NULL },
+	{ "RAG_INDEX_WORKERS", WHOLE, 0, 64, NULL },
 };
 
 static bool
