@@ -301,6 +301,16 @@ rag_db_set_error(struct rag_db *db, const PGresult *res,
 		set_lost(db, err);
 		return;
 	}
+	/*
+	 * A server shutting down says so in a result (57P01, in a pipeline
+	 * before the connection reads as broken): the same one line.
+	 */
+	if (state != NULL && strncmp(state, "57P", 3) == 0) {
+		rag_error_set(err, RAG_EXIT_TEMPFAIL, "lost the connection to "
+		    "%s (%s): try again once the database is back", db->where,
+		    primary);
+		return;
+	}
 	/* The server's hint ("Check free disk space.") does not say where. */
 	if (state != NULL && strcmp(state, "53100") == 0) {
 		rag_error_set(err, RAG_EXIT_TEMPFAIL, "the disk of %s is full "
