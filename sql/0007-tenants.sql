@@ -141,36 +141,9 @@ BEGIN
 END
 $fn$;
 
--- The HNSW index of one collection's vectors, built by rag-index when a
--- collection first gets them.  Creating an index takes the table's owner,
--- which rag_app is not: this runs as the owner, for a collection of the
--- session's tenant only, and builds nothing else.
-CREATE FUNCTION rag_vector_index(p_collection bigint) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
-DECLARE
-	dims int;
-BEGIN
-	SELECT c.dimensions INTO dims FROM collections c
-	 WHERE c.collection_id = p_collection
-	   AND c.tenant_id = rag_tenant_id();
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'collection % is not one of tenant ''%''',
-		    p_collection, current_setting('rag.tenant', true)
-		    USING ERRCODE = 'insufficient_privilege';
-	END IF;
-	IF dims IS NULL THEN
-		RETURN;
-	END IF;
-	-- a second indexer waits here, then finds the index there
-	PERFORM pg_advisory_xact_lock(7452912, p_collection::int);
-	PERFORM set_config('maintenance_work_mem', '256MB', true);
-	EXECUTE format('CREATE INDEX IF NOT EXISTS chunks_hnsw_%s ON chunks '
-	    'USING hnsw ((embedding::vector(%s)) vector_cosine_ops) '
-	    'WHERE collection_id = %s', p_collection, dims, p_collection);
-END
-$fn$;
-REVOKE ALL ON FUNCTION rag_vector_index(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION rag_vector_index(bigint) TO rag_app, rag_admin;
+-- Creating an index takes the table's owner, which rag_app is not:
+-- rag-index builds a collection's HNSW index through the SECURITY DEFINER
+-- functions of sql/0010-defer-index.sql, for the session's tenant only.
 
 -- The search runs as the owner, for the session's tenant only: the same
 -- rows row-level security would show (rag_search reads one collection of

@@ -7,7 +7,7 @@
 --
 -- Two advisory locks per collection:
 --   (7452912, id)  held by a transaction that drops or builds the index
---                  (rag_vector_index takes it too): one at a time.
+--                  one at a time.
 --   (7452913, id)  held shared, for the session, by each deferred load
 --                  in progress.  A load that ends builds the index only
 --                  when no other deferred load holds it: the last one
