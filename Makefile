@@ -50,9 +50,15 @@ SAN_BIN := $(addprefix build/san/bin/,$(TOOLS))
 UNIT_BIN := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT_SRC))
 
 .PHONY: all san check deps demo install uninstall clean distclean help \
-	unit bats check-build lint bench bench-tools
+	unit bats check-build lint bench bench-tools ext
 
-all: $(REL_BIN)
+all: $(REL_BIN) ext
+
+# rag's PostgreSQL extension (ext/rag_bm25), built with PGXS against the
+# server's pg_config; make deps installs it (rag_search does without it).
+PG_CONFIG = $(PG_BINDIR)/pg_config
+ext:
+	@$(MAKE) --no-print-directory -s -C ext/rag_bm25 PG_CONFIG=$(PG_CONFIG)
 
 help:
 	@echo "make            build the tools into bin/"
@@ -171,6 +177,7 @@ install: all
 	install -m 644 completions/rag.bash $(BASHCOMPDIR)/rag
 	for t in $(TOOLS); do ln -sf rag $(BASHCOMPDIR)/$$t; done
 	install -m 644 completions/_rag $(ZSHCOMPDIR)/_rag
+	$(MAKE) -C ext/rag_bm25 PG_CONFIG=$(PG_CONFIG) DESTDIR=$(DESTDIR) install
 
 uninstall:
 	rm -f $(addprefix $(BINDIR)/,$(TOOLS))
@@ -178,9 +185,11 @@ uninstall:
 	for m in $(MAN); do s=$${m##*.}; rm -f $(MANDIR)/man$$s/$${m##*/}; done
 	rm -f $(BASHCOMPDIR)/rag $(addprefix $(BASHCOMPDIR)/,$(TOOLS))
 	rm -f $(ZSHCOMPDIR)/_rag
+	$(MAKE) -C ext/rag_bm25 PG_CONFIG=$(PG_CONFIG) DESTDIR=$(DESTDIR) uninstall
 
 clean:
 	rm -rf build bin
+	rm -f ext/rag_bm25/*.o ext/rag_bm25/*.so ext/rag_bm25/*.bc
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache

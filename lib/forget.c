@@ -383,6 +383,7 @@ static const struct tenant_step {
 } tenant_steps[] = {
 #define AT(k) (ptrdiff_t)offsetof(struct rag_forget_counts, k)
 	{ "DELETE FROM chunk_terms WHERE tenant_id = $1", AT(postings) },
+	{ "DELETE FROM chunk_term_stats WHERE tenant_id = $1", -1 },
 	{ "DELETE FROM embed_cache WHERE tenant_id = $1", AT(embeddings) },
 	{ "DELETE FROM query_cache WHERE tenant_id = $1", AT(cached_queries) },
 	{ "DELETE FROM chunks WHERE tenant_id = $1", AT(chunks) },

@@ -741,6 +741,11 @@ rag_indexer_finish(struct rag_indexer *ix, struct rag_error *err)
 		    "%lld", ix->touched[i], ix->touched[i]);
 		if (rag_db_run(ix->db, sql, 0, NULL, err) != 0)
 			return -1;
+		/* And BM25's per-term rows, one per term again (0012). */
+		snprintf(sql, sizeof(sql), "SELECT rag_term_stats_fold(%lld)",
+		    ix->touched[i]);
+		if (rag_db_run(ix->db, sql, 0, NULL, err) != 0)
+			return -1;
 	}
 	if (rag_index_build_settings(&mib, &workers, err) != 0)
 		return -1;

@@ -17,6 +17,7 @@ PACKAGES="$PACKAGES libarchive-dev libssl-dev libutf8proc-dev libmupdf-dev"
 PACKAGES="$PACKAGES libjbig2dec0-dev libopenjp2-7-dev libgumbo-dev libmujs-dev"
 PACKAGES="$PACKAGES libjpeg-dev zlib1g-dev libharfbuzz-dev libfreetype-dev"
 # database: the server the tests run, and its headers for building pgvector
+# and rag's own extension (ext/rag_bm25)
 PACKAGES="$PACKAGES postgresql postgresql-contrib postgresql-server-dev-15"
 # tests: runners, checkers, and the clients the tests drive
 PACKAGES="$PACKAGES bats bats-assert bats-support jq mandoc valgrind parallel"
@@ -33,6 +34,10 @@ PGVECTOR_SOURCE=pgvector
 PGVECTOR_SERIES=0.8
 # only needed to unpack the source package (apt-get source runs dpkg-source)
 PGVECTOR_BUILD_PACKAGES=dpkg-dev
+# rag's own extension: installed when the server lacks it or has another
+# build of it, told by a stamp of its sources' checksum beside the control
+BM25_DIR=$(cd "$(dirname "$0")/../ext/rag_bm25" && pwd)
+BM25_STAMP=/usr/share/postgresql/$PG_VERSION/extension/rag_bm25.sha256
 DEBIAN_MIRROR=http://deb.debian.org/debian
 DEFAULT_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
@@ -211,6 +216,37 @@ build_pgvector()
 	say "installed $PGVECTOR_SOURCE $version"
 }
 
+bm25_sum()
+{
+	(cd "$BM25_DIR" && cat Makefile rag_bm25.c rag_bm25.control \
+	    rag_bm25--*.sql) | sha256sum | cut -d' ' -f1
+}
+
+# Builds ext/rag_bm25 with PGXS in a copy (the tree stays the user's even
+# when this runs as root) and installs it into PostgreSQL $PG_VERSION.
+install_bm25()
+{
+	need_root "install rag_bm25 into PostgreSQL $PG_VERSION"
+	[ -x "$PG_CONFIG" ] ||
+	    die "'$PG_CONFIG' is missing: install postgresql-server-dev-$PG_VERSION"
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/rag-deps.XXXXXX")
+	cp -R "$BM25_DIR" "$WORKDIR/rag_bm25"
+	rm -f "$WORKDIR"/rag_bm25/*.o "$WORKDIR"/rag_bm25/*.so
+	say "building rag_bm25 (ext/rag_bm25) for PostgreSQL $PG_VERSION"
+	make -C "$WORKDIR/rag_bm25" -s PG_CONFIG="$PG_CONFIG" ||
+	    die "building rag_bm25 failed: read the compiler's message above"
+	$SUDO make -C "$WORKDIR/rag_bm25" -s PG_CONFIG="$PG_CONFIG" install ||
+	    die "installing rag_bm25 failed: read the message above"
+	bm25_sum | $SUDO tee "$BM25_STAMP" >/dev/null ||
+	    die "cannot write '$BM25_STAMP'"
+	cleanup
+	WORKDIR=
+	trap - EXIT INT TERM
+	say "installed rag_bm25"
+}
+
 main()
 {
 	want=$PACKAGES
@@ -222,7 +258,13 @@ main()
 	# shellcheck disable=SC2086 # the package list is meant to split
 	missing=$(missing_packages $want)
 
-	if [ -z "$missing" ] && [ "$need_vector" = no ]; then
+	need_bm25=no
+	if [ "$(cat "$BM25_STAMP" 2>/dev/null)" != "$(bm25_sum)" ]; then
+		need_bm25=yes
+	fi
+
+	if [ -z "$missing" ] && [ "$need_vector" = no ] &&
+	    [ "$need_bm25" = no ]; then
 		echo "deps: all present"
 		return 0
 	fi
@@ -236,6 +278,9 @@ main()
 	fi
 	if [ "$need_vector" = yes ]; then
 		build_pgvector
+	fi
+	if [ "$need_bm25" = yes ]; then
+		install_bm25
 	fi
 	echo "deps: done"
 }
