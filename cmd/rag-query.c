@@ -14,6 +14,7 @@
 #include "config.h"
 #include "convo.h"
 #include "cost.h"
+#include "http.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
@@ -150,6 +151,8 @@ struct opts {
 	const char **docs;
 	int ndocs;
 	struct rag_stream *s;
+	double connect_s;	/* -v: what connecting took, until the first
+				   question's timing says it */
 };
 
 /* Words too common to be worth a highlight. */
@@ -287,6 +290,46 @@ print_hits(json_t *hits, const char *question, bool color)
 	}
 }
 
+/*
+ * -v: where a question's time went, in milliseconds: a "timing" record
+ * with --json, a line on stderr without.  connect is the first
+ * question's only: connecting, the schema check, the tenant's role, the
+ * collection's catalog row.
+ */
+static void
+timing(struct rag_asker *a, struct opts *o, const char *question,
+    const char *qid, double t0, double t1, double t2)
+{
+	struct rag_ask_timing t;
+	double in, rest;
+
+	rag_asker_timing(a, &t);
+	in = t.limits + t.embed + t.sql + t.rerank + t.answer;
+	/* the cache, the conversation, the ledger: what rag_ask did else */
+	rest = (t1 - t0) - in;
+	if (o->json) {
+		json_t *rec = json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f, "
+		    "s:f, s:f, s:f, s:f}", "type", "timing", "question",
+		    question, "connect_ms", o->connect_s * 1e3, "limits_ms",
+		    t.limits * 1e3, "embed_ms", t.embed * 1e3, "sql_ms",
+		    t.sql * 1e3, "rerank_ms", t.rerank * 1e3, "answer_ms",
+		    t.answer * 1e3, "other_ms", rest * 1e3, "output_ms",
+		    (t2 - t1) * 1e3, "total_ms", (t2 - t0 + o->connect_s) * 1e3);
+
+		if (qid != NULL)
+			json_object_set_new(rec, "question_id", json_string(qid));
+		rag_stream_emit(o->s, rec);
+		json_decref(rec);
+	} else {
+		rag_debug("timing: connect %.1f ms, limits %.1f, embed %.1f, "
+		    "sql %.1f, rerank %.1f, answer %.1f, other %.1f, output "
+		    "%.1f", o->connect_s * 1e3, t.limits * 1e3, t.embed * 1e3,
+		    t.sql * 1e3, t.rerank * 1e3, t.answer * 1e3, rest * 1e3,
+		    (t2 - t1) * 1e3);
+	}
+	o->connect_s = 0;
+}
+
 static int
 ask(struct rag_asker *a, struct opts *o, const char *question,
     const char *qid)
@@ -295,6 +338,8 @@ ask(struct rag_asker *a, struct opts *o, const char *question,
 	struct rag_ask_result r;
 	size_t i;
 	json_t *h;
+
+	double t0 = rag_http_now(), t1;
 
 	o->stream.streamed = false;
 	if (rag_ask(a, question, &r, &err) != 0) {
@@ -312,6 +357,7 @@ ask(struct rag_asker *a, struct opts *o, const char *question,
 		json_decref(in);
 		return RAG_EXIT_FAILED;
 	}
+	t1 = rag_http_now();
 	if (r.cached)
 		rag_debug("\"%s\": from the query cache", question);
 	if (r.answer != NULL) {
@@ -329,6 +375,8 @@ ask(struct rag_asker *a, struct opts *o, const char *question,
 			rag_stream_emit(o->s, h);
 		}
 	}
+	if (rag_log_level() >= RAG_LOG_DEBUG)
+		timing(a, o, question, qid, t0, t1, rag_http_now());
 	rag_ask_result_release(&r);
 	return r.status;
 }
@@ -606,6 +654,7 @@ main(int argc, char **argv)
 	if (rag_setting_seconds("RAG_QUERY_CACHE_TTL", 1, 366 * 86400.0,
 	    RAG_QCACHE_TTL, &o.ao.ttl, &err) != 0)
 		rag_usage_error("%s", err.msg);
+	o.connect_s = rag_http_now();
 	db = rag_tool_db();
 	o.s = rag_stream_new(&so);
 	o.ao.request_id = rag_stream_request_id(o.s);
@@ -634,6 +683,7 @@ main(int argc, char **argv)
 	if (rag_asker_prepare(a, &err) != 0)
 		rag_die(err.code == RAG_EXIT_FAILED ? RAG_EXIT_FATAL : err.code,
 		    "%s", err.msg);
+	o.connect_s = rag_http_now() - o.connect_s;
 	if (optind == argc && isatty(STDIN_FILENO))
 		rag_usage_error("ask a question: rag-query 'what is ...?' (or "
 				"pipe questions in, one per line)");

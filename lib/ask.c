@@ -9,6 +9,7 @@
 #include "convo.h"
 #include "cost.h"
 #include "hash.h"
+#include "http.h"
 #include "mem.h"
 #include "qcache.h"
 #include "record.h"
@@ -26,6 +27,7 @@ struct rag_asker {
 	long long tenant_id;		/* 0: not looked up yet */
 	const char *stage;		/* for chat usage in the ledger */
 	struct rag_ask_stats st;
+	struct rag_ask_timing t;	/* the last question's */
 	struct rag_error ledger_err;	/* the first ledger write that failed */
 };
 
@@ -141,6 +143,12 @@ rag_asker_free(struct rag_asker *a)
 }
 
 void
+rag_asker_timing(const struct rag_asker *a, struct rag_ask_timing *t)
+{
+	*t = a->t;
+}
+
+void
 rag_asker_stats(const struct rag_asker *a, struct rag_ask_stats *st)
 {
 	*st = a->st;
@@ -221,12 +229,17 @@ retrieve(struct rag_asker *a, const char *query, int k,
 			q.w_vec = 1;
 	}
 	q.positions = rr != NULL && rag_reranker_wants_positions(rr);
+	q.embed_s = &a->t.embed;
+	q.sql_s = &a->t.sql;
 	if ((hits = rag_retrieve(a->db, a->e, &q, err)) == NULL)
 		return NULL;
 	if (rr != NULL && json_array_size(hits) > 0) {
 		struct rag_error rerr = RAG_ERROR_INIT;
+		double t0 = rag_http_now();
+		int rrc = rag_reranker_rerank(rr, query, hits, &rerr);
 
-		if (rag_reranker_rerank(rr, query, hits, &rerr) == 0) {
+		a->t.rerank += rag_http_now() - t0;
+		if (rrc == 0) {
 			a->st.reranked++;
 		} else if (a->o.guard != NULL &&
 		    rag_guard_refused(a->o.guard) != NULL) {
@@ -307,8 +320,8 @@ refuse(json_t *ans)
  * replaces *hits with the deeper ones.
  */
 static int
-answer_step(struct rag_asker *a, const char *question, const char *query,
-    json_t **hits, const json_t *history, json_t **out,
+answer_and_check(struct rag_asker *a, const char *question,
+    const char *query, json_t **hits, const json_t *history, json_t **out,
     struct rag_error *err)
 {
 	json_t *ans = answer_checked(a, question, query, *hits, history, err);
@@ -361,6 +374,20 @@ answer_step(struct rag_asker *a, const char *question, const char *query,
 		a->st.ungrounded++;
 	*out = ans;
 	return 0;
+}
+
+/* The answer and its check, timed (rag_asker_timing). */
+static int
+answer_step(struct rag_asker *a, const char *question, const char *query,
+    json_t **hits, const json_t *history, json_t **out,
+    struct rag_error *err)
+{
+	double t0 = rag_http_now();
+	int rc = answer_and_check(a, question, query, hits, history, out,
+	    err);
+
+	a->t.answer += rag_http_now() - t0;
+	return rc;
 }
 
 /* ---- conversations -------------------------------------------------- */
@@ -510,7 +537,13 @@ to_cache(const struct rag_ask_result *r)
 static int
 guard_in(struct rag_asker *a, struct rag_error *err)
 {
-	return a->o.guard != NULL ? rag_guard_question(a->o.guard, err) : 0;
+	double t0 = rag_http_now();
+	int rc;
+
+	memset(&a->t, 0, sizeof(a->t));
+	rc = a->o.guard != NULL ? rag_guard_question(a->o.guard, err) : 0;
+	a->t.limits = rag_http_now() - t0;
+	return rc;
 }
 
 /*

@@ -126,6 +126,17 @@ struct rag_ask_stats {
 
 void rag_asker_stats(const struct rag_asker *a, struct rag_ask_stats *st);
 
+/* Where the last question's time went, in seconds (rag-query -v). */
+struct rag_ask_timing {
+	double limits;		/* the tenant's rate limits and budget */
+	double embed;		/* embedding the question */
+	double sql;		/* rag_search's round trip */
+	double rerank;
+	double answer;		/* the chat model or the extractive answer */
+};
+
+void rag_asker_timing(const struct rag_asker *a, struct rag_ask_timing *t);
+
 /*
  * The conversation's turns as records ({"type": "message", ...}), for
  * rag-query --history; NULL with err.  The conversation must exist

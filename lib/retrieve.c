@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "http.h"
 #include "retrieve.h"
 
 void
@@ -116,6 +117,8 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 	json_t *hits = NULL;
 	PGresult *res;
 
+	double t0 = rag_http_now(), t1;
+
 	rag_query_parse(q->question, &terms, &filter);
 	if (q->w_vec > 0 && e != NULL) {
 		int dims = rag_embedder_dimensions(e);
@@ -149,9 +152,14 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 	params[9] = wl;
 	params[10] = wv;
 	params[11] = q->positions ? "t" : "f";
+	t1 = rag_http_now();
 	res = rag_db_exec(db, "SELECT * FROM rag_search($1, $2, $3, $4, $5, "
 	    "$6, $7::text[], $8::int, $9::int, $10::float8, $11::float8, "
 	    "$12::boolean)", 12, params, err);
+	if (q->embed_s != NULL)
+		*q->embed_s += t1 - t0;
+	if (q->sql_s != NULL)
+		*q->sql_s += rag_http_now() - t1;
 	if (res == NULL)
 		goto out;
 	hits = json_array();

@@ -20,6 +20,9 @@ struct rag_query {
 	double w_lex;		/* RRF weight of BM25 (default 1.0; 0 = off) */
 	double w_vec;		/* of the vectors (default: the embedder's) */
 	bool positions;		/* add what a local reranker reads */
+	/* When not NULL: the seconds spent embedding the question and in
+	 * rag_search's round trip are added to these. */
+	double *embed_s, *sql_s;
 };
 
 /*

@@ -160,6 +160,24 @@ assert_first_hit() {
 	[ "$(jq -r .question_id <<<"$output")" = x ]
 }
 
+@test "-v --json adds a timing record per question that adds up" {
+	run -0 --separate-stderr rag-query -v --json --no-cache -k 2 - <<<"copyright
+trademark"
+	[ "$(jq -s '[.[] | select(.type == "hit")] | length' <<<"$output")" -eq 4 ]
+	t=$(jq -c 'select(.type == "timing")' <<<"$output")
+	[ "$(wc -l <<<"$t")" -eq 2 ]
+	# connecting counts once, on the first question
+	[ "$(jq -s '.[0].connect_ms > 0 and .[1].connect_ms == 0' <<<"$t")" = true ]
+	[ "$(jq -s 'all(.[]; .sql_ms > 0 and .embed_ms >= 0 and .output_ms >= 0)' <<<"$t")" = true ]
+	# the parts add up to the total, to rounding
+	[ "$(jq -s 'all(.[]; ((.connect_ms + .limits_ms + .embed_ms + .sql_ms + .rerank_ms
+		+ .answer_ms + .other_ms + .output_ms) - .total_ms | fabs) < 0.01)' <<<"$t")" = true ]
+	[ "$(jq -r -s '.[1].question' <<<"$t")" = trademark ]
+	# without -v, none
+	run -0 --separate-stderr rag-query --json -k 2 copyright
+	[ -z "$(jq -c 'select(.type == "timing")' <<<"$output")" ]
+}
+
 @test "a collection embedded with --dimensions 64 can be queried" {
 	jq -c '.collection = "small"' "$BATS_FILE_TMPDIR/pages.jsonl" |
 		rag-chunk -q | rag-embed -q --dimensions 64 | rag-index -q >/dev/null
