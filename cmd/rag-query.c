@@ -338,7 +338,6 @@ ask(struct rag_asker *a, struct opts *o, const char *question,
 	struct rag_ask_result r;
 	size_t i;
 	json_t *h;
-
 	double t0 = rag_http_now(), t1;
 
 	o->stream.streamed = false;

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem.h"
 #include "http.h"
+#include "mem.h"
 #include "retrieve.h"
 
 void
@@ -116,7 +116,6 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 	float *qv = NULL;
 	json_t *hits = NULL;
 	PGresult *res;
-
 	double t0 = rag_http_now(), t1;
 
 	rag_query_parse(q->question, &terms, &filter);

@@ -233,7 +233,8 @@ install_bm25()
 	trap 'exit 130' INT TERM
 	WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/rag-deps.XXXXXX")
 	cp -R "$BM25_DIR" "$WORKDIR/rag_bm25"
-	rm -f "$WORKDIR"/rag_bm25/*.o "$WORKDIR"/rag_bm25/*.so
+	rm -f "$WORKDIR"/rag_bm25/*.o "$WORKDIR"/rag_bm25/*.so \
+	    "$WORKDIR"/rag_bm25/*.bc
 	say "building rag_bm25 (ext/rag_bm25) for PostgreSQL $PG_VERSION"
 	make -C "$WORKDIR/rag_bm25" -s PG_CONFIG="$PG_CONFIG" ||
 	    die "building rag_bm25 failed: read the compiler's message above"
