@@ -5,6 +5,9 @@
 # The cluster is this file's own (RAG_HOME), not the shared test cluster.
 
 load helper
+load ../fakeprov/fakeprov
+
+M=openai/text-embedding-3-small
 
 setup_file() {
 	export RAG_HOME=$BATS_FILE_TMPDIR/home
@@ -25,9 +28,12 @@ setup_file() {
 			rag-chunk -q | rag-embed -q --tenant "$t" |
 			rag-index -q --tenant "$t" >/dev/null
 	done
+	fake_start
+	export RAG_EMBED_RPM=0 RAG_EMBED_TPM=0
 }
 
 teardown_file() {
+	fake_stop
 	rag-db -q destroy --yes || true
 }
 
@@ -133,6 +139,39 @@ live_pgbouncer() {
 	# and a tool that prepares rag_0 again finds no such statement there
 	run -0 rag-query -q --tenant xray --json 'xrayword7'
 	[ "$(backends)" = "$pid" ]
+}
+
+@test "a paid call killed mid-way holds nothing of the budget after it, though its backend lives on in the pool" {
+	holds() {
+		direct "SELECT count(*) FROM budget_reservations r
+			JOIN tenants t USING (tenant_id) WHERE t.name = 'held'"
+	}
+	rag-cost -q --tenant held --set-price "$M=1000"
+	rag-cost -q --set-budget held 0.8
+	fake_reset '{"latency": 3}'
+	chunks 5 kill1 >"$BATS_TEST_TMPDIR/in"
+	rag-embed -q --tenant held --model $M --dimensions 8 --timeout 60 \
+		"$BATS_TEST_TMPDIR/in" >/dev/null 2>&1 3>&- &
+	pid=$!
+	for _ in $(seq 100); do
+		[ "$(holds)" -eq 1 ] && break
+		sleep 0.1
+	done
+	[ "$(holds)" -eq 1 ]
+	backend=$(direct "SELECT backend_pid FROM budget_reservations")
+	run -0 rag-cost --budgets --tenant held
+	[ "$(jq -r '.held_usd > 0.4' <<<"$output")" = true ]
+	kill -9 $pid
+	wait $pid || true
+	sleep 0.5
+	# PgBouncer keeps its backend for the next client ...
+	[ "$(direct "SELECT count(*) FROM pg_stat_activity WHERE pid = $backend")" -eq 1 ]
+	# ... but what the killed process held no longer counts
+	run -0 rag-cost --budgets --tenant held
+	[ "$(jq -r .held_usd <<<"$output")" = 0 ]
+	fake_reset '{}'
+	chunks 5 kill2 | run -0 --separate-stderr rag-embed --tenant held --model $M --dimensions 8
+	[ "$(holds)" -eq 0 ]
 }
 
 @test "PgBouncer killed with -9: the next tool starts it again, quietly" {
