@@ -187,7 +187,12 @@ live_pgbouncer() {
 }
 
 @test "a PgBouncer that does not start: the tools connect directly, saying so in one line" {
-	kill "$(status .pool.pid)"
+	pid=$(status .pool.pid)
+	kill "$pid"
+	for _ in $(seq 100); do
+		live_pgbouncer "$pid" || break
+		sleep 0.05
+	done
 	mkdir "$BATS_TEST_TMPDIR/bin"
 	printf '#!/bin/sh\nexit 1\n' >"$BATS_TEST_TMPDIR/bin/pgbouncer"
 	chmod 755 "$BATS_TEST_TMPDIR/bin/pgbouncer"
