@@ -16,6 +16,7 @@
 #include "opt.h"
 #include "record.h"
 #include "retention.h"
+#include "setting.h"
 #include "stream.h"
 
 static const char usage[] =
@@ -36,10 +37,11 @@ static const char help[] =
     "\n"
     "Commands:\n"
     "  init       create the embedded cluster and its schema, and start it\n"
-    "  start      start the embedded cluster (harmless when it runs)\n"
-    "  stop       stop the embedded cluster\n"
-    "  status     say where the database is and whether it is up\n"
-    "             (exit 0 when it is, 3 when it is not)\n"
+    "  start      start the embedded cluster and its PgBouncer (harmless\n"
+    "             when they run)\n"
+    "  stop       stop the embedded cluster and its PgBouncer\n"
+    "  status     say where the database is, whether it is up and how the\n"
+    "             tools connect (exit 0 when it is up, 3 when it is not)\n"
     "  migrate    apply the schema migrations not yet applied (any server)\n"
     "  url        print the connection string, for psql or other clients\n"
     "  psql       run psql on the database, passing the arguments on: as\n"
@@ -69,7 +71,7 @@ static const char help[] =
     "  -V, --version        the version\n"
     "\n"
     "Environment: RAG_HOME, RAG_DATABASE_URL, RAG_PG_USER, RAG_PG_BINDIR,\n"
-    "RAG_STORE, RAG_TENANT, RAG_USER.\n"
+    "RAG_POOL, RAG_STORE, RAG_TENANT, RAG_USER.\n"
     "See rag-db(1).\n";
 
 static const struct option longopts[] = {
@@ -150,6 +152,10 @@ cmd_start(bool init)
 	else
 		rag_info("the embedded database in '%s/pg' is running",
 		    rag_config_get("RAG_HOME"));
+	if (rag_cluster_pool_error(c) != NULL)
+		rag_warn("%s; the tools connect to PostgreSQL directly "
+		    "until it starts (set RAG_POOL=off to stop trying)",
+		    rag_cluster_pool_error(c));
 	rag_cluster_free(c);
 	return migrate_now();
 }
@@ -239,6 +245,21 @@ print_human(json_t *o)
 	}
 }
 
+/* How the tools reach the embedded cluster, and why not through PgBouncer. */
+static const char *
+connection(const struct rag_cluster_status *st)
+{
+	const char *options = getenv("PGOPTIONS");
+
+	if (!st->pool_on)
+		return "direct (RAG_POOL=off)";
+	if (!st->pool_installed)
+		return "direct (pgbouncer is not installed: 'make deps')";
+	if (options != NULL && *options != '\0')
+		return "direct (PGOPTIONS is set, which PgBouncer refuses)";
+	return "pgbouncer";
+}
+
 static int
 cmd_status(const struct opts *o)
 {
@@ -264,6 +285,12 @@ cmd_status(const struct opts *o)
 		json_object_set_new(out, "running", json_boolean(st.running));
 		if (st.pid > 0)
 			json_object_set_new(out, "pid", json_integer(st.pid));
+		json_object_set_new(out, "connection", json_string(
+		    connection(&st)));
+		json_object_set_new(out, "pool", st.pool_pid == 0 ?
+		    json_null() : json_pack("{s:s, s:i, s:i, s:s}", "socket",
+		    st.socket_dir, "port", st.pool_port, "pid",
+		    (int)st.pool_pid, "log", st.pool_log));
 		up = st.running;
 		rag_cluster_free(c);
 	} else {
@@ -315,6 +342,8 @@ ensure_running(void)
 	if (db->started)
 		rag_info("started the embedded database in '%s/pg' (stop it "
 		    "with 'rag-db stop')", rag_config_get("RAG_HOME"));
+	if (db->warning != NULL)
+		rag_warn("%s", db->warning);
 	rag_db_close(db);
 }
 
@@ -421,6 +450,8 @@ admin_db(void)
 	if (db->started)
 		rag_info("started the embedded database in '%s/pg' (stop it "
 		    "with 'rag-db stop')", rag_config_get("RAG_HOME"));
+	if (db->warning != NULL)
+		rag_warn("%s", db->warning);
 	return db;
 }
 
@@ -684,7 +715,7 @@ main(int argc, char **argv)
 		fputs(usage, stderr);
 		rag_usage_hint();
 	}
-	if (rag_config_load(&err) != 0)
+	if (rag_config_load(&err) != 0 || rag_settings_check(&err) != 0)
 		rag_die(err.code, "%s", err.msg);
 	cmd = argv[0];
 	if (strcmp(cmd, "psql") == 0) {

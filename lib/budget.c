@@ -76,8 +76,8 @@ rag_budget_list(struct rag_db *db, const char *tenant, rag_budget_fn fn,
 	res = rag_db_exec(db, "SELECT t.name, b.usd_per_month, "
 	    "rag_budget_spent(b.tenant_id), (SELECT coalesce(sum(r.usd), 0) "
 	    "FROM budget_reservations r WHERE r.tenant_id = b.tenant_id AND "
-	    "r.expires_at > now() AND EXISTS (SELECT 1 FROM pg_stat_activity "
-	    "a WHERE a.pid = r.backend_pid)), "
+	    "r.expires_at > now() AND rag_budget_hold_alive(r.reservation_id, "
+	    "r.backend_pid)), "
 	    "to_char(rag_budget_month_start() AT TIME ZONE 'UTC', 'YYYY-MM'), "
 	    "b.warned_month IS NOT DISTINCT FROM "
 	    "rag_budget_month_start()::date "
@@ -162,8 +162,11 @@ rag_budget_release(struct rag_db *db, const long long *ids, size_t n,
 		rag_buf_addf(&list, "%s%lld", i > 0 ? "," : "", ids[i]);
 	rag_buf_addc(&list, '}');
 	params[0] = rag_buf_str(&list);
-	rc = rag_db_run(db, "DELETE FROM budget_reservations WHERE "
-	    "reservation_id = ANY($1::bigint[])", 1, params, err);
+	/* The row, and the session's lock that keeps it alive (sql/0013). */
+	rc = rag_db_run(db, "WITH gone AS (DELETE FROM budget_reservations "
+	    "WHERE reservation_id = ANY($1::bigint[])) "
+	    "SELECT pg_advisory_unlock(7452914, (id % 2147483648)::int) "
+	    "FROM unnest($1::bigint[]) AS id", 1, params, err);
 	if (rc != 0)
 		rag_error_prefix(err, "cannot release what paid calls held of "
 		    "the budget");

@@ -18,7 +18,9 @@
  * budget is refused.  So two processes racing for the last of a budget
  * cannot both spend it.  After the call's cost event is written the hold
  * is released (the ledger then says what it really cost); a process that
- * dies holds nothing once its connection is gone.  Calls to a model
+ * dies holds nothing once its session is gone: its connection closed, or,
+ * behind PgBouncer, its client left the backend (a session advisory lock
+ * marks each hold, sql/0013-budget-holds.sql).  Calls to a model
  * without a price cost nothing as far as the budget knows.
  */
 

@@ -11,10 +11,12 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "cluster.h"
+#include "config.h"
 #include "mem.h"
 
 #ifndef RAG_PG_BINDIR
@@ -23,6 +25,8 @@
 
 #define FALLBACK_ROOT "/var/lib/rag"
 #define SOCKET_MAX 100 /* sun_path is 108 bytes: leave room for .s.PGSQL.5432 */
+#define POOL_PORT 6432	/* names PgBouncer's socket: run/.s.PGSQL.6432 */
+#define POOL_WAIT 5.0	/* seconds for PgBouncer to start or stop */
 
 struct rag_cluster {
 	char *home;
@@ -31,6 +35,10 @@ struct rag_cluster {
 	char *data, *run, *log, *lock;
 	char *bindir;
 	char *conninfo;
+	/* PgBouncer: its config, users, log and pid files. */
+	char *pool_ini, *pool_users, *pool_log, *pool_pidfile;
+	bool pool;	/* wanted: RAG_POOL is not off */
+	char *pool_error;	/* why it did not start, in this process */
 	bool as_other;	/* root: run the server as user */
 	uid_t uid;
 	gid_t gid;
@@ -52,6 +60,7 @@ rag_cluster_new(const char *rag_home)
 {
 	struct rag_cluster *c = rag_xcalloc(1, sizeof(*c));
 	const char *bindir = getenv("RAG_PG_BINDIR");
+	const char *pool;
 
 	c->home = absolute(rag_home);
 	c->link = rag_xasprintf("%s/pg", c->home);
@@ -60,6 +69,8 @@ rag_cluster_new(const char *rag_home)
 	    RAG_PG_BINDIR);
 	c->uid = geteuid();
 	c->gid = getegid();
+	pool = rag_config_get("RAG_POOL");
+	c->pool = pool == NULL || strcmp(pool, "off") != 0;
 	return c;
 }
 
@@ -77,6 +88,11 @@ rag_cluster_free(struct rag_cluster *c)
 	free(c->lock);
 	free(c->bindir);
 	free(c->conninfo);
+	free(c->pool_ini);
+	free(c->pool_users);
+	free(c->pool_log);
+	free(c->pool_pidfile);
+	free(c->pool_error);
 	free(c->user);
 	free(c);
 }
@@ -88,10 +104,18 @@ set_dir(struct rag_cluster *c, const char *dir)
 	free(c->data);
 	free(c->run);
 	free(c->log);
+	free(c->pool_ini);
+	free(c->pool_users);
+	free(c->pool_log);
+	free(c->pool_pidfile);
 	c->dir = rag_xstrdup(dir);
 	c->data = rag_xasprintf("%s/data", dir);
 	c->run = rag_xasprintf("%s/run", dir);
 	c->log = rag_xasprintf("%s/log", dir);
+	c->pool_ini = rag_xasprintf("%s/pgbouncer.ini", dir);
+	c->pool_users = rag_xasprintf("%s/pgbouncer.users", dir);
+	c->pool_log = rag_xasprintf("%s/pgbouncer.log", dir);
+	c->pool_pidfile = rag_xasprintf("%s/pgbouncer.pid", c->run);
 }
 
 /* Root cannot run PostgreSQL: pick the unprivileged user to run it as. */
@@ -357,6 +381,292 @@ out:
 	return rc;
 }
 
+/* ---- PgBouncer ------------------------------------------------------- */
+
+/* The first number of a pid file, or 0. */
+static pid_t
+read_pid(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	long pid = 0;
+
+	if (fp == NULL)
+		return 0;
+	if (fscanf(fp, "%ld", &pid) != 1 || pid <= 0)
+		pid = 0;
+	fclose(fp);
+	return (pid_t)pid;
+}
+
+/*
+ * Whether pid is a live process called name.  A pid file outlives its
+ * process after a kill -9 or a reboot, and the pid may be a zombie not yet
+ * reaped or another program's by now.
+ */
+static bool
+alive(pid_t pid, const char *name)
+{
+	char path[64], buf[512], *open_, *close_;
+	size_t n;
+	FILE *fp;
+
+	if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return true;	/* no /proc: kill() is all there is to know */
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	/* "pid (comm) S ...", where comm may hold spaces and parentheses */
+	open_ = strchr(buf, '(');
+	close_ = strrchr(buf, ')');
+	if (open_ == NULL || close_ == NULL || close_[1] == '\0' ||
+	    close_[2] == '\0')
+		return true;
+	if (close_[2] == 'Z' || close_[2] == 'X')
+		return false;
+	return (size_t)(close_ - open_ - 1) == strlen(name) &&
+	    strncmp(open_ + 1, name, strlen(name)) == 0;
+}
+
+static bool
+server_alive(struct rag_cluster *c)
+{
+	char *pidfile = rag_xasprintf("%s/postmaster.pid", c->data);
+	bool yes = alive(read_pid(pidfile), "postgres");
+
+	free(pidfile);
+	return yes;
+}
+
+/*
+ * PgBouncer's program: on PATH, or in the sbin folder Debian puts it in
+ * (not on a user's PATH).  NULL when it is not installed.
+ */
+static char *
+pool_program(void)
+{
+	const char *path = getenv("PATH");
+	char *dirs = rag_xasprintf("%s:/usr/sbin:/usr/local/sbin",
+	    path != NULL ? path : "/usr/bin:/bin");
+	char *found = NULL, *save = NULL;
+
+	for (char *d = strtok_r(dirs, ":", &save); d != NULL && found == NULL;
+	    d = strtok_r(NULL, ":", &save)) {
+		char *p = rag_xasprintf("%s/pgbouncer", d);
+
+		if (access(p, X_OK) == 0)
+			found = p;
+		else
+			free(p);
+	}
+	free(dirs);
+	return found;
+}
+
+/* Whether it has a PgBouncer: RAG_POOL is not off, and it is installed. */
+static bool
+pool_wanted(struct rag_cluster *c)
+{
+	char *p;
+
+	if (!c->pool || (p = pool_program()) == NULL)
+		return false;
+	free(p);
+	return true;
+}
+
+static pid_t
+pool_pid(struct rag_cluster *c)
+{
+	pid_t pid = read_pid(c->pool_pidfile);
+
+	return alive(pid, "pgbouncer") ? pid : 0;
+}
+
+static char *
+pool_conninfo(struct rag_cluster *c, const char *dbname, double timeout)
+{
+	return rag_xasprintf("host=%s port=%d dbname=%s user=rag "
+	    "connect_timeout=%g", c->run, POOL_PORT, dbname, timeout);
+}
+
+/* Whether PgBouncer answers on its admin console (no server needed). */
+static bool
+pool_ping(struct rag_cluster *c)
+{
+	char *ci = pool_conninfo(c, "pgbouncer", 2);
+	bool ok = PQping(ci) == PQPING_OK;
+
+	free(ci);
+	return ok;
+}
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Writes a file of the cluster, readable by the server's user only. */
+static int
+write_owned(struct rag_cluster *c, const char *path, const char *text,
+    struct rag_error *err)
+{
+	size_t len = strlen(text), done = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return rag_error_set(err, RAG_EXIT_FATAL, "cannot write '%s': %s",
+		    path, strerror(errno));
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return rag_error_set(err, RAG_EXIT_FATAL, "cannot write "
+			    "'%s': %s", path, strerror(errno));
+		}
+		done += (size_t)n;
+	}
+	if (c->as_other && fchown(fd, c->uid, c->gid) != 0) {
+		close(fd);
+		return rag_error_set(err, RAG_EXIT_FATAL, "cannot give '%s' to "
+		    "user '%s': %s", path, c->user, strerror(errno));
+	}
+	if (close(fd) != 0)
+		return rag_error_set(err, RAG_EXIT_FATAL, "cannot write '%s': %s",
+		    path, strerror(errno));
+	return 0;
+}
+
+/*
+ * PgBouncer's configuration, written at each start so that it follows the
+ * cluster's folder and this version of rag.  Session pooling: the tools
+ * keep state in their session (role, tenant, prepared statements,
+ * advisory locks, temporary tables, LISTEN), which transaction pooling
+ * would hand to another client mid-session.  DISCARD ALL clears all of it
+ * when a client leaves, before the next one gets the backend.
+ */
+static int
+write_pool_conf(struct rag_cluster *c, struct rag_error *err)
+{
+	char *ini = rag_xasprintf(
+	    "; rag: the embedded cluster's PgBouncer (see rag-db(1)).\n"
+	    "; Written by rag at each start: changes here do not last.\n"
+	    "[databases]\n"
+	    "* = host=%s port=5432\n"
+	    "\n"
+	    "[pgbouncer]\n"
+	    "; its own Unix socket beside the server's, no TCP port\n"
+	    "listen_addr =\n"
+	    "listen_port = %d\n"
+	    "unix_socket_dir = %s\n"
+	    "unix_socket_mode = 0700\n"
+	    "; as the server's socket: whoever reaches the folder is trusted\n"
+	    "auth_type = trust\n"
+	    "auth_file = %s\n"
+	    "admin_users = rag\n"
+	    "; a client keeps its backend for its whole session; the next one\n"
+	    "; gets it with nothing of the last left (role, settings,\n"
+	    "; prepared statements, advisory locks, temporary tables)\n"
+	    "pool_mode = session\n"
+	    "server_reset_query = DISCARD ALL\n"
+	    "; 80 of the server's 100 connections; the rest stay for direct\n"
+	    "; clients (rag-db psql, rag-db url); one over the limit waits\n"
+	    "default_pool_size = 80\n"
+	    "max_user_connections = 80\n"
+	    "max_client_conn = 400\n"
+	    "; a backend stays warm 10 minutes after its last client\n"
+	    "server_idle_timeout = 600\n"
+	    "; after the server was down, try it again within a second\n"
+	    "server_login_retry = 1\n"
+	    "logfile = %s\n"
+	    "pidfile = %s\n"
+	    "log_connections = 0\n"
+	    "log_disconnections = 0\n"
+	    "log_stats = 0\n",
+	    c->run, POOL_PORT, c->run, c->pool_users, c->pool_log,
+	    c->pool_pidfile);
+	int rc;
+
+	rc = write_owned(c, c->pool_ini, ini, err);
+	if (rc == 0)
+		rc = write_owned(c, c->pool_users, "\"rag\" \"\"\n", err);
+	free(ini);
+	return rc;
+}
+
+/* Stops a running PgBouncer; returns whether one ran. */
+static bool
+pool_stop(struct rag_cluster *c)
+{
+	pid_t pid = pool_pid(c);
+	int ms;
+
+	if (pid == 0)
+		return false;
+	/* SIGTERM: at once, as the server's fast shutdown. */
+	(void)kill(pid, SIGTERM);
+	for (ms = 0; ms < POOL_WAIT * 1000 && alive(pid, "pgbouncer"); ms += 10)
+		nap_ms(10);
+	if (alive(pid, "pgbouncer")) {
+		(void)kill(pid, SIGKILL);
+		for (ms = 0; ms < 1000 && alive(pid, "pgbouncer"); ms += 10)
+			nap_ms(10);
+	}
+	return true;
+}
+
+/*
+ * Starts PgBouncer unless it runs and answers.  One that runs but does not
+ * answer is stopped first; the pid file of one that died (kill -9) is
+ * removed, or PgBouncer would refuse to start.
+ */
+static int
+pool_start(struct rag_cluster *c, struct rag_error *err)
+{
+	char *program = pool_program();
+	int rc = 0, st, ms;
+
+	if (program == NULL)
+		goto out;
+	if (pool_pid(c) != 0) {
+		if (pool_ping(c))
+			goto out;
+		pool_stop(c);
+	}
+	(void)unlink(c->pool_pidfile);
+	if ((rc = write_pool_conf(c, err)) != 0)
+		goto out;
+	{
+		const char *argv[] = { program, "-d", c->pool_ini, NULL };
+
+		st = run(c, argv, c->pool_log, err);
+	}
+	if (st != 0) {
+		rc = st < 0 ? -1 : rag_error_set(err, RAG_EXIT_FATAL,
+		    "PgBouncer did not start (exit %d): see '%s'", st,
+		    c->pool_log);
+		goto out;
+	}
+	for (ms = 0; ms < POOL_WAIT * 1000; ms += 10) {
+		if (pool_ping(c))
+			goto out;
+		nap_ms(10);
+	}
+	rc = rag_error_set(err, RAG_EXIT_FATAL, "PgBouncer does not answer on "
+	    "'%s/.s.PGSQL.%d': see '%s'", c->run, POOL_PORT, c->pool_log);
+out:
+	free(program);
+	return rc;
+}
+
 static bool
 initialised(struct rag_cluster *c)
 {
@@ -528,11 +838,54 @@ rag_cluster_start(struct rag_cluster *c, bool *started, struct rag_error *err)
 		}
 		*started = true;
 	}
-	rc = ensure_database(c, err);
+	if ((rc = ensure_database(c, err)) != 0)
+		goto out;
+	if (pool_wanted(c)) {
+		struct rag_error why = RAG_ERROR_INIT;
+
+		/*
+		 * One that outlived its server remembers the failed logins
+		 * (server_login_retry): start afresh with the server.
+		 */
+		if (*started)
+			pool_stop(c);
+		free(c->pool_error);
+		c->pool_error = pool_start(c, &why) != 0 ?
+		    rag_xstrdup(why.msg) : NULL;
+	}
 out:
 	free(pg_ctl);
 	unlock_home(fd);
 	return rc;
+}
+
+const char *
+rag_cluster_pool_error(struct rag_cluster *c)
+{
+	return c->pool_error;
+}
+
+const char *
+rag_cluster_route(struct rag_cluster *c, const char *dbname, bool *pooled)
+{
+	struct rag_error ignore = RAG_ERROR_INIT;
+	const char *options = getenv("PGOPTIONS");
+
+	*pooled = false;
+	if (c->dir == NULL && locate(c, false, &ignore) != 0)
+		return NULL;
+	if (!server_alive(c))
+		return NULL;
+	/* PgBouncer 1.18 refuses a client's startup options. */
+	if (!pool_wanted(c) || c->pool_error != NULL ||
+	    (options != NULL && *options != '\0'))
+		return rag_cluster_conninfo(c, dbname);
+	if (pool_pid(c) == 0)
+		return NULL;
+	free(c->conninfo);
+	c->conninfo = pool_conninfo(c, dbname, 10);
+	*pooled = true;
+	return c->conninfo;
 }
 
 int
@@ -546,6 +899,8 @@ rag_cluster_stop(struct rag_cluster *c, bool *stopped, struct rag_error *err)
 		return -1;
 	if ((rc = locate(c, false, err)) != 0)
 		goto out;
+	/* First the pooler, so that no client comes in through it meanwhile. */
+	(void)pool_stop(c);
 	if (!initialised(c) || !rag_cluster_ready(c))
 		goto out;
 	pg_ctl = prog(c, "pg_ctl");
@@ -571,7 +926,7 @@ int
 rag_cluster_status(struct rag_cluster *c, struct rag_cluster_status *st,
     struct rag_error *err)
 {
-	char *pidfile;
+	char *pidfile, *program;
 	FILE *fp;
 	long pid;
 
@@ -584,6 +939,12 @@ rag_cluster_status(struct rag_cluster *c, struct rag_cluster_status *st,
 	st->user = c->user;
 	st->initialised = initialised(c);
 	st->running = st->initialised && rag_cluster_ready(c);
+	st->pool_on = c->pool;
+	st->pool_installed = (program = pool_program()) != NULL;
+	free(program);
+	st->pool_pid = pool_pid(c);
+	st->pool_port = POOL_PORT;
+	st->pool_log = c->pool_log;
 	if (!st->running)
 		return 0;
 	pidfile = rag_xasprintf("%s/postmaster.pid", c->data);

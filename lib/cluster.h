@@ -1,4 +1,4 @@
-/* cluster: the embedded default database, a private PostgreSQL cluster. */
+/* cluster: the embedded default database: a private PostgreSQL, PgBouncer. */
 #ifndef RAG_CLUSTER_H
 #define RAG_CLUSTER_H
 
@@ -16,6 +16,14 @@
  * /var/lib/rag/<hash of $RAG_HOME> and $RAG_HOME/pg links to it.
  * Starting takes a lock ($RAG_HOME/pg.lock), so two tools that start it at
  * once are safe: the second waits and finds it running.
+ *
+ * When PgBouncer is installed and RAG_POOL is not "off", a PgBouncer runs
+ * in front of the server (as the same user, on run/.s.PGSQL.6432, in
+ * session mode with DISCARD ALL between clients), so that a tool gets a
+ * backend whose caches are warm instead of a new one; its files are
+ * pgbouncer.ini, pgbouncer.users and pgbouncer.log beside the server's
+ * log.  Starting the cluster starts it too, and starts it again when it
+ * died; stopping stops it first.
  */
 struct rag_cluster;
 
@@ -27,21 +35,53 @@ struct rag_cluster_status {
 	const char *socket_dir;
 	const char *log;
 	const char *user;	/* the OS user the server runs as */
+	bool pool_on;		/* RAG_POOL is not "off" */
+	bool pool_installed;	/* pgbouncer is on PATH or in /usr/sbin */
+	pid_t pool_pid;		/* PgBouncer's process when it runs, else 0 */
+	int pool_port;		/* its socket: socket_dir/.s.PGSQL.<port> */
+	const char *pool_log;
 };
 
 struct rag_cluster *rag_cluster_new(const char *rag_home);
 void rag_cluster_free(struct rag_cluster *c);
 
-/* libpq conninfo for a database of the cluster ("rag" or "postgres"). */
+/*
+ * libpq conninfo for a database of the cluster ("rag" or "postgres") on
+ * the server's own socket.  The string belongs to c, until the next call.
+ */
 const char *rag_cluster_conninfo(struct rag_cluster *c, const char *dbname);
+
+/*
+ * The conninfo a tool connects with, found without connecting or taking
+ * the lock (from the pid files): PgBouncer's when it is wanted, installed
+ * and runs, with *pooled true; else the server's own socket (RAG_POOL=off,
+ * no pgbouncer, PGOPTIONS set, or PgBouncer would not start in this
+ * process's rag_cluster_start).  NULL when the server, or the PgBouncer
+ * that should be in front of it, does not run: rag_cluster_start(), then
+ * ask again.  The string belongs to c, until the next call.
+ */
+const char *rag_cluster_route(struct rag_cluster *c, const char *dbname,
+    bool *pooled);
+/*
+ * Why rag_cluster_start() could not start PgBouncer (it starts the
+ * server all the same), or NULL.
+ */
+const char *rag_cluster_pool_error(struct rag_cluster *c);
 
 /* Creates the cluster when absent.  *created says whether it did. */
 int rag_cluster_init(struct rag_cluster *c, bool *created,
     struct rag_error *err);
-/* Creates and starts it as needed; *started says whether it was started now. */
+/*
+ * Creates and starts it as needed, and its PgBouncer (a failure to start
+ * that one is not an error: see rag_cluster_pool_error()); *started says
+ * whether the server was started now.
+ */
 int rag_cluster_start(struct rag_cluster *c, bool *started,
     struct rag_error *err);
-/* Stops it (fast shutdown); *stopped says whether it was running. */
+/*
+ * Stops PgBouncer and the server (fast shutdown); *stopped says whether
+ * the server was running.
+ */
 int rag_cluster_stop(struct rag_cluster *c, bool *stopped,
     struct rag_error *err);
 /* True when the server accepts connections, without taking the lock. */

@@ -145,17 +145,25 @@ open_db(bool migrate, bool admin, struct rag_error *err)
 
 	db->embedded = use_embedded();
 	if (db->embedded) {
+		const char *route;
+
 		c = rag_cluster_new(rag_config_get("RAG_HOME"));
-		conninfo = rag_xstrdup(rag_cluster_conninfo(c, "rag"));
-		/* Connect first: asking whether it runs costs a connection too. */
-		db->conn = PQconnectdb(conninfo);
+		/* Its pid files say whether it runs: cheaper than connecting. */
+		if ((route = rag_cluster_route(c, "rag", &db->pooled)) != NULL)
+			db->conn = PQconnectdb(route);
 		if (PQstatus(db->conn) != CONNECTION_OK) {
 			PQfinish(db->conn);
 			db->conn = NULL;
 			if (rag_cluster_start(c, &db->started, err) != 0)
 				goto fail;
-			free(conninfo);
-			conninfo = rag_xstrdup(rag_cluster_conninfo(c, "rag"));
+			if (rag_cluster_pool_error(c) != NULL)
+				db->warning = rag_xasprintf("%s; connecting to "
+				    "PostgreSQL directly (set RAG_POOL=off to "
+				    "stop trying)", rag_cluster_pool_error(c));
+			if ((route = rag_cluster_route(c, "rag",
+			    &db->pooled)) == NULL)
+				route = rag_cluster_conninfo(c, "rag");
+			conninfo = rag_xstrdup(route);
 		}
 		db->where = rag_xasprintf("the embedded database in '%s/pg'",
 		    rag_config_get("RAG_HOME"));
@@ -249,6 +257,7 @@ rag_db_close(struct rag_db *db)
 		free(db->prepared[i]);
 	free(db->prepared);
 	free(db->where);
+	free(db->warning);
 	free(db);
 }
 

@@ -18,6 +18,8 @@ struct rag_db {
 	PGconn *conn;
 	bool embedded;		/* the private cluster */
 	bool started;		/* ... which this open started */
+	bool pooled;		/* ... reached through its PgBouncer */
+	char *warning;		/* for the tool to say once, or NULL */
 	bool admin;		/* every tenant's rows (rag_db_open_admin) */
 	char *where;		/* for messages; never holds a password */
 	/* Statements with parameters, prepared once per connection. */

@@ -21,7 +21,8 @@
  *   setting  numbers and durations from settings, range-checked
  *   record   JSON Lines records in and out
  *   stream   the record loop shared by the filter tools
- *   cluster  the embedded PostgreSQL cluster under $RAG_HOME/pg
+ *   cluster  the embedded PostgreSQL cluster under $RAG_HOME/pg, and the
+ *            PgBouncer in front of it
  *   migrate  the schema (sql/NNNN-*.sql, built in) applied once each
  *   db       connections, retries, SQLSTATE to exit status, COPY
  *   catalog  tenants, collections, documents

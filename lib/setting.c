@@ -102,6 +102,7 @@ static const struct {
 	{ "RAG_BUDGET_HOOK", COMMAND, 0, 0, NULL },
 	{ "RAG_INDEX_MEMORY", WHOLE, 1, 1 << 21, NULL },
 	{ "RAG_INDEX_WORKERS", WHOLE, 0, 64, NULL },
+	{ "RAG_POOL", CHOICE, 0, 0, "on|off" },
 };
 
 static bool

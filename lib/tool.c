@@ -34,6 +34,8 @@ tool_db(bool admin)
 	if (db->started)
 		rag_info("started the embedded database in '%s/pg' (stop it "
 		    "with 'rag-db stop')", rag_config_get("RAG_HOME"));
+	if (db->warning != NULL)
+		rag_warn("%s", db->warning);
 	return db;
 }
 

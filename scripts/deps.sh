@@ -17,8 +17,10 @@ PACKAGES="$PACKAGES libarchive-dev libssl-dev libutf8proc-dev libmupdf-dev"
 PACKAGES="$PACKAGES libjbig2dec0-dev libopenjp2-7-dev libgumbo-dev libmujs-dev"
 PACKAGES="$PACKAGES libjpeg-dev zlib1g-dev libharfbuzz-dev libfreetype-dev"
 # database: the server the tests run, and its headers for building pgvector
-# and rag's own extension (ext/rag_bm25)
+# and rag's own extension (ext/rag_bm25); PgBouncer, which keeps the
+# embedded cluster's backends warm between tools
 PACKAGES="$PACKAGES postgresql postgresql-contrib postgresql-server-dev-15"
+PACKAGES="$PACKAGES pgbouncer"
 # tests: runners, checkers, and the clients the tests drive
 PACKAGES="$PACKAGES bats bats-assert bats-support jq mandoc valgrind parallel"
 PACKAGES="$PACKAGES python3-swift s3cmd awscli mupdf-tools poppler-utils"

@@ -92,7 +92,8 @@ tools() {
 		RAG_RERANK_DEPTH=0 RAG_RERANK_TIMEOUT=soon \
 		RAG_CHAT_TEMPERATURE=9 RAG_CHAT_MAX_TOKENS=lots \
 		RAG_CHAT_TIMEOUT=x RAG_ANSWER_SENTENCES=0 RAG_CHECK=maybe \
-		RAG_QUERY_CACHE_TTL=forever RAG_BUDGET_HOOK=no-such-mailer; do
+		RAG_QUERY_CACHE_TTL=forever RAG_BUDGET_HOOK=no-such-mailer \
+		RAG_POOL=maybe; do
 		bad rag-embed "" "$kv"
 		bad rag-query 'refund' "$kv"
 	done
