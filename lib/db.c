@@ -134,6 +134,16 @@ set_session(struct rag_db *db, struct rag_error *err)
 	return rc;
 }
 
+/* Connects with client_encoding UTF8 in the startup packet: no SET after. */
+static PGconn *
+connect_utf8(const char *conninfo)
+{
+	const char *const keys[] = { "dbname", "client_encoding", NULL };
+	const char *const values[] = { conninfo, "UTF8", NULL };
+
+	return PQconnectdbParams(keys, values, 1);
+}
+
 static struct rag_db *
 open_db(bool migrate, bool admin, struct rag_error *err)
 {
@@ -150,7 +160,7 @@ open_db(bool migrate, bool admin, struct rag_error *err)
 		c = rag_cluster_new(rag_config_get("RAG_HOME"));
 		/* Its pid files say whether it runs: cheaper than connecting. */
 		if ((route = rag_cluster_route(c, "rag", &db->pooled)) != NULL)
-			db->conn = PQconnectdb(route);
+			db->conn = connect_utf8(route);
 		if (PQstatus(db->conn) != CONNECTION_OK) {
 			PQfinish(db->conn);
 			db->conn = NULL;
@@ -175,7 +185,7 @@ open_db(bool migrate, bool admin, struct rag_error *err)
 	for (attempt = 1; db->conn == NULL; attempt++) {
 		const char *msg;
 
-		db->conn = PQconnectdb(conninfo);
+		db->conn = connect_utf8(conninfo);
 		if (PQstatus(db->conn) == CONNECTION_OK)
 			break;
 		msg = PQerrorMessage(db->conn);
@@ -203,7 +213,6 @@ open_db(bool migrate, bool admin, struct rag_error *err)
 		nap(delay);
 		delay *= 2;
 	}
-	PQsetClientEncoding(db->conn, "UTF8");
 	PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
 	if (migrate) {
 		bool needed;
@@ -255,6 +264,9 @@ rag_db_close(struct rag_db *db)
 		PQfinish(db->conn);
 	for (int i = 0; i < db->nprepared; i++)
 		free(db->prepared[i]);
+	for (int i = 0; i < db->nseen; i++)
+		free(db->seen[i]);
+	free(db->seen);
 	free(db->prepared);
 	free(db->where);
 	free(db->warning);
@@ -341,12 +353,17 @@ rag_db_set_error(struct rag_db *db, const PGresult *res,
 
 #define MAX_PREPARED 64
 
-/* The name of sql's prepared statement, preparing it first; NULL if that failed. */
+/*
+ * The name of sql's prepared statement, preparing it first when sql runs
+ * the second time; NULL the first time (the caller runs it unnamed), or
+ * when preparing failed (*failed is the result).
+ */
 static const char *
 prepared(struct rag_db *db, const char *sql, int nparams, PGresult **failed)
 {
 	static char names[MAX_PREPARED][16];
 	PGresult *res;
+	bool again = false;
 	int i;
 
 	for (i = 0; i < db->nprepared; i++)
@@ -354,6 +371,16 @@ prepared(struct rag_db *db, const char *sql, int nparams, PGresult **failed)
 			return names[i];
 	if (db->nprepared == MAX_PREPARED)
 		return NULL;
+	for (int j = 0; j < db->nseen && !again; j++)
+		again = strcmp(db->seen[j], sql) == 0;
+	if (!again) {
+		if (db->nseen < MAX_PREPARED) {
+			db->seen = rag_xrealloc(db->seen,
+			    (size_t)(db->nseen + 1) * sizeof(*db->seen));
+			db->seen[db->nseen++] = rag_xstrdup(sql);
+		}
+		return NULL;
+	}
 	snprintf(names[i], sizeof(names[i]), "rag_%d", i);
 	res = PQprepare(db->conn, names[i], sql, nparams, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {

@@ -22,9 +22,11 @@ struct rag_db {
 	char *warning;		/* for the tool to say once, or NULL */
 	bool admin;		/* every tenant's rows (rag_db_open_admin) */
 	char *where;		/* for messages; never holds a password */
-	/* Statements with parameters, prepared once per connection. */
+	/* Statements with parameters, prepared on their second use. */
 	char **prepared;
 	int nprepared;
+	char **seen;		/* run once, unnamed */
+	int nseen;
 };
 
 /*
@@ -51,8 +53,9 @@ char *rag_db_conninfo(struct rag_error *err);
 
 /*
  * Runs one statement with text parameters; one that has parameters is
- * prepared on its first use and reused after (planning a statement costs
- * more than running it for one document's rows).  Returns the result (caller
+ * prepared on its second use and reused after (planning a statement costs
+ * more than running it for one document's rows; preparing one that runs
+ * once costs a round trip for nothing).  Returns the result (caller
  * PQclear()s it), or NULL with err classified from the SQLSTATE: 75 for
  * connection loss, deadlocks, serialisation failures and shutdowns; 77
  * for missing privileges; 1 for data errors (bad values, constraint
