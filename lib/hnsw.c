@@ -49,8 +49,10 @@ rag_hnsw_list(struct rag_db *db, const char *tenant, const char *collection,
 		    json_string(measured ? "measured" : "set"));
 
 		if (measured) {
-			json_object_set_new(o, "target", real_or_null(res, i, 4));
-			json_object_set_new(o, "recall", real_or_null(res, i, 5));
+			json_object_set_new(o, "target",
+			    real_or_null(res, i, 4));
+			json_object_set_new(o, "recall",
+			    real_or_null(res, i, 5));
 			json_object_set_new(o, "measured_vectors",
 			    int_or_null(res, i, 6));
 		}

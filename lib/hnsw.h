@@ -1,4 +1,4 @@
-/* hnsw: a collection's HNSW ef_search: shown, measured again, or set by hand. */
+/* hnsw: a collection's HNSW ef_search: shown, measured again, set by hand. */
 #ifndef RAG_HNSW_H
 #define RAG_HNSW_H
 

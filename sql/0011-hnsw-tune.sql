@@ -165,11 +165,11 @@ BEGIN
 		  FROM (SELECT q.i, l2_normalize(q.v) AS u,
 			       least(1.0, coalesce(q.d, 0)) AS d,
 			       (SELECT array_agg(sqrt(-2 * ln(((hashint8extended(
-					q.k, 2 * j) & 9007199254740991) + 0.5)
-					/ 9007199254740992.0)) * cos(2 * pi()
+					q.k, 2 * j) & 9007199254740991)::float8 + 0.5)
+					/ 9007199254740992)) * cos(2 * pi()
 					* ((hashint8extended(q.k, 2 * j + 1)
-					& 9007199254740991) + 0.5)
-					/ 9007199254740992.0) ORDER BY j)
+					& 9007199254740991)::float8 + 0.5)
+					/ 9007199254740992) ORDER BY j)
 				  FROM generate_series(1, %1$s) j)::vector(%1$s) AS g
 			  FROM unnest($1, $2, $3) WITH ORDINALITY q(k, v, d, i)) s$q$,
 	    dims)

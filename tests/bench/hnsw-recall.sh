@@ -201,15 +201,16 @@ for n in $SIZES; do
 	cid=$(sql "$db" -c "SELECT collection_id FROM collections")
 	read -r _ load_s load_ef load_recall <<<"$(tr '|' ' ' <"$cache/$db.load")"
 	# The build, timed: what rag-index --defer-vector-index does at the
-	# end of a load, then the measure alone.
+	# end of a load (the measure for 0.95 included), then the measure
+	# alone, for 0.99 and for 0.95 again, in the same session.
 	say "$n: building the HNSW index"
-	sql "$db" -c "SELECT rag_vector_index_defer($cid)" >/dev/null
-	build_ms=$(ms sql "$db" -c "SELECT rag_vector_index_build($cid, '${mem}MB', $workers)")
-	tune_ms=$(ms sql "$db" -c "SELECT * FROM rag_hnsw_tune($cid)")
-	IFS='|' read -r ef tuned vectors <<<"$(sql "$db" -c "SELECT ef_search, ef_search_recall, ef_search_vectors FROM collections")"
-	hi_ms=$(ms sql "$db" -c "SELECT * FROM rag_hnsw_tune($cid, 0.99)")
-	hi=$(sql "$db" -c "SELECT ef_search || ' ' || ef_search_recall FROM collections")
-	sql "$db" -c "SELECT * FROM rag_hnsw_tune($cid)" >/dev/null
+	sql "$db" -c '\timing on' -c "SELECT rag_vector_index_defer($cid)" \
+		-c "SELECT rag_vector_index_build($cid, '${mem}MB', $workers)" \
+		-c "SELECT * FROM rag_hnsw_tune($cid, 0.99)" \
+		-c "SELECT * FROM rag_hnsw_tune($cid)" >"$work/build.out"
+	read -r _ build_ms hi_ms tune_ms <<<"$(awk '/^Time:/ { print $2 }' "$work/build.out" | tr '\n' ' ')"
+	hi=$(grep '|' "$work/build.out" | sed -n 1p | cut -d'|' -f1,2 | tr '|' ' ')
+	IFS='|' read -r ef tuned vectors <<<"$(grep '|' "$work/build.out" | sed -n 2p)"
 	sql "$db" -c "VACUUM ANALYZE chunks"
 
 	cat >"$work/bare.sql" <<SQL
@@ -287,5 +288,7 @@ for doc in deb-octave-manual pdfjs-tracemonkey-paper; do
 		done
 	done
 done
-sql "$db" -c "SELECT current_setting('hnsw.max_scan_tuples'), current_setting('hnsw.scan_mem_multiplier')" |
+# (pgvector's settings exist once its library is loaded)
+sql "$db" -c "SELECT '[1]'::vector" -c "SELECT current_setting('hnsw.max_scan_tuples'),
+	current_setting('hnsw.scan_mem_multiplier')" | tail -n 1 |
 	awk -F'|' '{ print "pgvector hnsw.max_scan_tuples " $1 " hnsw.scan_mem_multiplier " $2 }'
