@@ -10,6 +10,7 @@
 #include "config.h"
 #include "db.h"
 #include "forget.h"
+#include "hnsw.h"
 #include "log.h"
 #include "mem.h"
 #include "migrate.h"
@@ -26,7 +27,9 @@ static const char usage[] =
     "       rag-db [-qvy] [--json] forget --tenant NAME\n"
     "       rag-db [-qv] [--json] [--tenant NAME] [--collection NAME]\n"
     "              retention [KIND=DURATION ...]\n"
-    "       rag-db [-qv] [--json] [--tenant NAME] gc\n";
+    "       rag-db [-qv] [--json] [--tenant NAME] gc\n"
+    "       rag-db [-qv] [--json] [--tenant NAME] [--collection NAME]\n"
+    "              tune [--ef-search N | --target R]\n";
 
 static const char help[] =
     "usage: rag-db [-qv] [--json] COMMAND\n"
@@ -57,12 +60,20 @@ static const char help[] =
     "  gc         delete what is older than its retention, and stale\n"
     "             cached queries (for cron: exit 0 done, 1 some documents\n"
     "             failed, 75 try again)\n"
+    "  tune       show each collection's HNSW ef_search (measured when\n"
+    "             its index is built); with --collection, measure it again\n"
+    "             (--target), or set it by hand (--ef-search)\n"
     "\n"
     "Options:\n"
-    "  -j, --json           status, forget, retention and gc as JSON\n"
+    "  -j, --json           status, forget, retention, gc and tune as JSON\n"
     "      --tenant NAME    the tenant to forget, or whose retention to show,\n"
     "                       set or apply (RAG_TENANT when setting one)\n"
-    "      --collection NAME  a collection's own documents retention\n"
+    "      --collection NAME  a collection's own documents retention, or\n"
+    "                       the collection to tune\n"
+    "      --ef-search N    tune: search N candidates (1 to 1000), kept\n"
+    "                       until the collection is measured again\n"
+    "      --target R       tune: measure for recall@10 R (0.5 to 1;\n"
+    "                       default: the one it was measured for, or 0.95)\n"
     "  -y, --yes            confirm destroy or forget\n"
     "  -q, --quiet          only errors\n"
     "  -v, --verbose        more detail\n"
@@ -74,9 +85,16 @@ static const char help[] =
     "RAG_POOL, RAG_STORE, RAG_TENANT, RAG_USER.\n"
     "See rag-db(1).\n";
 
+enum {
+	OPT_EF_SEARCH = RAG_OPT_FIRST_TOOL,
+	OPT_TARGET
+};
+
 static const struct option longopts[] = {
 	{ "collection", required_argument, NULL, RAG_OPT_COLLECTION },
+	{ "ef-search", required_argument, NULL, OPT_EF_SEARCH },
 	{ "json", no_argument, NULL, 'j' },
+	{ "target", required_argument, NULL, OPT_TARGET },
 	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
 	{ "yes", no_argument, NULL, 'y' },
 	RAG_OPT_COMMON,
@@ -88,6 +106,8 @@ struct opts {
 	bool yes;
 	const char *tenant;	/* given with --tenant, else NULL */
 	const char *collection;
+	int ef_search;		/* tune --ef-search; 0: not given */
+	double target;		/* tune --target; 0: not given */
 };
 
 static bool
@@ -681,6 +701,88 @@ cmd_gc(const struct opts *o)
 	return rag_finish_stdout(status);
 }
 
+/* ---- tune: a collection's HNSW ef_search -------------------------------- */
+
+static void
+print_tune(const json_t *list, bool json)
+{
+	const json_t *r;
+	size_t i;
+
+	if (json) {
+		json_array_foreach(list, i, r)
+			(void)rag_record_write(stdout, r);
+		return;
+	}
+	if (json_array_size(list) == 0) {
+		puts("no collection yet");
+		return;
+	}
+	printf("%-20s %-20s %10s %9s  %s\n", "TENANT", "COLLECTION",
+	    "VECTORS", "EF_SEARCH", "HOW");
+	json_array_foreach(list, i, r) {
+		const json_t *ef = json_object_get(r, "ef_search");
+		const char *how = rag_record_str(r, "how");
+		char efs[16] = "-";
+
+		if (json_is_integer(ef))
+			snprintf(efs, sizeof(efs), "%lld",
+			    (long long)json_integer_value(ef));
+		printf("%-20s %-20s %10lld %9s  ", rag_record_str(r, "tenant"),
+		    rag_record_str(r, "collection"), (long long)
+		    json_integer_value(json_object_get(r, "vectors")), efs);
+		if (how == NULL)
+			printf("not measured: no vector index yet\n");
+		else if (strcmp(how, "set") == 0)
+			printf("set by hand\n");
+		else
+			printf("measured: recall@10 %.3f (target %.3g) at %lld "
+			    "vectors\n", json_real_value(json_object_get(r,
+			    "recall")), json_real_value(json_object_get(r,
+			    "target")), (long long)json_integer_value(
+			    json_object_get(r, "measured_vectors")));
+	}
+}
+
+static int
+cmd_tune(const struct opts *o, int argc, char **argv)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	const char *tenant = o->tenant;
+	struct rag_db *db;
+	json_t *list;
+
+	if (argc > 0)
+		rag_usage_error("'tune' takes no argument '%s': give "
+		    "--ef-search N or --target R", argv[0]);
+	if (o->ef_search != 0 && o->target != 0)
+		rag_usage_error("give --ef-search N (set by hand) or --target "
+		    "R (measure), not both");
+	if ((o->ef_search != 0 || o->target != 0) && o->collection == NULL)
+		rag_usage_error("%s needs --collection NAME: the collection to "
+		    "tune", o->ef_search != 0 ? "--ef-search" : "--target");
+	if (o->collection != NULL && tenant == NULL)
+		tenant = rag_config_get("RAG_TENANT");
+	db = admin_db();
+	if (o->ef_search != 0) {
+		if (rag_hnsw_set(db, tenant, o->collection, o->ef_search,
+		    &err) != 0)
+			rag_die(err.code, "%s", err.msg);
+	} else if (o->collection != NULL) {
+		rag_info("measuring the vector index of collection '%s' of "
+		    "tenant '%s'", o->collection, tenant);
+		if (rag_hnsw_measure(db, tenant, o->collection, o->target,
+		    &err) != 0)
+			rag_die(err.code, "%s", err.msg);
+	}
+	if ((list = rag_hnsw_list(db, tenant, o->collection, &err)) == NULL)
+		rag_die(err.code, "%s", err.msg);
+	print_tune(list, o->json);
+	json_decref(list);
+	rag_db_close(db);
+	return rag_finish_stdout(0);
+}
+
 static void
 parse_options(int argc, char **argv, const char *shortopts, struct opts *o)
 {
@@ -694,6 +796,13 @@ parse_options(int argc, char **argv, const char *shortopts, struct opts *o)
 		case 'y': o->yes = true; break;
 		case RAG_OPT_TENANT: o->tenant = optarg; break;
 		case RAG_OPT_COLLECTION: o->collection = optarg; break;
+		case OPT_EF_SEARCH:
+			o->ef_search = rag_opt_int("ef-search", optarg,
+			    RAG_HNSW_EF_MIN, RAG_HNSW_EF_MAX);
+			break;
+		case OPT_TARGET:
+			o->target = rag_opt_double("target", optarg, 0.5, 1);
+			break;
 		default: rag_usage_hint();
 		}
 	}
@@ -703,7 +812,7 @@ int
 main(int argc, char **argv)
 {
 	struct rag_error err = RAG_ERROR_INIT;
-	struct opts o = { false, false, NULL, NULL };
+	struct opts o = { false, false, NULL, NULL, 0, 0 };
 	const char *cmd;
 
 	rag_log_init(argv[0]);
@@ -728,6 +837,10 @@ main(int argc, char **argv)
 	parse_options(argc, argv, "jy" RAG_OPT_COMMON_SHORT, &o);
 	if (strcmp(cmd, "retention") == 0)
 		return cmd_retention(&o, argc - optind, argv + optind);
+	if (strcmp(cmd, "tune") == 0)
+		return cmd_tune(&o, argc - optind, argv + optind);
+	if (o.ef_search != 0 || o.target != 0)
+		rag_usage_error("--ef-search and --target go with 'tune' only");
 	if ((o.tenant != NULL || o.collection != NULL) &&
 	    strcmp(cmd, "forget") != 0 && strcmp(cmd, "gc") != 0)
 		rag_usage_error("'%s' takes no --tenant or --collection", cmd);

@@ -28,7 +28,7 @@
 static const char help[] =
     "usage: rag-query [-ajqv] [-k N] [--mode hybrid|lexical|vector]\n"
     "                 [--lex-weight W] [--vec-weight W] [--candidates N]\n"
-    "                 [--rerank MODEL] [--rerank-depth N] [--check[=MODE]]\n"
+    "                 [--ef-search N] [--rerank MODEL] [--rerank-depth N] [--check[=MODE]]\n"
     "                 [--chat-model MODEL] [--prompt FILE] [--sentences N]\n"
     "                 [-c NAME] [--no-cache] [--metrics FILE] [--wait]\n"
     "                 [--tenant NAME] [--collection NAME] [--doc DOC_ID]...\n"
@@ -53,6 +53,8 @@ static const char help[] =
     "      --vec-weight W     RRF weight of the vector side (default: the\n"
     "                         embedder's; 0.01 for the local one)\n"
     "      --candidates N     candidates taken from each side (default 100)\n"
+    "      --ef-search N      candidates the HNSW search keeps, 1 to 1000\n"
+    "                         (default: the collection's, see rag-db tune)\n"
     "      --rerank MODEL     reranker: local/lead-v1 (default), jina/M,\n"
     "                         cohere/M, tei/URL, or off (RAG_RERANK_MODEL)\n"
     "      --rerank-depth N   fused candidates the reranker reorders\n"
@@ -100,6 +102,7 @@ enum {
 	OPT_VEC_WEIGHT,
 	OPT_CANDIDATES,
 	OPT_DOC,
+	OPT_EF_SEARCH,
 	OPT_RERANK,
 	OPT_RERANK_DEPTH,
 	OPT_CHECK,
@@ -122,6 +125,7 @@ static const struct option longopts[] = {
 	{ "collection", required_argument, NULL, RAG_OPT_COLLECTION },
 	{ "conversation", required_argument, NULL, 'c' },
 	{ "doc", required_argument, NULL, OPT_DOC },
+	{ "ef-search", required_argument, NULL, OPT_EF_SEARCH },
 	{ "forget", required_argument, NULL, OPT_FORGET },
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "json", no_argument, NULL, 'j' },
@@ -569,6 +573,10 @@ main(int argc, char **argv)
 		case 'k': o.ao.k = rag_opt_int("top", optarg, 1, 1000); break;
 		case OPT_CANDIDATES:
 			o.ao.candidates = rag_opt_int("candidates", optarg, 1,
+			    1000);
+			break;
+		case OPT_EF_SEARCH:
+			o.ao.ef_search = rag_opt_int("ef-search", optarg, 1,
 			    1000);
 			break;
 		case OPT_MODE: o.ao.mode = optarg; break;

@@ -218,6 +218,7 @@ retrieve(struct rag_asker *a, const char *query, int k,
 		want = a->o.rerank_depth;
 	q.k = want;
 	q.candidates = a->o.candidates > want ? a->o.candidates : want;
+	q.ef_search = a->o.ef_search;
 	q.w_lex = a->o.w_lex >= 0 ? a->o.w_lex : 1.0;
 	q.w_vec = a->o.w_vec >= 0 ? a->o.w_vec :
 	    a->e != NULL ? rag_embedder_fusion_weight(a->e) : 0;
@@ -469,8 +470,11 @@ cache_key(struct rag_asker *a, const char *query, const json_t *history,
 {
 	rag_buf_adds(key, "rag-query cache v1 " RAG_VERSION "\nq=");
 	rag_qcache_normalise(query, key);
-	rag_buf_addf(key, "\nmode=%s k=%d n=%d wl=%.17g wv=%.17g\ndocs=",
+	rag_buf_addf(key, "\nmode=%s k=%d n=%d wl=%.17g wv=%.17g",
 	    a->o.mode, a->o.k, a->o.candidates, a->o.w_lex, a->o.w_vec);
+	if (a->o.ef_search > 0)
+		rag_buf_addf(key, " ef=%d", a->o.ef_search);
+	rag_buf_adds(key, "\ndocs=");
 	for (int i = 0; i < a->o.ndocs; i++)
 		rag_buf_addf(key, "%s,", a->o.docs[i]);
 	rag_buf_addf(key, "\nrerank=%s depth=%d\n", a->o.reranker != NULL ?

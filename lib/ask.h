@@ -44,6 +44,7 @@ struct rag_ask_opts {
 	/* Retrieval: the collection's embedder is opened on first use. */
 	const char *mode;		/* "hybrid", "lexical" or "vector" */
 	int k, candidates;
+	int ef_search;			/* HNSW's; 0: the collection's */
 	double w_lex, w_vec;		/* < 0: the defaults */
 	const char *const *docs;
 	int ndocs;

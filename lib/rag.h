@@ -52,6 +52,7 @@
  *            embed_openai and embed_jina on embed_remote (batching,
  *            limits, retries, checks of the answers)
  *   index    chunks, BM25 postings and totals into PostgreSQL
+ *   hnsw     a collection's HNSW ef_search: shown, measured, set by hand
  *   retrieve hybrid retrieval: HNSW + BM25 fused by weighted RRF
  *   rerank   a second look at the best candidates: rerank_local (the
  *            offline default, over term positions), rerank_jina,

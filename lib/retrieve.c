@@ -110,9 +110,9 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
     const struct rag_query *q, struct rag_error *err)
 {
 	struct rag_buf terms = RAG_BUF_INIT, filter = RAG_BUF_INIT;
-	char k[16], n[16], wl[32], wv[32];
+	char k[16], n[16], wl[32], wv[32], ef[16];
 	char *vec = NULL, *docs = NULL;
-	const char *params[12];
+	const char *params[13];
 	float *qv = NULL;
 	json_t *hits = NULL;
 	PGresult *res;
@@ -152,9 +152,18 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 	params[10] = wv;
 	params[11] = q->positions ? "t" : "f";
 	t1 = rag_http_now();
-	res = rag_db_exec(db, "SELECT * FROM rag_search($1, $2, $3, $4, $5, "
-	    "$6, $7::text[], $8::int, $9::int, $10::float8, $11::float8, "
-	    "$12::boolean)", 12, params, err);
+	if (q->ef_search > 0) {
+		/* The call's own ef_search, set for its statement only. */
+		snprintf(ef, sizeof(ef), "%d", q->ef_search);
+		params[12] = ef;
+		res = rag_db_exec(db, "SELECT * FROM rag_search_ef($13::int, "
+		    "$1, $2, $3, $4, $5, $6, $7::text[], $8::int, $9::int, "
+		    "$10::float8, $11::float8, $12::boolean)", 13, params, err);
+	} else {
+		res = rag_db_exec(db, "SELECT * FROM rag_search($1, $2, $3, "
+		    "$4, $5, $6, $7::text[], $8::int, $9::int, $10::float8, "
+		    "$11::float8, $12::boolean)", 12, params, err);
+	}
 	if (q->embed_s != NULL)
 		*q->embed_s += t1 - t0;
 	if (q->sql_s != NULL)

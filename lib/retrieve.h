@@ -17,6 +17,8 @@ struct rag_query {
 	int ndocs;
 	int k;			/* hits (default 8) */
 	int candidates;		/* from each side (default 100) */
+	int ef_search;		/* HNSW candidates, 1 to 1000; 0: the
+				   collection's (collections.ef_search) */
 	double w_lex;		/* RRF weight of BM25 (default 1.0; 0 = off) */
 	double w_vec;		/* of the vectors (default: the embedder's) */
 	bool positions;		/* add what a local reranker reads */
