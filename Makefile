@@ -50,6 +50,7 @@ SAN_BIN := $(addprefix build/san/bin/,$(TOOLS))
 UNIT_BIN := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT_SRC))
 
 .PHONY: all san check deps demo install uninstall clean distclean help \
+	install-ext install-ext-yes install-ext-no install-ext-auto \
 	unit bats check-build lint bench bench-tools ext
 
 all: $(REL_BIN) ext
@@ -67,6 +68,7 @@ help:
 	@echo "make bench      run the benchmarks: each stage next to its baseline (tests/bench/README.md)"
 	@echo "make deps       install the Debian packages and pgvector rag needs"
 	@echo "make install    install into \$$DESTDIR\$$PREFIX (PREFIX=$(PREFIX))"
+	@echo "make install-ext  install the BM25 extension into PostgreSQL's folders (needs their owner)"
 	@echo "make uninstall  remove what install put there"
 	@echo "make clean      remove build products"
 
@@ -177,7 +179,24 @@ install: all
 	install -m 644 completions/rag.bash $(BASHCOMPDIR)/rag
 	for t in $(TOOLS); do ln -sf rag $(BASHCOMPDIR)/$$t; done
 	install -m 644 completions/_rag $(ZSHCOMPDIR)/_rag
+	@$(MAKE) --no-print-directory install-ext-$(INSTALL_EXT)
+
+# The BM25 extension goes into PostgreSQL's own folders, not PREFIX's:
+# INSTALL_EXT=auto (the default) installs it when those are writable (or
+# with DESTDIR, for a package) and otherwise says how; yes always, no never.
+# rag works without it, ranking by every posting (rag-query(1), BM25).
+INSTALL_EXT ?= auto
+EXT_DIRS = $$($(PG_CONFIG) --pkglibdir) $$($(PG_CONFIG) --sharedir)/extension
+install-ext install-ext-yes:
 	$(MAKE) -C ext/rag_bm25 PG_CONFIG=$(PG_CONFIG) DESTDIR=$(DESTDIR) install
+install-ext-no:
+install-ext-auto:
+	@if [ -n "$(DESTDIR)" ] || ( for d in $(EXT_DIRS); do \
+		[ -w "$$d" ] || exit 1; done ); then \
+		$(MAKE) --no-print-directory install-ext-yes; \
+	else \
+		echo "rag_bm25 not installed: PostgreSQL's folders ($(EXT_DIRS)) are not writable; run 'sudo make install-ext' (or 'make deps') for pruned BM25"; \
+	fi
 
 uninstall:
 	rm -f $(addprefix $(BINDIR)/,$(TOOLS))
@@ -185,7 +204,8 @@ uninstall:
 	for m in $(MAN); do s=$${m##*.}; rm -f $(MANDIR)/man$$s/$${m##*/}; done
 	rm -f $(BASHCOMPDIR)/rag $(addprefix $(BASHCOMPDIR)/,$(TOOLS))
 	rm -f $(ZSHCOMPDIR)/_rag
-	$(MAKE) -C ext/rag_bm25 PG_CONFIG=$(PG_CONFIG) DESTDIR=$(DESTDIR) uninstall
+	@if [ "$(INSTALL_EXT)" != no ]; then \
+		$(MAKE) -C ext/rag_bm25 PG_CONFIG=$(PG_CONFIG) DESTDIR=$(DESTDIR) uninstall; fi
 
 clean:
 	rm -rf build bin
