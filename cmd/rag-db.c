@@ -233,19 +233,31 @@ describe_db(json_t *o)
 	res = PQexec(db->conn,
 	    "SELECT current_setting('server_version'), "
 	    "(SELECT extversion FROM pg_extension WHERE extname = 'vector'), "
-	    "(SELECT max(version) FROM schema_migrations)");
+	    "(SELECT max(version) FROM schema_migrations), "
+	    "(SELECT datctype FROM pg_database "
+	    "WHERE datname = current_database())");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		PQclear(res);
 		res = PQexec(db->conn,
 		    "SELECT current_setting('server_version'), "
 		    "(SELECT extversion FROM pg_extension WHERE extname = "
-		    "'vector'), NULL");
+		    "'vector'), NULL, (SELECT datctype FROM pg_database "
+		    "WHERE datname = current_database())");
 	}
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-		const char *keys[] = { "server_version", "pgvector", "schema" };
-		for (int i = 0; i < 3; i++)
+		const char *keys[] = { "server_version", "pgvector", "schema",
+			"ctype" };
+		const char *ctype = PQgetvalue(res, 0, 3);
+
+		for (int i = 0; i < 4; i++)
 			json_object_set_new(o, keys[i], PQgetisnull(res, 0, i) ?
 			    json_null() : json_string(PQgetvalue(res, 0, i)));
+		if (strcasestr(ctype, "utf-8") == NULL &&
+		    strcasestr(ctype, "utf8") == NULL)
+			rag_warn("the database's character classes are '%s', "
+			    "not UTF-8: its text search keeps curly quotes and "
+			    "dashes inside words and lowercases ASCII only; see "
+			    "rag-db(1), Locale", ctype);
 	}
 	PQclear(res);
 	rag_db_close(db);

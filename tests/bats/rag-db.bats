@@ -66,6 +66,24 @@ teardown_file() {
 	assert_output ""
 }
 
+@test "the cluster classifies characters by Unicode: curly quotes and dashes end words" {
+	run -0 --separate-stderr rag-db status --json
+	[ "$(jq -r .ctype <<<"$output")" = C.UTF-8 ]
+	[ -z "$stderr" ]
+	run -0 rag-db psql -Atc "SELECT datcollate FROM pg_database WHERE datname = 'rag'"
+	assert_output C
+	run -0 rag-db psql -Atc "SELECT to_tsvector('english', 'The “Refund” isn’t—her ÄRGER')"
+	assert_output "'isn':3 'refund':2 'ärger':6"
+	# A database made with the C ctype is named for what it is.
+	psql -q "postgresql:///postgres?host=$RAG_TEST_SOCKET&user=rag" \
+		-c "DROP DATABASE IF EXISTS ctype_c" \
+		-c "CREATE DATABASE ctype_c TEMPLATE template0 LC_CTYPE 'C'"
+	run -0 --separate-stderr env RAG_DATABASE_URL="postgresql:///ctype_c?host=$RAG_TEST_SOCKET&user=rag" \
+		rag-db status --json
+	[ "$(jq -r .ctype <<<"$output")" = C ]
+	[[ "$stderr" == *"the database's character classes are 'C', not UTF-8"*"rag-db(1), Locale"* ]]
+}
+
 @test "rag-db url prints a URI psql accepts" {
 	url=$(rag-db url)
 	[[ "$url" == postgresql:///rag?host=* ]]

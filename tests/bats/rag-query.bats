@@ -194,3 +194,12 @@ trademark"
 	[[ "$stderr" == *"try 'rag-query --help'"* ]]
 	run -2 --separate-stderr rag-query --lex-weight -1 x
 }
+
+@test "curly-quoted and dashed words are found by their plain spelling" {
+	printf '%s\n' '{"type":"chunk","doc_id":"q","source":"q.pdf","chunk_id":"q-0","seq":0,"page_start":1,"page_end":1,"text":"Our “refund” policy—which isn’t new—covers ÉTÉ orders.","tokens":12,"collection":"curly"}' |
+		rag-embed -q | rag-index -q >/dev/null
+	for q in refund policy new covers été; do
+		run -0 --separate-stderr rag-query --collection curly --mode lexical --json "$q"
+		[ "$(jq -r .chunk_id <<<"$output")" = q-0 ] || fail "'$q' found: $output"
+	done
+}
