@@ -1,0 +1,386 @@
+/*
+ * The BM25 terms of a text (see tokenize.h): utf8proc normalises and
+ * classifies, Snowball (libstemmer) stems, Snowball's lists stop.
+ *
+ * Scripts written without spaces give character pairs rather than
+ * dictionary words: ICU's dictionaries would segment them, but linking
+ * ICU costs every tool about 28 ms at start on a 2-core machine (its
+ * libraries and C++ runtime; a program linking libpq alone starts in 9),
+ * more than a question's search.  Pairs are what Lucene's CJK analyzer
+ * indexes: a question's pairs find the chunks that hold them.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libstemmer.h>
+#include <utf8proc.h>
+
+#include "buf.h"
+#include "mem.h"
+#include "stopwords.h"
+#include "tokenize.h"
+
+/* Longer words are dropped (they still take a position). */
+#define WORD_MAX	255
+
+struct rag_tokenizer {
+	char *language;
+	struct sb_stemmer *stemmer;	/* NULL for "simple" */
+	const struct rag_stoplist *stop;
+	struct rag_buf norm;		/* the normalised text */
+	struct rag_buf word;		/* a word, NUL-terminated */
+	size_t *cut;			/* a hyphenated word's parts: start
+					   and end of each, in pairs */
+	size_t ncut, cutcap;
+	struct rag_buf whole;		/* its parts joined by '-' */
+	int pos;
+	size_t nterms;
+	rag_term_fn fn;
+	void *arg;
+};
+
+enum cls {
+	SEP,		/* ends a word */
+	WORD,		/* letter, mark or digit */
+	DIGIT,		/* an ASCII digit (a WORD too) */
+	HYPHEN,		/* joins two words into a hyphenated one */
+	POINT,		/* joins two digits */
+	NOSPACE		/* a character of a script written without spaces */
+};
+
+const char *const *
+rag_tokenizer_languages(void)
+{
+	static const char *const *list;
+
+	if (list == NULL)
+		list = sb_stemmer_list();
+	return list;
+}
+
+struct rag_tokenizer *
+rag_tokenizer_new(const char *language, struct rag_error *err)
+{
+	struct rag_tokenizer *t = rag_xcalloc(1, sizeof(*t));
+
+	t->language = rag_xstrdup(language);
+	if (strcmp(language, "simple") != 0) {
+		/* "porter" is Snowball's older English stemmer: not offered. */
+		if (strcmp(language, "porter") != 0)
+			t->stemmer = sb_stemmer_new(language, "UTF_8");
+		if (t->stemmer == NULL) {
+			rag_error_set(err, RAG_EXIT_USAGE, "no stemmer for "
+			    "the language '%s': name one of Snowball's, such "
+			    "as english, german, french, spanish, russian, "
+			    "arabic (rag-index(1), LANGUAGES), or simple",
+			    language);
+			rag_tokenizer_free(t);
+			return NULL;
+		}
+		t->stop = rag_stoplist(language);
+	}
+	return t;
+}
+
+void
+rag_tokenizer_free(struct rag_tokenizer *t)
+{
+	if (t == NULL)
+		return;
+	if (t->stemmer != NULL)
+		sb_stemmer_delete(t->stemmer);
+	rag_buf_release(&t->norm);
+	rag_buf_release(&t->word);
+	rag_buf_release(&t->whole);
+	free(t->cut);
+	free(t->language);
+	free(t);
+}
+
+const char *
+rag_tokenizer_language(const struct rag_tokenizer *t)
+{
+	return t->language;
+}
+
+static bool
+nospace(int32_t c)
+{
+	return (c >= 0x0e00 && c <= 0x0eff) ||	/* Thai, Lao */
+	    (c >= 0x1000 && c <= 0x109f) ||	/* Myanmar */
+	    (c >= 0x1780 && c <= 0x17ff) ||	/* Khmer */
+	    (c >= 0x19e0 && c <= 0x19ff) ||	/* Khmer symbols */
+	    (c >= 0x3005 && c <= 0x3007) ||	/* 々 〆 〇 */
+	    (c >= 0x3040 && c <= 0x30ff) ||	/* kana */
+	    (c >= 0x31f0 && c <= 0x31ff) ||	/* kana extension */
+	    (c >= 0x3400 && c <= 0x4dbf) ||	/* Han, extension A */
+	    (c >= 0x4e00 && c <= 0x9fff) ||	/* Han */
+	    (c >= 0xf900 && c <= 0xfaff) ||	/* Han compatibility */
+	    (c >= 0x20000 && c <= 0x3134f);	/* Han, extensions B-G */
+}
+
+static enum cls
+classify(int32_t c)
+{
+	if (c < 0x80) {
+		if (c >= '0' && c <= '9')
+			return DIGIT;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+			return WORD;
+		return c == '-' ? HYPHEN : c == '.' ? POINT : SEP;
+	}
+	if (nospace(c))
+		return NOSPACE;
+	if (c == 0x2010)	/* NFKC leaves this hyphen */
+		return HYPHEN;
+	switch (utf8proc_category(c)) {
+	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+	case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+	case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
+	case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
+	case UTF8PROC_CATEGORY_NO:
+		return WORD;
+	default:
+		return SEP;
+	}
+}
+
+/* The character at s[0, n) (n > 0); an invalid byte reads as a space. */
+static size_t
+decode(const char *s, size_t n, int32_t *c)
+{
+	utf8proc_ssize_t len;
+
+	if ((unsigned char)s[0] < 0x80) {
+		*c = (unsigned char)s[0];
+		return 1;
+	}
+	len = utf8proc_iterate((const utf8proc_uint8_t *)s,
+	    (utf8proc_ssize_t)n, c);
+	if (len <= 0) {
+		*c = ' ';
+		return 1;
+	}
+	return (size_t)len;
+}
+
+/*
+ * text in normal form into t->norm: ASCII lowercased as it is, the rest
+ * through utf8proc (NFKC, case folded, ignorables dropped), invalid
+ * bytes turned into spaces first.
+ */
+static void
+normalise(struct rag_tokenizer *t, const char *text, size_t len)
+{
+	size_t i, n;
+	bool ascii = true;
+	int32_t c;
+	utf8proc_uint8_t *out = NULL;
+	utf8proc_ssize_t r;
+
+	rag_buf_reset(&t->norm);
+	for (i = 0; i < len && ascii; i++)
+		ascii = (unsigned char)text[i] < 0x80 && text[i] != '\0';
+	if (ascii) {
+		for (i = 0; i < len; i++) {
+			c = (unsigned char)text[i];
+			rag_buf_addc(&t->norm, (char)(c >= 'A' && c <= 'Z' ?
+			    c + 32 : c));
+		}
+		return;
+	}
+	/* Valid UTF-8 without NULs, which utf8proc_map reads to. */
+	for (i = 0; i < len; i += n) {
+		n = decode(text + i, len - i, &c);
+		if (c == ' ' && text[i] != ' ')
+			rag_buf_addc(&t->norm, ' ');
+		else if (c == 0)
+			rag_buf_addc(&t->norm, ' ');
+		else
+			rag_buf_add(&t->norm, text + i, n);
+	}
+	rag_buf_addc(&t->norm, '\0');
+	r = utf8proc_map((const utf8proc_uint8_t *)t->norm.data, 0, &out,
+	    UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE |
+	    UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE);
+	if (r < 0) {
+		/* Only out of memory is left: keep the text as it is. */
+		t->norm.len--;
+		return;
+	}
+	rag_buf_reset(&t->norm);
+	rag_buf_add(&t->norm, (const char *)out, (size_t)r);
+	free(out);
+}
+
+static void
+emit(struct rag_tokenizer *t, const char *term, size_t len, int pos)
+{
+	t->nterms++;
+	t->fn(t->arg, term, len, pos);
+}
+
+static bool
+has_letter(const char *w, size_t n)
+{
+	size_t i, len;
+	int32_t c;
+
+	for (i = 0; i < n; i += len) {
+		len = decode(w + i, n - i, &c);
+		if (c >= 0x80 ? utf8proc_category(c) <= UTF8PROC_CATEGORY_LO &&
+		    utf8proc_category(c) >= UTF8PROC_CATEGORY_LU :
+		    (c >= 'a' && c <= 'z'))
+			return true;
+	}
+	return false;
+}
+
+/* One word, w[0, n): dropped when a stop word, else stemmed and emitted. */
+static void
+word(struct rag_tokenizer *t, const char *w, size_t n)
+{
+	const sb_symbol *s;
+	int pos = ++t->pos;
+
+	if (n > WORD_MAX)
+		return;
+	rag_buf_reset(&t->word);
+	rag_buf_add(&t->word, w, n);
+	rag_buf_addc(&t->word, '\0');
+	if (rag_stoplist_has(t->stop, t->word.data))
+		return;
+	if (t->stemmer != NULL && has_letter(w, n)) {
+		s = sb_stemmer_stem(t->stemmer, (const sb_symbol *)w, (int)n);
+		if (s != NULL) {
+			emit(t, (const char *)s,
+			    (size_t)sb_stemmer_length(t->stemmer), pos);
+			return;
+		}
+	}
+	emit(t, w, n, pos);
+}
+
+/*
+ * A word, its parts at w + t->cut[2i] to w + t->cut[2i + 1]: when there
+ * are several (it was hyphenated), the parts joined by '-', then each.
+ */
+static void
+group(struct rag_tokenizer *t, const char *w)
+{
+	size_t i;
+
+	if (t->ncut > 2) {
+		rag_buf_reset(&t->whole);
+		for (i = 0; i < t->ncut; i += 2) {
+			if (i > 0)
+				rag_buf_addc(&t->whole, '-');
+			rag_buf_add(&t->whole, w + t->cut[i],
+			    t->cut[i + 1] - t->cut[i]);
+		}
+		word(t, t->whole.data, t->whole.len);
+	}
+	for (i = 0; i < t->ncut; i += 2)
+		word(t, w + t->cut[i], t->cut[i + 1] - t->cut[i]);
+}
+
+static void
+cut(struct rag_tokenizer *t, size_t at)
+{
+	if (t->ncut == t->cutcap) {
+		t->cutcap = t->cutcap ? 2 * t->cutcap : 8;
+		t->cut = rag_xrealloc(t->cut, t->cutcap * sizeof(*t->cut));
+	}
+	t->cut[t->ncut++] = at;
+}
+
+/* A run of characters of a script without spaces: pairs, or the one. */
+static void
+nospace_run(struct rag_tokenizer *t, const char *s, size_t n)
+{
+	size_t a = 0, b, c;
+	int32_t ch;
+
+	b = decode(s, n, &ch);
+	if (b == n) {
+		emit(t, s, n, ++t->pos);
+		return;
+	}
+	while (b < n) {
+		c = b + decode(s + b, n - b, &ch);
+		emit(t, s + a, c - a, ++t->pos);
+		a = b;
+		b = c;
+	}
+}
+
+size_t
+rag_tokenize(struct rag_tokenizer *t, const char *text, size_t len,
+    rag_term_fn fn, void *arg)
+{
+	const char *s;
+	size_t n, i, l, start = 0, run = 0;
+	int32_t c, next;
+	enum cls k, prev = SEP, kn;
+	bool inword = false, inrun = false;
+
+	t->fn = fn;
+	t->arg = arg;
+	t->pos = 0;
+	t->nterms = 0;
+	normalise(t, text, len);
+	s = t->norm.data;
+	n = t->norm.len;
+	t->ncut = 0;
+	for (i = 0; i <= n; i += l) {
+		if (i < n) {
+			l = decode(s + i, n - i, &c);
+			k = classify(c);
+		} else {
+			l = 1;
+			k = SEP;
+		}
+		if (k != NOSPACE && inrun) {
+			nospace_run(t, s + run, i - run);
+			inrun = false;
+		}
+		if (k == WORD || k == DIGIT) {
+			if (!inword) {
+				inword = true;
+				start = i;
+				t->ncut = 0;
+				cut(t, 0);
+			}
+			prev = k;
+			continue;
+		}
+		/* A point between digits, a hyphen between words: inside. */
+		if (inword && (k == POINT || k == HYPHEN) && i + l < n) {
+			decode(s + i + l, n - i - l, &next);
+			kn = classify(next);
+			if ((k == POINT && prev == DIGIT && kn == DIGIT) ||
+			    (k == HYPHEN && (kn == WORD || kn == DIGIT))) {
+				if (k == HYPHEN) {
+					cut(t, i - start);
+					cut(t, i + l - start);
+				}
+				prev = k;
+				continue;
+			}
+		}
+		if (inword) {
+			cut(t, i - start);
+			group(t, s + start);
+			inword = false;
+		}
+		if (k == NOSPACE && !inrun) {
+			inrun = true;
+			run = i;
+		}
+		prev = k;
+	}
+	return t->nterms;
+}
