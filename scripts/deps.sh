@@ -13,7 +13,7 @@ PACKAGES="$PACKAGES build-essential autoconf pkg-config clang"
 PACKAGES="$PACKAGES libclang-rt-14-dev"
 # libraries: headers the library and tools link against
 PACKAGES="$PACKAGES libpq-dev libjansson-dev libcurl4-openssl-dev"
-PACKAGES="$PACKAGES libarchive-dev libssl-dev libutf8proc-dev libstemmer-dev libmupdf-dev"
+PACKAGES="$PACKAGES libarchive-dev libssl-dev libutf8proc-dev libstemmer-dev libexttextcat-dev libexttextcat-data libmupdf-dev"
 PACKAGES="$PACKAGES libjbig2dec0-dev libopenjp2-7-dev libgumbo-dev libmujs-dev"
 PACKAGES="$PACKAGES libjpeg-dev zlib1g-dev libharfbuzz-dev libfreetype-dev"
 # database: the server the tests run, and its headers for building pgvector
