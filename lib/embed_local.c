@@ -43,6 +43,7 @@
 #include "buf.h"
 #include "embed.h"
 #include "mem.h"
+#include "utf8.h"
 #include "words.h"
 
 /*
@@ -245,17 +246,7 @@ classify(int32_t c)
 		    (c >= 'A' && c <= 'Z') ? C_WORD : C_SEP;
 	if (is_cjk(c))
 		return C_CJK;
-	switch (utf8proc_category(c)) {
-	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
-	case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-	case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
-	case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
-	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
-	case UTF8PROC_CATEGORY_NO:
-		return C_WORD;
-	default:
-		return C_SEP;
-	}
+	return rag_utf8_is_wordchar(c) ? C_WORD : C_SEP;
 }
 
 /* Decodes the character at s (valid UTF-8 after normalising). */

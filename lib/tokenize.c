@@ -21,6 +21,7 @@
 #include "mem.h"
 #include "stopwords.h"
 #include "tokenize.h"
+#include "utf8.h"
 
 /* Longer words are dropped (they still take a position). */
 #define WORD_MAX	255
@@ -135,36 +136,22 @@ classify(int32_t c)
 		return NOSPACE;
 	if (c == 0x2010)	/* NFKC leaves this hyphen */
 		return HYPHEN;
-	switch (utf8proc_category(c)) {
-	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
-	case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-	case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
-	case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
-	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
-	case UTF8PROC_CATEGORY_NO:
-		return WORD;
-	default:
-		return SEP;
-	}
+	return rag_utf8_is_wordchar(c) ? WORD : SEP;
 }
 
 /* The character at s[0, n) (n > 0); an invalid byte reads as a space. */
 static size_t
 decode(const char *s, size_t n, int32_t *c)
 {
-	utf8proc_ssize_t len;
+	size_t len;
 
 	if ((unsigned char)s[0] < 0x80) {
 		*c = (unsigned char)s[0];
 		return 1;
 	}
-	len = utf8proc_iterate((const utf8proc_uint8_t *)s,
-	    (utf8proc_ssize_t)n, c);
-	if (len <= 0) {
+	if ((*c = rag_utf8_decode(s, n, &len)) < 0)
 		*c = ' ';
-		return 1;
-	}
-	return (size_t)len;
+	return len;
 }
 
 /*

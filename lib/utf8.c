@@ -1,5 +1,7 @@
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "utf8.h"
 
 #define IS_CONT(b) (((b) & 0xC0) == 0x80)
@@ -203,4 +205,20 @@ rag_utf8_is_combining(uint32_t cp)
 	    (cp >= 0xFE20 && cp <= 0xFE2F) ||
 	    (cp >= 0x1F3FB && cp <= 0x1F3FF) ||		/* skin tones */
 	    (cp >= 0xE0100 && cp <= 0xE01EF);
+}
+
+bool
+rag_utf8_is_wordchar(int32_t cp)
+{
+	switch (utf8proc_category(cp)) {
+	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+	case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+	case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
+	case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
+	case UTF8PROC_CATEGORY_NO:
+		return true;
+	default:
+		return false;
+	}
 }

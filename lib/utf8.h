@@ -69,4 +69,10 @@ bool rag_utf8_is_cjk(uint32_t cp);
  */
 bool rag_utf8_is_combining(uint32_t cp);
 
+/*
+ * True for a character that belongs in a word: a letter, a mark or a
+ * number (Unicode categories L*, M*, N*).
+ */
+bool rag_utf8_is_wordchar(int32_t cp);
+
 #endif

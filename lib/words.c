@@ -314,17 +314,7 @@ word_char(int32_t c)
 		return false;
 	if (c < 0x80)
 		return isalnum(c) != 0;
-	switch (utf8proc_category(c)) {
-	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
-	case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-	case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
-	case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
-	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
-	case UTF8PROC_CATEGORY_NO:
-		return true;
-	default:
-		return false;
-	}
+	return rag_utf8_is_wordchar(c);
 }
 
 /* Joins inside a number: 3.5, 1,000, 12:30, 2024-01-02, 1/2. */
