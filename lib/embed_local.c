@@ -249,25 +249,6 @@ classify(int32_t c)
 	return rag_utf8_is_wordchar(c) ? C_WORD : C_SEP;
 }
 
-/* Decodes the character at s (valid UTF-8 after normalising). */
-static size_t
-decode(const char *s, size_t n, int32_t *c)
-{
-	utf8proc_ssize_t len;
-
-	if ((unsigned char)s[0] < 0x80) {
-		*c = (unsigned char)s[0];
-		return 1;
-	}
-	len = utf8proc_iterate((const utf8proc_uint8_t *)s,
-	    (utf8proc_ssize_t)n, c);
-	if (len <= 0) {
-		*c = ' ';
-		return 1;
-	}
-	return (size_t)len;
-}
-
 /* Character n-grams of "<w>", counted in characters, not bytes. */
 static void
 char_ngrams(struct local *L, const char *w, size_t n)
@@ -285,7 +266,7 @@ char_ngrams(struct local *L, const char *w, size_t n)
 		L->offs = rag_xrealloc(L->offs, L->offcap * sizeof(*L->offs));
 	}
 	for (i = 0; i < L->tmp.len; i += len) {
-		len = decode(L->tmp.data + i, L->tmp.len - i, &c);
+		len = rag_utf8_char(L->tmp.data + i, L->tmp.len - i, &c);
 		L->offs[ncp++] = i;
 	}
 	L->offs[ncp] = L->tmp.len;
@@ -357,7 +338,7 @@ features(struct local *L, const char *s, size_t n)
 	L->prev = 0;
 	L->prev_cjk = 0;
 	while (i < n) {
-		len = decode(s + i, n - i, &c);
+		len = rag_utf8_char(s + i, n - i, &c);
 		k = classify(c);
 		if (k != C_WORD && in_word) {
 			word(L, s + start, i - start);

@@ -139,21 +139,6 @@ classify(int32_t c)
 	return rag_utf8_is_wordchar(c) ? WORD : SEP;
 }
 
-/* The character at s[0, n) (n > 0); an invalid byte reads as a space. */
-static size_t
-decode(const char *s, size_t n, int32_t *c)
-{
-	size_t len;
-
-	if ((unsigned char)s[0] < 0x80) {
-		*c = (unsigned char)s[0];
-		return 1;
-	}
-	if ((*c = rag_utf8_decode(s, n, &len)) < 0)
-		*c = ' ';
-	return len;
-}
-
 /*
  * text in normal form into t->norm: ASCII lowercased as it is, the rest
  * through utf8proc (NFKC, case folded, ignorables dropped), invalid
@@ -181,7 +166,7 @@ normalise(struct rag_tokenizer *t, const char *text, size_t len)
 	}
 	/* Valid UTF-8 without NULs, which utf8proc_map reads to. */
 	for (i = 0; i < len; i += n) {
-		n = decode(text + i, len - i, &c);
+		n = rag_utf8_char(text + i, len - i, &c);
 		if (c == ' ' && text[i] != ' ')
 			rag_buf_addc(&t->norm, ' ');
 		else if (c == 0)
@@ -217,7 +202,7 @@ has_letter(const char *w, size_t n)
 	int32_t c;
 
 	for (i = 0; i < n; i += len) {
-		len = decode(w + i, n - i, &c);
+		len = rag_utf8_char(w + i, n - i, &c);
 		if (c >= 0x80 ? utf8proc_category(c) <= UTF8PROC_CATEGORY_LO &&
 		    utf8proc_category(c) >= UTF8PROC_CATEGORY_LU :
 		    (c >= 'a' && c <= 'z'))
@@ -291,13 +276,13 @@ nospace_run(struct rag_tokenizer *t, const char *s, size_t n)
 	size_t a = 0, b, c;
 	int32_t ch;
 
-	b = decode(s, n, &ch);
+	b = rag_utf8_char(s, n, &ch);
 	if (b == n) {
 		emit(t, s, n, ++t->pos);
 		return;
 	}
 	while (b < n) {
-		c = b + decode(s + b, n - b, &ch);
+		c = b + rag_utf8_char(s + b, n - b, &ch);
 		emit(t, s + a, c - a, ++t->pos);
 		a = b;
 		b = c;
@@ -324,7 +309,7 @@ rag_tokenize(struct rag_tokenizer *t, const char *text, size_t len,
 	t->ncut = 0;
 	for (i = 0; i <= n; i += l) {
 		if (i < n) {
-			l = decode(s + i, n - i, &c);
+			l = rag_utf8_char(s + i, n - i, &c);
 			k = classify(c);
 		} else {
 			l = 1;
@@ -346,7 +331,7 @@ rag_tokenize(struct rag_tokenizer *t, const char *text, size_t len,
 		}
 		/* A point between digits, a hyphen between words: inside. */
 		if (inword && (k == POINT || k == HYPHEN) && i + l < n) {
-			decode(s + i + l, n - i - l, &next);
+			rag_utf8_char(s + i + l, n - i - l, &next);
 			kn = classify(next);
 			if ((k == POINT && prev == DIGIT && kn == DIGIT) ||
 			    (k == HYPHEN && (kn == WORD || kn == DIGIT))) {

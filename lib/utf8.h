@@ -70,6 +70,25 @@ bool rag_utf8_is_cjk(uint32_t cp);
 bool rag_utf8_is_combining(uint32_t cp);
 
 /*
+ * The character at s[0, n) (n > 0) in *c, and its length: for walking
+ * text character by character, an invalid byte reading as a space, a
+ * word's end.  ASCII without a call.
+ */
+static inline size_t
+rag_utf8_char(const char *s, size_t n, int32_t *c)
+{
+	size_t len;
+
+	if ((unsigned char)s[0] < 0x80) {
+		*c = (unsigned char)s[0];
+		return 1;
+	}
+	if ((*c = rag_utf8_decode(s, n, &len)) < 0)
+		*c = ' ';
+	return len;
+}
+
+/*
  * True for a character that belongs in a word: a letter, a mark or a
  * number (Unicode categories L*, M*, N*).
  */
