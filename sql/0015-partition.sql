@@ -339,8 +339,11 @@ BEGIN
 END
 $fn$;
 
--- As in 0014, the sample's vectors read from the collection's partition
--- only.
+-- As in 0014, reading the collection's partition only: the sample's
+-- vectors by key and collection, and the index searches from the
+-- partition by its name, as rag_search_owner does below (through the
+-- parent, a partition not yet analysed makes reading the HNSW index look
+-- dearer than sorting every row).
 CREATE OR REPLACE FUNCTION rag_hnsw_tune(p_collection bigint,
 	p_target float8 DEFAULT 0.95, p_sample int DEFAULT 50)
 RETURNS TABLE (ef_search int, recall float8, vectors bigint)
@@ -407,7 +410,7 @@ BEGIN
 	PERFORM set_config('enable_bitmapscan', 'off', true);
 	search := format($q$
 		SELECT embedding::vector(%1$s) <=> $1 AS d, chunk_key
-		  FROM chunks WHERE collection_id = %2$s
+		  FROM chunks_%2$s
 		 ORDER BY embedding::vector(%1$s) <=> $1$q$, dims, p_collection);
 	-- Measuring an exact search instead would say nothing: pgvector
 	-- cannot use an index built in this transaction when a table holds
@@ -428,7 +431,7 @@ BEGIN
 			SELECT c.d FROM (
 				SELECT embedding::vector(%1$s) <=> s.v AS d,
 				       chunk_key
-				  FROM chunks WHERE collection_id = %2$s
+				  FROM chunks_%2$s
 				 ORDER BY embedding::vector(%1$s) <=> s.v
 				 LIMIT 2) c
 			 WHERE c.chunk_key <> s.k ORDER BY c.d LIMIT 1) x
