@@ -158,6 +158,33 @@ scans() {
 		AND inhrelid::regclass::text = 'chunks_$id'")" = 1 ]
 }
 
+@test "a new collection's partitions do not wait for a search in progress" {
+	a=$(cid alpha one)
+	# A search of another collection that holds its locks for a while:
+	# CREATE TABLE ... PARTITION OF would wait for it, ATTACH does not.
+	psql -qAtX "$RAG_DATABASE_URL" -c "BEGIN" \
+		-c "SELECT count(*) FROM chunks WHERE collection_id = $a" \
+		-c "SELECT count(*) FROM chunk_terms WHERE collection_id = $a" \
+		-c "SELECT pg_sleep(30)" -c "COMMIT" >/dev/null &
+	reader=$!
+	for i in $(seq 50); do
+		[ "$(sql "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+			WHERE c.relname IN ('chunks', 'chunk_terms') AND l.granted
+			AND l.pid <> pg_backend_pid()")" -ge 2 ] && break
+		sleep 0.1
+	done
+	SECONDS=0 rc=0
+	jq -c '.collection = "busy"' "$BATS_FILE_TMPDIR/chunks.jsonl" | head -50 |
+		PGOPTIONS="-c lock_timeout=10s" rag-index -q >/dev/null || rc=$?
+	kill "$reader" 2>/dev/null
+	wait "$reader" 2>/dev/null || true
+	sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	      WHERE query = 'SELECT pg_sleep(30)'" >/dev/null
+	[ "$rc" = 0 ]
+	[ "$SECONDS" -lt 10 ]
+	[ "$(sql "SELECT count(*) FROM chunks_$(cid default busy)")" = 50 ]
+}
+
 @test "forgetting a tenant drops its partitions and leaves the others" {
 	load_into gamma four
 	load_into gamma five
