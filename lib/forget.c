@@ -232,7 +232,8 @@ forget_rows(struct rag_db *db, const struct rag_collection *c,
 	    "collection_id = $1 AND doc_id = $2), dt AS (DELETE FROM "
 	    "chunk_terms WHERE collection_id = $1 AND chunk_key IN (SELECT "
 	    "chunk_key FROM old) RETURNING tf), dc AS (DELETE FROM chunks "
-	    "WHERE chunk_key IN (SELECT chunk_key FROM old) RETURNING 1) "
+	    "WHERE collection_id = $1 AND chunk_key IN (SELECT chunk_key FROM "
+	    "old) RETURNING 1) "
 	    "SELECT (SELECT count(*) FROM dc), (SELECT count(*) FROM dt), "
 	    "(SELECT coalesce(sum(tf), 0) FROM dt)", 2, p, v, 3, err) != 0)
 		return -1;
@@ -376,17 +377,20 @@ rag_forget_document(struct rag_db *db, struct rag_store *store,
 /*
  * The tenant's rows, table by table, children before parents; each
  * statement counts what it deleted into the field at off (or nowhere).
+ * Chunks and postings are not deleted but their partitions dropped
+ * (forget_partitions), which locks out every search until the end of the
+ * transaction (sql/0015-partition.sql): that comes as late as it can,
+ * before the documents, whose deletion would otherwise cascade to the
+ * chunks row by row.
  */
 static const struct tenant_step {
 	const char *sql;
 	ptrdiff_t off;		/* -1: not counted */
 } tenant_steps[] = {
 #define AT(k) (ptrdiff_t)offsetof(struct rag_forget_counts, k)
-	{ "DELETE FROM chunk_terms WHERE tenant_id = $1", AT(postings) },
 	{ "DELETE FROM chunk_term_stats WHERE tenant_id = $1", -1 },
 	{ "DELETE FROM embed_cache WHERE tenant_id = $1", AT(embeddings) },
 	{ "DELETE FROM query_cache WHERE tenant_id = $1", AT(cached_queries) },
-	{ "DELETE FROM chunks WHERE tenant_id = $1", AT(chunks) },
 	{ "DELETE FROM collection_deltas WHERE tenant_id = $1", -1 },
 	{ "DELETE FROM dead_letters WHERE tenant_id = $1", AT(dead_letters) },
 	{ "DELETE FROM job_inputs WHERE tenant_id = $1", -1 },
@@ -394,36 +398,49 @@ static const struct tenant_step {
 	{ "DELETE FROM runs WHERE tenant_id = $1", AT(runs) },
 	{ "DELETE FROM upload_parts WHERE tenant_id = $1", -1 },
 	{ "DELETE FROM uploads WHERE tenant_id = $1", AT(uploads) },
-	{ "DELETE FROM documents WHERE tenant_id = $1", AT(documents) },
 	{ "DELETE FROM messages WHERE tenant_id = $1", AT(messages) },
 	{ "DELETE FROM conversations WHERE tenant_id = $1", AT(conversations) },
 	{ "UPDATE cost_events SET request_id = NULL, provider_request_id = "
 	  "NULL WHERE tenant_id = $1 AND (request_id IS NOT NULL OR "
 	  "provider_request_id IS NOT NULL)", AT(cost_events_cleared) },
+	{ NULL, -1 },		/* forget_partitions */
+	{ "DELETE FROM documents WHERE tenant_id = $1", AT(documents) },
 #undef AT
 };
 
-/* Drops the collections' vector indexes and deletes them. */
+/*
+ * Drops the partitions of the tenant's collections, their vector indexes
+ * with them, counting the chunks and postings they held.
+ */
+static int
+forget_partitions(struct rag_db *db, const char *tid,
+    struct rag_forget_counts *n, struct rag_error *err)
+{
+	long long v[2];
+
+	if (numbers(db, "SELECT coalesce(sum(p.chunks), 0), coalesce(sum("
+	    "p.postings), 0) FROM (SELECT collection_id FROM collections "
+	    "WHERE tenant_id = $1 ORDER BY collection_id) c, LATERAL "
+	    "rag_partitions_drop(c.collection_id) p", 1, &tid, v, 2, err) != 0)
+		return -1;
+	n->chunks = v[0];
+	n->postings = v[1];
+	return 0;
+}
+
+/* Deletes the collections, whose partitions are gone. */
 static int
 forget_collections(struct rag_db *db, const char *tid,
     struct rag_forget_counts *n, struct rag_error *err)
 {
 	PGresult *res = rag_db_exec(db, "DELETE FROM collections WHERE "
-	    "tenant_id = $1 RETURNING collection_id", 1, &tid, err);
-	int rc = 0;
+	    "tenant_id = $1", 1, &tid, err);
 
 	if (res == NULL)
 		return -1;
-	n->collections = PQntuples(res);
-	for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
-		char *sql = rag_xasprintf("DROP INDEX IF EXISTS "
-		    "chunks_hnsw_%lld", atoll(PQgetvalue(res, i, 0)));
-
-		rc = rag_db_run(db, sql, 0, NULL, err);
-		free(sql);
-	}
+	n->collections = atoll(PQcmdTuples(res));
 	PQclear(res);
-	return rc;
+	return 0;
 }
 
 /* The tenant's rows left in every table that has a tenant_id. */
@@ -531,6 +548,11 @@ rag_forget_tenant(struct rag_db *db, struct rag_store *store,
 		return -1;
 	for (size_t i = 0; i < sizeof(tenant_steps) / sizeof(*tenant_steps);
 	    i++) {
+		if (tenant_steps[i].sql == NULL) {
+			if (forget_partitions(db, tid, &n, err) != 0)
+				goto fail;
+			continue;
+		}
 		res = rag_db_exec(db, tenant_steps[i].sql, 1, &tidp, err);
 		if (res == NULL)
 			goto fail;

@@ -36,8 +36,8 @@ index_def() {
 	local c
 	c=$(coll_id "$1")
 	sql "SELECT replace(replace(indexdef, 'chunks_hnsw_$c ', 'chunks_hnsw_N '),
-		'collection_id = $c)', 'collection_id = N)') FROM pg_indexes
-	      WHERE tablename = 'chunks' AND indexname = 'chunks_hnsw_$c'"
+		'chunks_$c ', 'chunks_N ') FROM pg_indexes
+	      WHERE tablename = 'chunks_$c' AND indexname = 'chunks_hnsw_$c'"
 }
 
 # The chunk ids of a vector search in collection $1.

@@ -136,7 +136,7 @@ manifest() {
 	run -0 sql "SELECT c.chunk_count = (SELECT count(*) FROM chunks),
 		c.term_count = (SELECT sum(tf) FROM chunk_terms) FROM collections c WHERE name = 'default'"
 	assert_output "t|t"
-	run -0 sql "SELECT count(*) FROM pg_indexes WHERE tablename = 'chunks' AND indexdef LIKE '%USING hnsw%vector(384)%'"
+	run -0 sql "SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'chunks\_%' AND indexdef LIKE '%USING hnsw%vector(384)%'"
 	assert_output 1
 }
 
