@@ -13,6 +13,7 @@
 #include <mupdf/fitz.h>
 #include <mupdf/pdf.h>
 
+#include "bidi.h"
 #include "buf.h"
 #include "error.h"
 #include "mem.h"
@@ -1176,11 +1177,103 @@ add_rune(struct rag_buf *b, int c)
 	rag_buf_add(b, tmp, (size_t)fz_runetochar(tmp, c));
 }
 
+/* A character's extent, and its place, along the direction of its line. */
+static float
+char_width(const fz_stext_line *line, const fz_stext_char *ch)
+{
+	return fabsf((ch->quad.ur.x - ch->quad.ul.x) * line->dir.x +
+	    (ch->quad.ur.y - ch->quad.ul.y) * line->dir.y);
+}
+
+static float
+char_place(const fz_stext_line *line, const fz_stext_char *ch)
+{
+	return ch->origin.x * line->dir.x + ch->origin.y * line->dir.y;
+}
+
 /*
- * The text of one line as UTF-8.  TeX and some other writers draw an
- * accented letter as a letter and a spacing accent placed over it, and
- * MuPDF gives "Br¨uns"; the accent is moved after its letter in its
- * combining form, and NFC later makes "Brüns" of it.
+ * A glyph that stands for several characters (a lam-alef ligature, or a
+ * word in /ActualText) comes out of MuPDF as its first character
+ * followed by the others with no width, in logical order.  Returns the
+ * character after the glyph's last right-to-left one, and true in *several* when the
+ * followers include a letter: a glyph of marks alone is a letter and
+ * its marks drawn where they fall, not one glyph.
+ */
+static fz_stext_char *
+glyph_end(const fz_stext_line *line, fz_stext_char *ch, bool *several)
+{
+	fz_stext_char *end = ch->next;
+
+	*several = false;
+	while (end != NULL && char_width(line, end) < 0.01f &&
+	    rag_bidi_is_rtl(end->c)) {
+		if (!rag_bidi_is_mark(end->c))
+			*several = true;
+		end = end->next;
+	}
+	return end;
+}
+
+/*
+ * A line with right-to-left text.  Most writers draw it glyph by glyph
+ * from left to right, in visual order, and MuPDF keeps the order things
+ * were drawn in: the line is put back in logical order (bidi.h).  The
+ * glyphs of several characters are first turned around, so that the
+ * reordering puts them back as they were.  Some writers draw the glyphs
+ * of a right-to-left run from right to left, in logical order: a line
+ * whose right-to-left glyphs mostly go leftwards is left as it is.
+ */
+static void
+line_rtl(struct rag_buf *b, fz_stext_line *line)
+{
+	struct rag_buf tmp = RAG_BUF_INIT;
+	fz_stext_char *ch, *end, *c, *stack[64];
+	int forward = 0, backward = 0, n;
+	float last = 0;
+	bool several, seen = false;
+
+	rag_buf_reset(b);
+	for (ch = line->first_char; ch != NULL; ch = end) {
+		end = glyph_end(line, ch, &several);
+		if (rag_bidi_is_rtl(ch->c) && char_width(line, ch) >= 0.01f) {
+			float at = char_place(line, ch);
+
+			if (seen && at > last)
+				forward++;
+			else if (seen && at < last)
+				backward++;
+			last = at;
+			seen = true;
+		}
+		if (!several || !rag_bidi_is_rtl(ch->c)) {
+			for (c = ch; c != end; c = c->next)
+				add_rune(b, c->c);
+			continue;
+		}
+		n = 0;
+		for (c = ch; c != end && n < 64; c = c->next)
+			stack[n++] = c;
+		while (n > 0)
+			add_rune(b, stack[--n]->c);
+	}
+	if (backward > forward) {
+		/* drawn in logical order: take it as it was drawn */
+		rag_buf_reset(b);
+		for (ch = line->first_char; ch != NULL; ch = ch->next)
+			add_rune(b, ch->c);
+		return;
+	}
+	rag_bidi_logical(&tmp, rag_buf_str(b), b->len);
+	rag_buf_reset(b);
+	rag_buf_add(b, rag_buf_str(&tmp), tmp.len);
+	rag_buf_release(&tmp);
+}
+
+/*
+ * The text of one line as UTF-8, in logical order.  TeX and some other
+ * writers draw an accented letter as a letter and a spacing accent
+ * placed over it, and MuPDF gives "Br¨uns"; the accent is moved after
+ * its letter in its combining form, and NFC later makes "Brüns" of it.
  */
 static void
 line_utf8(struct rag_buf *b, fz_stext_line *line)
@@ -1191,6 +1284,10 @@ line_utf8(struct rag_buf *b, fz_stext_line *line)
 
 	rag_buf_reset(b);
 	for (ch = line->first_char; ch != NULL; ch = ch->next) {
+		if (rag_bidi_is_rtl(ch->c)) {
+			line_rtl(b, line);
+			return;
+		}
 		mark = flat ? combining(ch->c) : 0;
 		if (mark != 0 && ch->next != NULL && accents(ch, ch->next)) {
 			add_rune(b, ch->next->c);

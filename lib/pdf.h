@@ -80,7 +80,8 @@ const char *rag_pdf_section(struct rag_pdf *pdf, int number);
  *
  * text is paragraphs separated by one blank line ("\n\n"), the lines of
  * each paragraph joined with single spaces (words hyphenated across a
- * line end rejoined), in reading order; it is valid UTF-8 in NFC,
+ * line end rejoined), in reading order, right-to-left lines in logical
+ * order (bidi.h); it is valid UTF-8 in NFC,
  * without control characters other than '\n', private-use characters,
  * U+FFFD or trailing spaces; ligatures are spelled out ("fi", "fl").
  */
