@@ -93,6 +93,13 @@ struct rag_pdf_page {
 	size_t chars;		/* code points in text */
 	int images;		/* images drawn on the page */
 	bool needs_ocr;		/* images but (almost) no text: scanned? */
+	size_t unreadable;	/* characters MuPDF found that are not
+				   text: U+FFFD (a glyph without Unicode),
+				   private-use code points, controls; they
+				   are not in text */
+	bool garbled;		/* unreadable is more than half of the
+				   characters other than spaces, and at
+				   least 8: the text layer is not text */
 	char *warning;		/* NULL, or why text may be incomplete:
 				   "ignoring zlib error: incorrect data
 				   check: text may be incomplete" */
