@@ -21,7 +21,7 @@ reference() {
 	awk -v want="$1" '
 		/^#/ { next }
 		/^$/ { if (n) page++; n = 0; next }
-		/^!logical$/ { next }
+		/^!(logical|shaped)$/ { next }
 		{ n++; if (page + 1 == want) print }' "$BIDI/rtl.txt"
 }
 
@@ -56,4 +56,10 @@ reference() {
 	# and on pages turned by /Rotate
 	run -0 page_text "$PDFS/sf-015-arabic-habibi-rotated.pdf" 3
 	[ "$output" = "حَبيبي habibi حَبيبي" ]
+}
+
+@test "Arabic in presentation forms comes out as its letters, lam-alef ligatures as two" {
+	run -0 page_text "$BIDI/rtl.pdf" 5
+	[ "$output" = "$(reference 5 | sed '$!G')" ]
+	[[ "$output" == *"الإعلان (UDHR)"* ]]
 }

@@ -18,7 +18,7 @@ reference() {
 	awk -v want="$1" '
 		/^#/ { next }
 		/^$/ { if (n) page++; n = 0; next }
-		/^!logical$/ { next }
+		/^!(logical|shaped)$/ { next }
 		{ n++; if (page + 1 == want) print }' "$data/bidi/rtl.txt"
 }
 
@@ -56,13 +56,14 @@ page() {
 }
 
 printf '%-34s %5s %5s %9s %6s\n' page words rag pdftotext mutool
-for n in 1 2 3 4; do
+for n in 1 2 3 4 5; do
 	reference "$n" >"$work/ref$n.txt"
 done
 page "$data/bidi/rtl.pdf" 1 "$work/ref1.txt" "rtl.pdf p1 Arabic, visual"
 page "$data/bidi/rtl.pdf" 2 "$work/ref2.txt" "rtl.pdf p2 Hebrew, visual"
 page "$data/bidi/rtl.pdf" 3 "$work/ref3.txt" "rtl.pdf p3 English+RTL words"
 page "$data/bidi/rtl.pdf" 4 "$work/ref4.txt" "rtl.pdf p4 Arabic, logical"
+page "$data/bidi/rtl.pdf" 5 "$work/ref5.txt" "rtl.pdf p5 Arabic, shaped"
 # the word habibi in Arabic and in Latin letters, in one ActualText each
 printf 'حَبيبي habibi حَبيبي\n' >"$work/habibi.txt"
 page "$data/pdfs/sf-015-arabic-habibi.pdf" 1 "$work/habibi.txt" \

@@ -6,7 +6,9 @@
 # numbers and Latin words left to right inside them, brackets mirrored).
 # Pages whose first line is "!logical" instead draw every glyph of a
 # right-to-left line from right to left, in logical order, as some
-# writers do.  A glyph's CID is its code point, and the ToUnicode CMap
+# writers do; on pages whose first line is "!shaped" Arabic letters are
+# drawn in their presentation forms (U+FE70...), lam and alef as one
+# ligature glyph that stands for both, as other writers do.  A glyph's CID is its code point, and the ToUnicode CMap
 # maps every CID to itself; the font (DejaVu Sans metrics) is not
 # embedded, so the file stays small.  Run by hand after changing
 # rtl.txt:  python3 make-pdf.py DejaVuSans.ttf > rtl.pdf
@@ -77,6 +79,59 @@ def visual(line):
 	    for i, m in slots]
 
 
+RIGHT_JOINING = set("\u0622\u0623\u0624\u0625\u0627\u0629\u062f\u0630"
+    "\u0631\u0632\u0648")
+LAM_ALEF = {"\u0622": "\ufef5", "\u0623": "\ufef7", "\u0625": "\ufef9",
+    "\u0627": "\ufefb"}
+
+
+def joining(c):
+	"""'D' dual-joining, 'R' right-joining, None: does not join."""
+	if c in RIGHT_JOINING:
+		return "R"
+	if "\u0626" <= c <= "\u064a" and c != "\u0640":
+		return "D"
+	return None
+
+
+def shape(line):
+	"""The line with its Arabic letters in the presentation forms a
+	simple shaper gives them (initial, medial, final, isolated), lam
+	and alef as one ligature, as some PDF writers map their glyphs."""
+	out, i = [], 0
+	letters = [k for k, c in enumerate(line) if not unicodedata.combining(c)]
+	def neighbour(k, step):
+		j = k + step
+		while 0 <= j < len(line) and unicodedata.combining(line[j]):
+			j += step
+		return line[j] if 0 <= j < len(line) else ""
+	while i < len(line):
+		c = line[i]
+		if joining(c) is None:
+			out.append(c)
+			i += 1
+			continue
+		prev = neighbour(i, -1)
+		joins_prev = joining(prev) == "D"
+		nxt = neighbour(i, 1)
+		if c == "\u0644" and nxt in LAM_ALEF:
+			lig = ord(LAM_ALEF[nxt]) + (1 if joins_prev else 0)
+			out.append(chr(lig))
+			i += 1
+			while unicodedata.combining(line[i]):
+				i += 1
+			i += 1
+			continue
+		joins_next = joining(c) == "D" and joining(nxt) is not None
+		form = ("MEDIAL" if joins_prev and joins_next else
+		    "FINAL" if joins_prev else "INITIAL" if joins_next else
+		    "ISOLATED")
+		out.append(unicodedata.lookup("%s %s FORM" %
+		    (unicodedata.name(c), form)))
+		i += 1
+	return "".join(out)
+
+
 def font_widths(path):
 	"""Advance widths in 1/1000 em by code point, from the font's cmap
 	(format 4) and hmtx."""
@@ -142,6 +197,8 @@ def main():
 		logical = lines[0] == "!logical"
 		if logical:
 			lines = lines[1:]
+		if lines[0] == "!shaped":
+			lines = [shape(l) for l in lines[1:]]
 		ops = ["BT /F1 12 Tf"]
 		y = 780
 		for line in lines:
@@ -173,14 +230,23 @@ def main():
 		return len(objs)
 	catalog = add(None)
 	pages_obj = add(None)
+	# lam-alef ligatures stand for two characters, the rest for
+	# themselves
+	ligs = sorted(c for c in used if "\ufef5" <= c <= "\ufefc")
 	highs = sorted({ord(c) >> 8 for c in used})
 	cmap = ("/CIDInit /ProcSet findresource begin\n12 dict begin\n"
 	    "begincmap\n/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) "
 	    "/Supplement 0 >> def\n/CMapName /Adobe-Identity-UCS def\n"
 	    "/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\n"
 	    "endcodespacerange\n%d beginbfrange\n" % len(highs) +
-	    "".join("<%02X00> <%02XFF> <%02X00>\n" % (h, h, h) for h in highs) +
-	    "endbfrange\nendcmap\nCMapName currentdict /CMap defineresource "
+	    "".join("<%02X00> <%02X%s> <%02X00>\n" % (h, h,
+	        "F4" if h == 0xfe else "FF", h) for h in highs) +
+	    "endbfrange\n" +
+	    ("%d beginbfchar\n" % len(ligs) + "".join("<%04X> <0644%04X>\n"
+	        % (ord(c), ord({v: k for k, v in LAM_ALEF.items()}[
+	            chr(ord(c) - 1 + (ord(c) & 1))])) for c in ligs) +
+	        "endbfchar\n" if ligs else "") +
+	    "endcmap\nCMapName currentdict /CMap defineresource "
 	    "pop\nend\nend\n").encode()
 	tounicode = add(b"<< /Length %d >>\nstream\n" % len(cmap) + cmap +
 	    b"\nendstream")
