@@ -13,11 +13,14 @@
 bool
 rag_bidi_is_rtl(int c)
 {
-	return (c >= 0x0590 && c <= 0x08ff) ||	/* Hebrew .. Arabic Ext-A */
-	    (c >= 0xfb1d && c <= 0xfdff) ||	/* Hebrew, Arabic pres. forms A */
-	    (c >= 0xfe70 && c <= 0xfeff) ||	/* Arabic presentation forms B */
-	    (c >= 0x10800 && c <= 0x10fff) ||	/* Cypriot .. Old Uyghur */
-	    (c >= 0x1e800 && c <= 0x1efff);	/* Mende Kikakui .. Arabic math */
+	/*
+	 * Hebrew to Arabic Extended-A; the Hebrew and Arabic presentation
+	 * forms; Cypriot to Old Uyghur; Mende Kikakui to the Arabic
+	 * mathematical letters.
+	 */
+	return (c >= 0x0590 && c <= 0x08ff) || (c >= 0xfb1d && c <= 0xfdff) ||
+	    (c >= 0xfe70 && c <= 0xfefc) || (c >= 0x10800 && c <= 0x10fff) ||
+	    (c >= 0x1e800 && c <= 0x1efff);
 }
 
 bool

@@ -1,4 +1,4 @@
-/* bidi: right-to-left lines from the visual order PDFs draw them in to logical order. */
+/* bidi: right-to-left lines from the order drawn to the order read. */
 #ifndef RAG_BIDI_H
 #define RAG_BIDI_H
 

@@ -1207,9 +1207,9 @@ char_place(const fz_stext_line *line, const fz_stext_char *ch)
  * A glyph that stands for several characters (a lam-alef ligature, or a
  * word in /ActualText) comes out of MuPDF as its first character
  * followed by the others with no width, in logical order.  Returns the
- * character after the glyph's last right-to-left one, and true in *several* when the
- * followers include a letter: a glyph of marks alone is a letter and
- * its marks drawn where they fall, not one glyph.
+ * character after the glyph's last right-to-left one, and true in
+ * *several when the followers include a letter: a letter followed by
+ * marks alone is a letter and its marks drawn where they fall.
  */
 static fz_stext_char *
 glyph_end(const fz_stext_line *line, fz_stext_char *ch, bool *several)
@@ -1392,7 +1392,7 @@ is_space(int c)
 static bool
 is_unreadable(int c)
 {
-	return c <= 0 || c < 0x20 || (c >= 0x7f && c <= 0x9f) ||
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) ||
 	    c == 0xfffd || (c >= 0xe000 && c <= 0xf8ff) || c >= 0xf0000;
 }
 
