@@ -30,9 +30,11 @@ static const char help[] =
     "metadata.  One page is in memory at a time.  A document that cannot be\n"
     "opened (damaged, encrypted without its password, not a PDF) becomes an\n"
     "\"error\" record and the stream goes on; a page without a text layer is\n"
-    "flagged \"needs_ocr\" and reported.  A \"shard\" record (or --pages)\n"
-    "parses only its page range.  With --plan, nothing is parsed: each\n"
-    "document becomes \"shard\" records of --shard-pages pages, to fan out:\n"
+    "flagged \"needs_ocr\" and reported, and so is one whose text layer is\n"
+    "not readable text (\"garbled\").  Right-to-left text (Arabic, Hebrew)\n"
+    "comes out in logical order.  A \"shard\" record (or --pages) parses\n"
+    "only its page range.  With --plan, nothing is parsed: each document\n"
+    "becomes \"shard\" records of --shard-pages pages, to fan out:\n"
     "  rag-upload big.pdf | rag-parse --plan |\n"
     "    parallel --pipe -N1 'rag-parse | rag-chunk | rag-embed | rag-index'\n"
     "\n"
@@ -98,7 +100,7 @@ struct opts {
 	double doc_seconds;	/* 0: no limit on a whole document */
 	char *password;
 	struct rag_pdf_options pdf;
-	long documents, pages, ocr;
+	long documents, pages, ocr, garbled;
 };
 
 /* Fields of the document record a page record does not carry. */
@@ -358,9 +360,10 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	char *path = NULL;
 	bool temporary = false;
 	json_t *base = NULL;
-	struct rag_buf ocr = RAG_BUF_INIT;
+	struct rag_buf ocr = RAG_BUF_INIT, bad = RAG_BUF_INIT;
 	struct furniture furn = { NULL, 0, 0, NULL, 0 };
 	int first, last, npages, nocr = 0, rc = 0, *ocr_pages = NULL;
+	int nbad = 0, *bad_pages = NULL;
 	const char *section;
 	struct timespec t0;
 
@@ -408,6 +411,7 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	if (o->strip_furniture)
 		furniture_find(pdf, first, last, &furn);
 	ocr_pages = rag_xcalloc((size_t)(last - first + 1), sizeof(int));
+	bad_pages = rag_xcalloc((size_t)(last - first + 1), sizeof(int));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rag_pdf_page_init(&page);
 	for (int n = first; n <= last; n++) {
@@ -445,6 +449,10 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 			ocr_pages[nocr++] = n;
 			o->ocr++;
 		}
+		if (page.garbled) {
+			bad_pages[nbad++] = n;
+			o->garbled++;
+		}
 		if (o->strip_furniture)
 			furniture_strip(&furn, &page.text);
 		out = json_copy(base);
@@ -456,6 +464,8 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 		    page.text.data : "", page.text.len));
 		if (page.needs_ocr)
 			json_object_set_new(out, "needs_ocr", json_true());
+		if (page.garbled)
+			json_object_set_new(out, "garbled", json_true());
 		rag_stream_emit(s, out);
 		json_decref(out);
 		o->pages++;
@@ -467,11 +477,20 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 		rag_warn("%s: %d of %d pages have no text layer (probably "
 		    "scanned) and need OCR: page%s %s", po.name, nocr,
 		    last - first + 1, nocr == 1 ? "" : "s", rag_buf_str(&ocr));
+	page_ranges(&bad, bad_pages, nbad);
+	if (nbad > 0)
+		rag_warn("%s: the text layer of %d of %d pages is not readable "
+		    "text (most of its characters have no Unicode value, as "
+		    "from a font without a ToUnicode map): OCR them: page%s %s",
+		    po.name, nbad, last - first + 1, nbad == 1 ? "" : "s",
+		    rag_buf_str(&bad));
 	o->documents++;
 out:
 	furniture_release(&furn);
 	free(ocr_pages);
+	free(bad_pages);
 	rag_buf_release(&ocr);
+	rag_buf_release(&bad);
 	json_decref(base);
 	rag_pdf_free(pdf);
 	if (temporary)
@@ -583,7 +602,7 @@ main(int argc, char **argv)
 	else
 		rag_info("%ld document%s, %ld pages%s%s", o.documents,
 	    o.documents == 1 ? "" : "s", o.pages,
-	    o.ocr ? " (some need OCR)" : "",
+	    o.ocr || o.garbled ? " (some need OCR)" : "",
 	    rag_stream_failures(s) ? ", some records failed" : "");
 	rag_stream_free(s);
 	free(o.password);

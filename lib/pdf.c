@@ -13,6 +13,7 @@
 #include <mupdf/fitz.h>
 #include <mupdf/pdf.h>
 
+#include "bidi.h"
 #include "buf.h"
 #include "error.h"
 #include "mem.h"
@@ -25,6 +26,18 @@
  * bad OCR layer is not a text layer.
  */
 #define OCR_MAX_CHARS 8
+
+/*
+ * A page is garbled when more than this share of its characters (spaces
+ * not counted) are not text, and at least OCR_MAX_CHARS of them: U+FFFD
+ * for glyphs without a Unicode value (a font without a ToUnicode map),
+ * private-use code points, control characters.  On the test corpus the
+ * garbled pages (pdfjs-tamreview-garbled-encoding.pdf) have 81 % to 98 %
+ * of them, and readable pages, CJK and Arabic among them, at most 25 %
+ * (sf-015-arabic-habibi.pdf, whose Arabic reads but whose Latin font has
+ * no Unicode values), most of them none: half is far from both.
+ */
+#define GARBLED_SHARE 0.5
 
 /*
  * MuPDF's store keeps fonts between pages: emptying it after each page
@@ -1176,11 +1189,122 @@ add_rune(struct rag_buf *b, int c)
 	rag_buf_add(b, tmp, (size_t)fz_runetochar(tmp, c));
 }
 
+/* A character's extent, and its place, along the direction of its line. */
+static float
+char_width(const fz_stext_line *line, const fz_stext_char *ch)
+{
+	return fabsf((ch->quad.ur.x - ch->quad.ul.x) * line->dir.x +
+	    (ch->quad.ur.y - ch->quad.ul.y) * line->dir.y);
+}
+
+static float
+char_place(const fz_stext_line *line, const fz_stext_char *ch)
+{
+	return ch->origin.x * line->dir.x + ch->origin.y * line->dir.y;
+}
+
 /*
- * The text of one line as UTF-8.  TeX and some other writers draw an
- * accented letter as a letter and a spacing accent placed over it, and
- * MuPDF gives "Br¨uns"; the accent is moved after its letter in its
- * combining form, and NFC later makes "Brüns" of it.
+ * A glyph that stands for several characters (a lam-alef ligature, or a
+ * word in /ActualText) comes out of MuPDF as its first character
+ * followed by the others with no width, in logical order.  Returns the
+ * character after the glyph's last right-to-left one, and true in
+ * *several when the followers include a letter: a letter followed by
+ * marks alone is a letter and its marks drawn where they fall.
+ */
+static fz_stext_char *
+glyph_end(const fz_stext_line *line, fz_stext_char *ch, bool *several)
+{
+	fz_stext_char *end = ch->next;
+
+	*several = false;
+	while (end != NULL && char_width(line, end) < 0.01f &&
+	    rag_bidi_is_rtl(end->c)) {
+		if (!rag_bidi_is_mark(end->c))
+			*several = true;
+		end = end->next;
+	}
+	return end;
+}
+
+/* Turns round the characters of b from byte start on. */
+static void
+reverse_runes(struct rag_buf *b, size_t start)
+{
+	struct rag_buf tmp = RAG_BUF_INIT;
+	size_t end = b->len, i;
+
+	while (end > start) {
+		i = end - 1;
+		while (i > start && ((unsigned char)b->data[i] & 0xc0) == 0x80)
+			i--;
+		rag_buf_add(&tmp, b->data + i, end - i);
+		end = i;
+	}
+	if (tmp.len > 0)
+		memcpy(b->data + start, tmp.data, tmp.len);
+	rag_buf_release(&tmp);
+}
+
+/*
+ * A line with right-to-left text.  Most writers draw it glyph by glyph
+ * from left to right, in visual order, and MuPDF keeps the order things
+ * were drawn in: the line is put back in logical order (bidi.h).  The
+ * glyphs of several characters are first turned around, so that the
+ * reordering puts them back as they were.  Some writers draw the glyphs
+ * of a right-to-left run from right to left, in logical order: a line
+ * whose right-to-left glyphs mostly go leftwards is left as it is.
+ */
+static void
+line_rtl(struct rag_buf *b, fz_stext_line *line)
+{
+	struct rag_buf tmp = RAG_BUF_INIT;
+	fz_stext_char *ch, *end, *c;
+	int forward = 0, backward = 0;
+	size_t start;
+	float last = 0;
+	bool several, seen = false;
+
+	rag_buf_reset(b);
+	for (ch = line->first_char; ch != NULL; ch = end) {
+		end = glyph_end(line, ch, &several);
+		if (rag_bidi_is_rtl(ch->c) && char_width(line, ch) >= 0.01f) {
+			float at = char_place(line, ch);
+
+			if (seen && at > last)
+				forward++;
+			else if (seen && at < last)
+				backward++;
+			last = at;
+			seen = true;
+		}
+		if (!several || !rag_bidi_is_rtl(ch->c)) {
+			for (c = ch; c != end; c = c->next)
+				add_rune(b, c->c);
+			continue;
+		}
+		start = b->len;
+		for (c = ch; c != end; c = c->next)
+			add_rune(b, c->c);
+		reverse_runes(b, start);
+	}
+	if (backward > forward) {
+		/* drawn in logical order: take it as it was drawn */
+		rag_buf_reset(b);
+		for (ch = line->first_char; ch != NULL; ch = ch->next)
+			add_rune(b, ch->c);
+		return;
+	}
+	rag_bidi_logical(&tmp, rag_buf_str(b), b->len);
+	rag_buf_reset(b);
+	rag_buf_add(b, rag_buf_str(&tmp), tmp.len);
+	rag_buf_release(&tmp);
+}
+
+/*
+ * The text of one line as UTF-8, in logical order.  TeX and some other
+ * writers draw an accented letter as a letter and a spacing accent
+ * placed over it, and MuPDF gives "Br¨uns"; the accent is moved after
+ * its letter in its combining form, and NFC later makes "Brüns" of it.
  */
 static void
 line_utf8(struct rag_buf *b, fz_stext_line *line)
@@ -1191,6 +1315,10 @@ line_utf8(struct rag_buf *b, fz_stext_line *line)
 
 	rag_buf_reset(b);
 	for (ch = line->first_char; ch != NULL; ch = ch->next) {
+		if (rag_bidi_is_rtl(ch->c)) {
+			line_rtl(b, line);
+			return;
+		}
 		mark = flat ? combining(ch->c) : 0;
 		if (mark != 0 && ch->next != NULL && accents(ch, ch->next)) {
 			add_rune(b, ch->next->c);
@@ -1252,22 +1380,62 @@ shape_block(struct rag_buf *text, fz_stext_block *block)
 	rag_buf_release(&para);
 }
 
+static bool
+is_space(int c)
+{
+	return c == ' ' || (c >= 0x09 && c <= 0x0d) || c == 0xa0 ||
+	    c == 0x1680 || (c >= 0x2000 && c <= 0x200b) || c == 0x2028 ||
+	    c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+/* What a font without Unicode values, or a broken one, gives for text. */
+static bool
+is_unreadable(int c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) ||
+	    c == 0xfffd || (c >= 0xe000 && c <= 0xf8ff) || c >= 0xf0000;
+}
+
+/*
+ * Counts the characters of a block MuPDF found, spaces not counted, and
+ * those of them that are not text, before clean-up drops them.
+ */
+static void
+count_block(fz_stext_block *block, size_t *solid, size_t *unreadable)
+{
+	fz_stext_line *l;
+	fz_stext_char *ch;
+
+	for (l = block->u.t.first_line; l != NULL; l = l->next)
+		for (ch = l->first_char; ch != NULL; ch = ch->next) {
+			if (is_space(ch->c))
+				continue;
+			(*solid)++;
+			if (is_unreadable(ch->c))
+				(*unreadable)++;
+		}
+}
+
 /* Turns MuPDF's structured text into the page's text and counts. */
 static void
 shape_page(struct rag_pdf_page *out, fz_stext_page *st)
 {
 	fz_stext_block *b;
-	size_t solid;
+	size_t solid, found = 0;
 
 	for (b = st->first_block; b != NULL; b = b->next) {
-		if (b->type == FZ_STEXT_BLOCK_IMAGE)
+		if (b->type == FZ_STEXT_BLOCK_IMAGE) {
 			out->images++;
-		else if (b->type == FZ_STEXT_BLOCK_TEXT)
+		} else if (b->type == FZ_STEXT_BLOCK_TEXT) {
 			shape_block(&out->text, b);
+			count_block(b, &found, &out->unreadable);
+		}
 	}
 	out->chars = rag_text_count(rag_buf_str(&out->text), out->text.len,
 	    &solid);
 	out->needs_ocr = out->images > 0 && solid < OCR_MAX_CHARS;
+	out->garbled = out->unreadable >= OCR_MAX_CHARS &&
+	    (double)out->unreadable > GARBLED_SHARE * (double)found;
 }
 
 /*
@@ -1357,6 +1525,8 @@ rag_pdf_page_text(struct rag_pdf *pdf, int number, struct rag_pdf_page *out,
 	out->chars = 0;
 	out->images = 0;
 	out->needs_ocr = false;
+	out->unreadable = 0;
+	out->garbled = false;
 	if (number < 1 || number > pdf->pages)
 		return rag_error_set(err, RAG_EXIT_FAILED,
 		    "page %d is out of range: '%s' has %d page%s", number,

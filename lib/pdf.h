@@ -80,7 +80,8 @@ const char *rag_pdf_section(struct rag_pdf *pdf, int number);
  *
  * text is paragraphs separated by one blank line ("\n\n"), the lines of
  * each paragraph joined with single spaces (words hyphenated across a
- * line end rejoined), in reading order; it is valid UTF-8 in NFC,
+ * line end rejoined), in reading order, right-to-left lines in logical
+ * order (bidi.h); it is valid UTF-8 in NFC,
  * without control characters other than '\n', private-use characters,
  * U+FFFD or trailing spaces; ligatures are spelled out ("fi", "fl").
  */
@@ -92,6 +93,13 @@ struct rag_pdf_page {
 	size_t chars;		/* code points in text */
 	int images;		/* images drawn on the page */
 	bool needs_ocr;		/* images but (almost) no text: scanned? */
+	size_t unreadable;	/* characters MuPDF found that are not
+				   text: U+FFFD (a glyph without Unicode),
+				   private-use code points, controls; they
+				   are not in text */
+	bool garbled;		/* unreadable is more than half of the
+				   characters other than spaces, and at
+				   least 8: the text layer is not text */
 	char *warning;		/* NULL, or why text may be incomplete:
 				   "ignoring zlib error: incorrect data
 				   check: text may be incomplete" */

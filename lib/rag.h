@@ -46,6 +46,7 @@
  *   store    the object store, content-addressed: file:// and
  *            s3:// (store_s3), multipart, resume, presigned uploads
  *   text     text clean-up: NFC, control characters, hyphenation
+ *   bidi     right-to-left lines from visual to logical order (FriBidi)
  *   pdf      MuPDF: open, page text, labels, metadata, limits
  *   chunk    token-aware splitting with overlap and page provenance
  *   embed    embedding providers: embed_local (the offline default),

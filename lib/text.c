@@ -76,7 +76,32 @@ put_cp(struct rag_buf *b, int32_t c)
 	rag_buf_add(b, tmp, (size_t)len);
 }
 
-enum keep { DROP, SPACE, KEEP };
+/*
+ * Some writers map Arabic glyphs to the presentation forms of their
+ * letters (U+FE8E for the final form of alef, U+FEFB for lam-alef), which
+ * no one types: puts the letters they show instead (their compatibility
+ * decomposition), without the space that the isolated forms of the
+ * vowel marks (U+FE70...) decompose to.
+ */
+static void
+put_unshaped(struct rag_buf *b, int32_t c)
+{
+	utf8proc_int32_t d[20];
+	utf8proc_ssize_t n, i;
+	int last = 0;
+
+	n = utf8proc_decompose_char(c, d, 20,
+	    UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT, &last);
+	if (n <= 0 || n > 20) {
+		put_cp(b, c);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (d[i] != ' ' || n == 1)
+			put_cp(b, d[i]);
+}
+
+enum keep { DROP, SPACE, KEEP, UNSHAPE };
 
 /* What cleaning does with code point c. */
 static enum keep
@@ -95,6 +120,8 @@ classify(int32_t c)
 		return DROP;
 	if ((c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe)
 		return DROP;
+	if ((c >= 0xfb50 && c <= 0xfdff) || (c >= 0xfe70 && c <= 0xfefc))
+		return UNSHAPE;
 	switch (utf8proc_category(c)) {
 	case UTF8PROC_CATEGORY_CO:
 	case UTF8PROC_CATEGORY_CC:
@@ -134,6 +161,9 @@ rag_text_clean(struct rag_buf *out, const char *s, size_t n)
 			break;
 		case KEEP:
 			put_cp(&tmp, c);
+			break;
+		case UNSHAPE:
+			put_unshaped(&tmp, c);
 			break;
 		}
 	}

@@ -13,8 +13,10 @@
  * noncharacters, U+FFFD and invisible format characters (soft hyphen,
  * zero-width space, word joiner, byte order mark) are dropped; tab, CR,
  * form feed and every Unicode space separator (no-break space, thin
- * space, ideographic space...) become ' '; the result is in Unicode
- * normalisation form C.  Zero-width joiner and non-joiner are kept: some
+ * space, ideographic space...) become ' '; Arabic presentation forms
+ * (U+FB50..U+FDFF, U+FE70..U+FEFC) become the letters they show (their
+ * compatibility decomposition: U+FEFB lam-alef gives U+0644 U+0627); the
+ * result is in Unicode normalisation form C.  Zero-width joiner and non-joiner are kept: some
  * scripts need them.  Returns the number of code points appended.
  */
 size_t rag_text_clean(struct rag_buf *out, const char *s, size_t n);

@@ -16,6 +16,7 @@ PACKAGES="$PACKAGES libpq-dev libjansson-dev libcurl4-openssl-dev"
 PACKAGES="$PACKAGES libarchive-dev libssl-dev libutf8proc-dev libstemmer-dev libexttextcat-dev libexttextcat-data libmupdf-dev"
 PACKAGES="$PACKAGES libjbig2dec0-dev libopenjp2-7-dev libgumbo-dev libmujs-dev"
 PACKAGES="$PACKAGES libjpeg-dev zlib1g-dev libharfbuzz-dev libfreetype-dev"
+PACKAGES="$PACKAGES libfribidi-dev"
 # database: the server the tests run, and its headers for building pgvector
 # and rag's own extension (ext/rag_bm25); PgBouncer, which keeps the
 # embedded cluster's backends warm between tools

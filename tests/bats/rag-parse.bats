@@ -179,6 +179,38 @@ assert_no_secret() {
 	[[ "$stderr" == *"(some need OCR)"* ]]
 }
 
+# A document record for a PDF read in place.
+local_doc() {
+	jq -cn --arg s "$1" '{type: "document", source: $s}'
+}
+
+@test "a PDF whose fonts have no Unicode values: pages flagged garbled, one warning naming them" {
+	pdf=$PDFS/pdfjs-tamreview-garbled-encoding.pdf
+	run -0 --separate-stderr rag-parse <<<"$(local_doc "$pdf")"
+	[ "$(jq -s length <<<"$output")" -eq 23 ]
+	[ "$(jq -r 'select(.garbled == true) | .page' <<<"$output" | tr '\n' ' ')" = \
+		"$(seq -s ' ' 2 22) " ]
+	# pages 1 and 23 are readable, and have no field at all
+	[ "$(jq -s '[.[0], .[22]] | map(has("garbled")) | any' <<<"$output")" = false ]
+	[ "$(grep -c 'not readable' <<<"$stderr")" -eq 1 ]
+	[[ "$stderr" == *"rag-parse: $pdf: the text layer of 21 of 23 pages is not readable text"*"OCR them: pages 2-22"* ]]
+	[[ "$stderr" == *"(some need OCR)"* ]]
+	# a shard names only its own pages
+	run -0 --separate-stderr rag-parse --pages 20-23 <<<"$(local_doc "$pdf")"
+	[[ "$stderr" == *"the text layer of 3 of 4 pages is not readable text"*"pages 20-22"* ]]
+}
+
+@test "readable PDFs, Chinese, Japanese, Arabic and Hebrew among them, have no garbled page" {
+	for f in "$PDFS/sf-004-pdflatex-4-pages.pdf" "$PDFS/pm-jo-japanese.pdf" \
+		"$PDFS/pdfjs-chinese-xiaobiaosong.pdf" "$PDFS/sf-015-arabic-habibi.pdf" \
+		"$BATS_TEST_DIRNAME/../data/bidi/rtl.pdf"; do
+		run -0 --separate-stderr rag-parse <<<"$(local_doc "$f")"
+		[ "$(jq -s '[.[] | has("garbled")] | any' <<<"$output")" = false ] ||
+			fail "$f: pages flagged garbled"
+		[[ "$stderr" != *"not readable"* ]] || fail "$f: $stderr"
+	done
+}
+
 @test "records of other types and earlier errors pass through; errors make exit 1" {
 	other='{"type":"note","n":1}'
 	earlier='{"type":"error","stage":"upload","error":"x","retryable":false}'

@@ -402,6 +402,43 @@ test_scanned(void)
 	rag_pdf_page_release(&p);
 }
 
+/*
+ * Fonts without Unicode values: pages 2-22 of TAMReview are 81-98 %
+ * U+FFFD, pages 1 and 23 are readable; habibi has a few U+FFFD among
+ * its 24 characters and reads.
+ */
+static void
+test_garbled(void)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_pdf_page p;
+	struct rag_pdf *pdf;
+	int k, flagged = 0;
+
+	rag_pdf_page_init(&p);
+	pdf = open_pdf("pdfjs-tamreview-garbled-encoding.pdf", NULL, 0, 0,
+	    &err);
+	for (k = 1; pdf != NULL && k <= 23; k++)
+		if (rag_pdf_page_text(pdf, k, &p, &err) == 0 && p.garbled &&
+		    k >= 2 && k <= 22 && p.unreadable > 300)
+			flagged++;
+	is_int(flagged, 21, "TAMReview: pages 2-22 are garbled");
+	ok(pdf != NULL && rag_pdf_page_text(pdf, 1, &p, &err) == 0 &&
+	    !p.garbled && p.unreadable == 0, "TAMReview: page 1 reads");
+	ok(strstr(rag_buf_str(&p.text), "Technology Acceptance Model") != NULL,
+	    "TAMReview: page 1 has its title");
+	ok(pdf != NULL && rag_pdf_page_text(pdf, 2, &p, &err) == 0 &&
+	    strchr(rag_buf_str(&p.text), 0xef) == NULL,
+	    "TAMReview: U+FFFD is not in the text");
+	rag_pdf_free(pdf);
+	pdf = open_pdf("sf-015-arabic-habibi.pdf", NULL, 0, 0, &err);
+	ok(pdf != NULL && rag_pdf_page_text(pdf, 1, &p, &err) == 0 &&
+	    p.unreadable > 0 && !p.garbled,
+	    "habibi: a few glyphs without Unicode is not garbled");
+	rag_pdf_free(pdf);
+	rag_pdf_page_release(&p);
+}
+
 static void
 test_labels(void)
 {
@@ -883,6 +920,7 @@ main(void)
 	test_empty_password();
 	test_ligatures();
 	test_scanned();
+	test_garbled();
 	test_labels();
 	test_reading_order();
 	test_meta();

@@ -38,6 +38,12 @@ test_clean(void)
 	CLEAN("a\xee\x80\x80" "b\xf3\xb0\x80\x80" "c", "abc", 3,
 	    "private-use code points dropped (BMP and plane 15)");
 	CLEAN("a\xef\xbf\xbd" "b", "ab", 2, "U+FFFD dropped");
+	CLEAN("\xef\xbb\xbb", "\xd9\x84\xd8\xa7", 2,
+	    "Arabic lam-alef ligature (U+FEFB) becomes lam, alef");
+	CLEAN("\xef\xba\x8e\xef\xbb\xa3", "\xd8\xa7\xd9\x85", 2,
+	    "Arabic final and initial forms become their letters");
+	CLEAN("\xef\xb9\xb0", "\xd9\x8b", 1,
+	    "an isolated Arabic mark (U+FE70) gives its mark, no space");
 	CLEAN("a\xef\xbf\xbe" "b\xef\xb7\x90" "c", "abc", 3,
 	    "noncharacters dropped");
 	CLEAN("\xef\xbb\xbf" "a\xc2\xad" "b\xe2\x80\x8b" "c", "abc", 3,
