@@ -23,7 +23,8 @@ static const char help[] =
     "the one before.  Every chunk says which pages it came from\n"
     "(page_start, page_end) and has a chunk_id derived from the document\n"
     "and where the chunk starts, so a re-run gives the same ids, and the\n"
-    "section (from the PDF's outline) it starts in.  Chunks span pages but\n"
+    "section (from the PDF's outline) and language (\"lang\") of the page it\n"
+    "starts on.  Chunks span pages but\n"
     "never the start of a group of 5 (pages 1, 6, 11, ...), so that shards\n"
     "of whole groups (rag-parse --plan) give exactly the chunks of a whole\n"
     "run.\n"
@@ -58,7 +59,7 @@ static const struct option longopts[] = {
 
 /* Page fields that describe one page, not the chunk's document. */
 static const char *const page_only[] = { "type", "page", "page_label",
-	"text", "needs_ocr", "garbled", "section", NULL };
+	"text", "needs_ocr", "garbled", "section", "lang", NULL };
 
 /*
  * A chunk never crosses the start of a group of GROUP_PAGES pages (pages
@@ -79,6 +80,7 @@ struct run {
 	int group_pages;	/* GROUP_PAGES, or 1 with --by-page */
 	int group;		/* the group being chunked, 0 before any */
 	char **sections;	/* the section of each page of the group */
+	char **langs;		/* and its language */
 	int seq_page, seq_k;	/* seq = page * 1000 + k-th chunk starting there */
 };
 
@@ -88,6 +90,8 @@ group_reset(struct run *r)
 	for (int i = 0; i < r->group_pages; i++) {
 		free(r->sections[i]);
 		r->sections[i] = NULL;
+		free(r->langs[i]);
+		r->langs[i] = NULL;
 	}
 }
 
@@ -123,6 +127,9 @@ emit_chunk(const struct rag_chunk *c, void *arg, struct rag_error *err)
 		if (r->sections[i] != NULL)
 			json_object_set_new(out, "section",
 			    json_string(r->sections[i]));
+		if (r->langs[i] != NULL)
+			json_object_set_new(out, "lang",
+			    json_string(r->langs[i]));
 	}
 	rag_stream_emit(r->s, out);
 	json_decref(out);
@@ -182,7 +189,7 @@ chunk_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	struct run *r = arg;
 	const char *doc_id = rag_record_str(rec, "doc_id");
 	const char *text = rag_record_str(rec, "text");
-	const char *section;
+	const char *section, *lang;
 	char shard[48];
 	long long page;
 	int group;
@@ -231,6 +238,12 @@ chunk_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 		free(r->sections[i]);
 		r->sections[i] = rag_xstrdup(section);
 	}
+	lang = rag_record_str(rec, "lang");
+	if (lang != NULL) {
+		int i = (int)(page - 1) % r->group_pages;
+		free(r->langs[i]);
+		r->langs[i] = rag_xstrdup(lang);
+	}
 	return rag_chunker_add_page(r->ck, (int)page, text, strlen(text), err);
 }
 
@@ -265,6 +278,7 @@ main(int argc, char **argv)
 		}
 	}
 	r.sections = rag_xcalloc((size_t)r.group_pages, sizeof(*r.sections));
+	r.langs = rag_xcalloc((size_t)r.group_pages, sizeof(*r.langs));
 	if (rag_chunk_opts_check(&co, &err) != 0)
 		rag_usage_error("%s", err.msg);
 	r.s = rag_stream_new(&so);
@@ -281,6 +295,7 @@ main(int argc, char **argv)
 	    rag_stream_failures(r.s) ? ", some records failed" : "");
 	group_reset(&r);
 	free(r.sections);
+	free(r.langs);
 	rag_chunker_free(r.ck);
 	rag_stream_free(r.s);
 	return rag_finish_stdout(status);

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "lang.h"
 #include "log.h"
 #include "mem.h"
 #include "opt.h"
@@ -32,7 +33,9 @@ static const char help[] =
     "\"error\" record and the stream goes on; a page without a text layer is\n"
     "flagged \"needs_ocr\" and reported, and so is one whose text layer is\n"
     "not readable text (\"garbled\").  Right-to-left text (Arabic, Hebrew)\n"
-    "comes out in logical order.  A \"shard\" record (or --pages) parses\n"
+    "comes out in logical order.  Each page's language, guessed from its\n"
+    "text, is its \"lang\" (an ISO 639 code).  A \"shard\" record (or\n"
+    "--pages) parses\n"
     "only its page range.  With --plan, nothing is parsed: each document\n"
     "becomes \"shard\" records of --shard-pages pages, to fan out:\n"
     "  rag-upload big.pdf | rag-parse --plan |\n"
@@ -364,7 +367,7 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	struct furniture furn = { NULL, 0, 0, NULL, 0 };
 	int first, last, npages, nocr = 0, rc = 0, *ocr_pages = NULL;
 	int nbad = 0, *bad_pages = NULL;
-	const char *section;
+	const char *section, *lang;
 	struct timespec t0;
 
 	if (strcmp(type, "document") != 0 && strcmp(type, "shard") != 0) {
@@ -466,6 +469,9 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 			json_object_set_new(out, "needs_ocr", json_true());
 		if (page.garbled)
 			json_object_set_new(out, "garbled", json_true());
+		if ((lang = rag_lang_guess(page.text.data != NULL ?
+		    page.text.data : "", page.text.len)) != NULL)
+			json_object_set_new(out, "lang", json_string(lang));
 		rag_stream_emit(s, out);
 		json_decref(out);
 		o->pages++;

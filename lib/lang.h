@@ -16,6 +16,15 @@
 const char *rag_lang_detect(const char *text, size_t len);
 
 /*
+ * The same answer, cheaply where it can be: from the script when one
+ * language writes it (Han: zh, with kana: ja; Hangul: ko; Hebrew: he;
+ * Greek: el; Thai: th), from a vote of Snowball's stop words for Latin
+ * and Cyrillic text; rag_lang_detect for the rest.  NULL for fewer than
+ * 16 letters.
+ */
+const char *rag_lang_guess(const char *text, size_t len);
+
+/*
  * Loads the profiles now, so that a tool can say why it cannot detect
  * before it starts: 0, or -1 with err set when they are missing.
  */

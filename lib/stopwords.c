@@ -2799,6 +2799,13 @@ static const struct rag_stoplist lists[] = {
 };
 
 const struct rag_stoplist *
+rag_stoplists(size_t *n)
+{
+	*n = sizeof(lists) / sizeof(lists[0]);
+	return lists;
+}
+
+const struct rag_stoplist *
 rag_stoplist(const char *language)
 {
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)

@@ -13,6 +13,8 @@ struct rag_stoplist {
 
 /* The list of a language, or NULL when Snowball has none for it. */
 const struct rag_stoplist *rag_stoplist(const char *language);
+/* Every list, and how many there are. */
+const struct rag_stoplist *rag_stoplists(size_t *n);
 /* True when word (lowercase, NUL-terminated) is on list l (may be NULL). */
 bool rag_stoplist_has(const struct rag_stoplist *l, const char *word);
 

@@ -211,6 +211,26 @@ local_doc() {
 	done
 }
 
+@test "each page says its language; chunks say their first page's" {
+	langs() {
+		run -0 --separate-stderr rag-parse <<<"$(local_doc "$1")"
+		jq -r '.lang // "-"' <<<"$output" | paste -sd' '
+	}
+	[ "$(langs "$PDFS/sf-004-pdflatex-4-pages.pdf")" = "en en en en" ]
+	[ "$(langs "$PDFS/pm-jo-japanese.pdf")" = ja ]
+	[ "$(langs "$PDFS/pm-kampo-japanese-gazette.pdf" | cut -d' ' -f1)" = ja ]
+	[ "$(langs "$PDFS/pdfjs-chinese-xiaobiaosong.pdf" | cut -d' ' -f1)" = zh ]
+	[ "$(langs "$PDFS/mu-chinese-tables.pdf" | cut -d' ' -f1)" = zh ]
+	[ "$(langs "$BATS_TEST_DIRNAME/../data/bidi/rtl.pdf")" = "ar he en ar ar" ]
+	# Too few letters to tell: no "lang".
+	[ "$(langs "$PDFS/sf-015-arabic-habibi.pdf")" = - ]
+	# A chunk takes the language of the page it starts on.
+	rag-parse -q <<<"$(local_doc "$BATS_TEST_DIRNAME/../data/bidi/rtl.pdf")" |
+		jq -c '.doc_id = "rtl"' | rag-chunk -q --by-page >"$BATS_TEST_TMPDIR/chunks"
+	[ "$(jq -r '"\(.page_start):\(.lang)"' "$BATS_TEST_TMPDIR/chunks" | sort -u | paste -sd' ')" = \
+		"1:ar 2:he 3:en 4:ar 5:ar" ]
+}
+
 @test "records of other types and earlier errors pass through; errors make exit 1" {
 	other='{"type":"note","n":1}'
 	earlier='{"type":"error","stage":"upload","error":"x","retryable":false}'

@@ -46,10 +46,48 @@ test_stemmer(void)
 	is_str(rag_lang_stemmer("he"), "simple", "nor has he");
 }
 
+static void
+test_guess(void)
+{
+	static const struct {
+		const char *text, *lang;
+	} cases[] = {
+		{ "The refund policy covers all of the orders that were placed "
+		  "in the last thirty days, and it is the same for everyone.",
+		  "en" },
+		{ "Die Rückerstattung gilt für alle Bestellungen, die in den "
+		  "letzten dreißig Tagen aufgegeben wurden, und sie ist für alle "
+		  "gleich.", "de" },
+		{ "La politique de remboursement couvre toutes les commandes qui "
+		  "ont été passées au cours des trente derniers jours, et elle "
+		  "est la même pour tous.", "fr" },
+		{ "Политика возврата распространяется на все заказы, которые "
+		  "были сделаны за последние тридцать дней, и она одинакова для "
+		  "всех.", "ru" },
+		{ "营业收入比上年同期增长了百分之十五，净利润增长了百分之二十。",
+		  "zh" },
+		{ "日本語のテキストは漢字とひらがなとカタカナで書かれています。",
+		  "ja" },
+		{ "환불 정책은 지난 30일 동안의 모든 주문에 적용되며 모두에게 "
+		  "동일합니다.", "ko" },
+		{ "מדיניות ההחזרים חלה על כל ההזמנות שבוצעו בשלושים הימים "
+		  "האחרונים.", "he" },
+		{ "سياسة الاسترداد تغطي جميع الطلبات التي تم تقديمها خلال "
+		  "الثلاثين يوما الماضية.", "ar" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		is_str(rag_lang_guess(cases[i].text, strlen(cases[i].text)),
+		    cases[i].lang, "guess: '%.24s' is %s", cases[i].text,
+		    cases[i].lang);
+	ok(rag_lang_guess("Fig. 3", 6) == NULL, "a caption has no language");
+}
+
 int
 main(void)
 {
 	test_detect();
+	test_guess();
 	test_stemmer();
 	return tap_done();
 }
