@@ -137,13 +137,8 @@ rag_lang_detect(const char *text, size_t len)
 	pthread_mutex_lock(&lock);
 	load();
 	if (handle != NULL) {
-		if (len > SAMPLE_MAX) {
-			/* Not in the middle of a character. */
-			len = SAMPLE_MAX;
-			while (len > 0 && ((unsigned char)text[len] & 0xc0) ==
-			    0x80)
-				len--;
-		}
+		/* Not in the middle of a character. */
+		len = rag_utf8_floor(text, len, SAMPLE_MAX);
 		code = first_code(textcat_Classify(handle, text, len));
 	}
 	pthread_mutex_unlock(&lock);
@@ -187,65 +182,63 @@ script_of(int32_t c)
 	return S_OTHER;
 }
 
-/* The stop words of every list, each with the lists that hold it. */
+/* The stop words of every list, sorted, each with the lists that hold it. */
 struct vote_word {
-	char *w;
-	uint32_t langs;		/* bit i: lists[i] */
+	const char *w;
+	uint32_t langs;		/* bit i: vlists[i] */
 };
 
-static struct vote_word *vtab;
-static size_t vcap;
+static struct vote_word *vwords;
+static size_t nvwords;
 static const struct rag_stoplist *vlists;
 static size_t nvlists;
 static pthread_once_t vonce = PTHREAD_ONCE_INIT;
 
-static uint64_t
-fnv(const char *s, size_t n)
+static int
+cmp_vote(const void *a, const void *b)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-static struct vote_word *
-vslot(const char *w, size_t n)
-{
-	size_t i = fnv(w, n) & (vcap - 1);
-
-	while (vtab[i].w != NULL && (strlen(vtab[i].w) != n ||
-	    memcmp(vtab[i].w, w, n) != 0))
-		i = (i + 1) & (vcap - 1);
-	return &vtab[i];
+	return strcmp(((const struct vote_word *)a)->w,
+	    ((const struct vote_word *)b)->w);
 }
 
 static void
 vbuild(void)
 {
-	size_t total = 0, i, j;
+	size_t total = 0, i, j, n = 0;
 
 	vlists = rag_stoplists(&nvlists);
 	if (nvlists > 32)
 		nvlists = 32;
 	for (i = 0; i < nvlists; i++)
 		total += vlists[i].n;
-	for (vcap = 64; vcap < 2 * total; vcap *= 2)
-		;
-	vtab = calloc(vcap, sizeof(*vtab));
-	if (vtab == NULL) {
+	if ((vwords = calloc(total, sizeof(*vwords))) == NULL) {
 		nvlists = 0;
 		return;
 	}
 	for (i = 0; i < nvlists; i++)
 		for (j = 0; j < vlists[i].n; j++) {
-			const char *w = vlists[i].words[j];
-			struct vote_word *v = vslot(w, strlen(w));
-
-			if (v->w == NULL && (v->w = strdup(w)) == NULL)
-				continue;
-			v->langs |= 1u << i;
+			vwords[n].w = vlists[i].words[j];
+			vwords[n++].langs = 1u << i;
 		}
+	qsort(vwords, n, sizeof(*vwords), cmp_vote);
+	/* One entry a word, with every list that holds it. */
+	for (i = 0, j = 0; i < n; i++) {
+		if (j > 0 && strcmp(vwords[j - 1].w, vwords[i].w) == 0)
+			vwords[j - 1].langs |= vwords[i].langs;
+		else
+			vwords[j++] = vwords[i];
+	}
+	nvwords = j;
+}
+
+/* The lists that hold word (lowercase, NUL-terminated), as bits. */
+static uint32_t
+vlookup(const char *word)
+{
+	struct vote_word key = { word, 0 }, *v;
+
+	v = bsearch(&key, vwords, nvwords, sizeof(*vwords), cmp_vote);
+	return v != NULL ? v->langs : 0;
 }
 
 /* The ISO code of a Snowball stop list's language. */
@@ -274,7 +267,7 @@ vote(const char *text, size_t len, size_t *nwords)
 	int32_t c;
 
 	pthread_once(&vonce, vbuild);
-	if (nvlists == 0)
+	if (nvwords == 0)
 		return NULL;
 	while (i < len) {
 		bool ascii = true, fits = true;
@@ -296,28 +289,26 @@ vote(const char *text, size_t len, size_t *nwords)
 		if (n > 0)
 			(*nwords)++;
 		if (n > 0 && fits) {
-			struct vote_word *v;
+			uint32_t langs = 0;
 
 			word[n] = '\0';
 			if (ascii) {
 				for (size_t k = 0; k < n; k++)
 					if (word[k] >= 'A' && word[k] <= 'Z')
 						word[k] += 32;
-				v = vslot(word, n);
+				langs = vlookup(word);
 			} else {
 				utf8proc_uint8_t *f = NULL;
-				utf8proc_ssize_t r = utf8proc_map(
-				    (const utf8proc_uint8_t *)word, (utf8proc_ssize_t)n,
-				    &f, UTF8PROC_STABLE | UTF8PROC_COMPOSE |
-				    UTF8PROC_CASEFOLD);
 
-				v = r > 0 ? vslot((const char *)f, (size_t)r) : NULL;
+				if (utf8proc_map((const utf8proc_uint8_t *)word,
+				    (utf8proc_ssize_t)n, &f, UTF8PROC_STABLE |
+				    UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD) > 0)
+					langs = vlookup((const char *)f);
 				free(f);
 			}
-			if (v != NULL && v->w != NULL)
-				for (size_t k = 0; k < nvlists; k++)
-					if (v->langs & (1u << k))
-						votes[k]++;
+			for (size_t k = 0; k < nvlists; k++)
+				if (langs & (1u << k))
+					votes[k]++;
 		}
 		if (n == 0)
 			i += rag_utf8_char(text + i, len - i, &c);
@@ -342,11 +333,7 @@ rag_lang_guess(const char *text, size_t len)
 	int32_t c;
 
 	/* A page of prose has a hundred words in 2 KiB: plenty to vote. */
-	if (len > GUESS_MAX) {
-		len = GUESS_MAX;
-		while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
-			len--;
-	}
+	len = rag_utf8_floor(text, len, GUESS_MAX);
 	for (i = 0; i < len; i += l) {
 		l = rag_utf8_char(text + i, len - i, &c);
 		if (c < 0x80 ? !((c | 32) >= 'a' && (c | 32) <= 'z') :
