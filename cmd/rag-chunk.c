@@ -24,10 +24,9 @@ static const char help[] =
     "(page_start, page_end) and has a chunk_id derived from the document\n"
     "and where the chunk starts, so a re-run gives the same ids, and the\n"
     "section (from the PDF's outline) and language (\"lang\") of the page it\n"
-    "starts on.  Chunks span pages but\n"
-    "never the start of a group of 5 (pages 1, 6, 11, ...), so that shards\n"
-    "of whole groups (rag-parse --plan) give exactly the chunks of a whole\n"
-    "run.\n"
+    "starts on.  Chunks span pages but never the start of a group of 5\n"
+    "(pages 1, 6, 11, ...), so that shards of whole groups (rag-parse\n"
+    "--plan) give exactly the chunks of a whole run.\n"
     "\n"
     "Tokens are counted by an approximation of OpenAI's cl100k_base\n"
     "(within about 4% on English text; see rag-chunk(1)).\n"
@@ -79,8 +78,10 @@ struct run {
 	long doc_chunks, doc_pages, doc_ocr;	/* of the current document */
 	int group_pages;	/* GROUP_PAGES, or 1 with --by-page */
 	int group;		/* the group being chunked, 0 before any */
-	char **sections;	/* the section of each page of the group */
-	char **langs;		/* and its language */
+	struct page_of_group {
+		char *section;	/* from the PDF's outline */
+		char *lang;	/* guessed by rag-parse */
+	} *pages;		/* each page of the group */
 	int seq_page, seq_k;	/* seq = page * 1000 + k-th chunk starting there */
 };
 
@@ -88,10 +89,9 @@ static void
 group_reset(struct run *r)
 {
 	for (int i = 0; i < r->group_pages; i++) {
-		free(r->sections[i]);
-		r->sections[i] = NULL;
-		free(r->langs[i]);
-		r->langs[i] = NULL;
+		free(r->pages[i].section);
+		free(r->pages[i].lang);
+		r->pages[i].section = r->pages[i].lang = NULL;
 	}
 }
 
@@ -123,13 +123,14 @@ emit_chunk(const struct rag_chunk *c, void *arg, struct rag_error *err)
 	json_object_set_new(out, "text", json_stringn(c->text, c->len));
 	json_object_set_new(out, "tokens", json_integer(c->tokens));
 	{
-		int i = (c->page - 1) % r->group_pages;
-		if (r->sections[i] != NULL)
+		const struct page_of_group *p =
+		    &r->pages[(c->page - 1) % r->group_pages];
+
+		if (p->section != NULL)
 			json_object_set_new(out, "section",
-			    json_string(r->sections[i]));
-		if (r->langs[i] != NULL)
-			json_object_set_new(out, "lang",
-			    json_string(r->langs[i]));
+			    json_string(p->section));
+		if (p->lang != NULL)
+			json_object_set_new(out, "lang", json_string(p->lang));
 	}
 	rag_stream_emit(r->s, out);
 	json_decref(out);
@@ -190,6 +191,7 @@ chunk_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	const char *doc_id = rag_record_str(rec, "doc_id");
 	const char *text = rag_record_str(rec, "text");
 	const char *section, *lang;
+	struct page_of_group *p;
 	char shard[48];
 	long long page;
 	int group;
@@ -232,17 +234,14 @@ chunk_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 		group_reset(r);
 		r->group = group;
 	}
-	section = rag_record_str(rec, "section");
-	if (section != NULL) {
-		int i = (int)(page - 1) % r->group_pages;
-		free(r->sections[i]);
-		r->sections[i] = rag_xstrdup(section);
+	p = &r->pages[(page - 1) % r->group_pages];
+	if ((section = rag_record_str(rec, "section")) != NULL) {
+		free(p->section);
+		p->section = rag_xstrdup(section);
 	}
-	lang = rag_record_str(rec, "lang");
-	if (lang != NULL) {
-		int i = (int)(page - 1) % r->group_pages;
-		free(r->langs[i]);
-		r->langs[i] = rag_xstrdup(lang);
+	if ((lang = rag_record_str(rec, "lang")) != NULL) {
+		free(p->lang);
+		p->lang = rag_xstrdup(lang);
 	}
 	return rag_chunker_add_page(r->ck, (int)page, text, strlen(text), err);
 }
@@ -277,8 +276,7 @@ main(int argc, char **argv)
 		default: rag_usage_hint();
 		}
 	}
-	r.sections = rag_xcalloc((size_t)r.group_pages, sizeof(*r.sections));
-	r.langs = rag_xcalloc((size_t)r.group_pages, sizeof(*r.langs));
+	r.pages = rag_xcalloc((size_t)r.group_pages, sizeof(*r.pages));
 	if (rag_chunk_opts_check(&co, &err) != 0)
 		rag_usage_error("%s", err.msg);
 	r.s = rag_stream_new(&so);
@@ -294,8 +292,7 @@ main(int argc, char **argv)
 	    r.documents == 1 ? "" : "s", r.chunks,
 	    rag_stream_failures(r.s) ? ", some records failed" : "");
 	group_reset(&r);
-	free(r.sections);
-	free(r.langs);
+	free(r.pages);
 	rag_chunker_free(r.ck);
 	rag_stream_free(r.s);
 	return rag_finish_stdout(status);
