@@ -11,6 +11,7 @@
 #include "db.h"
 #include "forget.h"
 #include "hnsw.h"
+#include "langs.h"
 #include "log.h"
 #include "mem.h"
 #include "migrate.h"
@@ -29,7 +30,9 @@ static const char usage[] =
     "              retention [KIND=DURATION ...]\n"
     "       rag-db [-qv] [--json] [--tenant NAME] gc\n"
     "       rag-db [-qv] [--json] [--tenant NAME] [--collection NAME]\n"
-    "              tune [--ef-search N | --target R]\n";
+    "              tune [--ef-search N | --target R]\n"
+    "       rag-db [-qv] [--json] [--tenant NAME] [--collection NAME]\n"
+    "              language [LANG | auto]\n";
 
 static const char help[] =
     "usage: rag-db [-qv] [--json] COMMAND\n"
@@ -63,13 +66,18 @@ static const char help[] =
     "  tune       show each collection's HNSW ef_search (measured when\n"
     "             its index is built); with --collection, measure it again\n"
     "             (--target), or set it by hand (--ef-search)\n"
+    "  language   show the languages each collection's chunks are\n"
+    "             stemmed in; with --collection and LANG (de or german),\n"
+    "             stem every chunk indexed from now on in LANG, or each\n"
+    "             in its own again (auto)\n"
     "\n"
     "Options:\n"
-    "  -j, --json           status, forget, retention, gc and tune as JSON\n"
+    "  -j, --json           status, forget, retention, gc, tune and\n"
+    "                       language as JSON\n"
     "      --tenant NAME    the tenant to forget, or whose retention to show,\n"
     "                       set or apply (RAG_TENANT when setting one)\n"
     "      --collection NAME  a collection's own documents retention, or\n"
-    "                       the collection to tune\n"
+    "                       the collection to tune or whose language to set\n"
     "      --ef-search N    tune: search N candidates (1 to 1000), kept\n"
     "                       until the collection is measured again\n"
     "      --target R       tune: measure for recall@10 R (0.5 to 1;\n"
@@ -713,6 +721,66 @@ cmd_gc(const struct opts *o)
 	return rag_finish_stdout(status);
 }
 
+/* ---- language: the languages a collection's chunks are stemmed in ------- */
+
+static void
+print_languages(const json_t *list, bool json)
+{
+	const json_t *r, *l;
+	size_t i, j;
+
+	if (json) {
+		json_array_foreach(list, i, r)
+			(void)rag_record_write(stdout, r);
+		return;
+	}
+	if (json_array_size(list) == 0) {
+		puts("no collection yet");
+		return;
+	}
+	printf("%-20s %-20s %-16s %-12s %s\n", "TENANT", "COLLECTION",
+	    "TOKENIZER", "LANGUAGE", "STEMMED IN");
+	json_array_foreach(list, i, r) {
+		const char *lang = rag_record_str(r, "language");
+
+		printf("%-20s %-20s %-16s %-12s ", rag_record_str(r, "tenant"),
+		    rag_record_str(r, "collection"),
+		    rag_record_str(r, "tokenizer"), lang ? lang : "auto");
+		json_array_foreach(json_object_get(r, "languages"), j, l)
+			printf("%s%s", j ? ", " : "", json_string_value(l));
+		printf("%s\n", json_array_size(json_object_get(r,
+		    "languages")) ? "" : "-");
+	}
+}
+
+static int
+cmd_language(const struct opts *o, int argc, char **argv)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	const char *tenant = o->tenant;
+	struct rag_db *db;
+	json_t *list;
+
+	if (argc > 1)
+		rag_usage_error("'language' takes one language, not '%s'",
+		    argv[1]);
+	if (argc == 1 && o->collection == NULL)
+		rag_usage_error("'language %s' needs --collection NAME: the "
+		    "collection whose chunks to stem in it", argv[0]);
+	if (o->collection != NULL && tenant == NULL)
+		tenant = rag_config_get("RAG_TENANT");
+	db = admin_db();
+	if (argc == 1 && rag_langs_set(db, tenant, o->collection,
+	    strcmp(argv[0], "auto") == 0 ? NULL : argv[0], &err) != 0)
+		rag_die(err.code, "%s", err.msg);
+	if ((list = rag_langs_list(db, tenant, o->collection, &err)) == NULL)
+		rag_die(err.code, "%s", err.msg);
+	print_languages(list, o->json);
+	json_decref(list);
+	rag_db_close(db);
+	return rag_finish_stdout(0);
+}
+
 /* ---- tune: a collection's HNSW ef_search -------------------------------- */
 
 static void
@@ -851,6 +919,8 @@ main(int argc, char **argv)
 		return cmd_retention(&o, argc - optind, argv + optind);
 	if (strcmp(cmd, "tune") == 0)
 		return cmd_tune(&o, argc - optind, argv + optind);
+	if (strcmp(cmd, "language") == 0)
+		return cmd_language(&o, argc - optind, argv + optind);
 	if (o.ef_search != 0 || o.target != 0)
 		rag_usage_error("--ef-search and --target go with 'tune' only");
 	if ((o.tenant != NULL || o.collection != NULL) &&

@@ -13,16 +13,18 @@
 #include "record.h"
 #include "store.h"
 #include "stream.h"
+#include "terms.h"
 #include "tool.h"
 
 static const char help[] =
-    "usage: rag-index [-qv] [--defer-vector-index] [--tenant NAME]\n"
-    "                 [--collection NAME] [--dlq FILE] [FILE ...]\n"
+    "usage: rag-index [-qv] [--defer-vector-index] [--lang LANG]\n"
+    "                 [--tenant NAME] [--collection NAME] [--dlq FILE]\n"
+    "                 [FILE ...]\n"
     "       rag-index --delete [-qv] [--tenant NAME] [--collection NAME]\n"
     "                 [--dlq FILE] [DOC ...]\n"
     "\n"
     "Write embedded chunk records (from rag-embed) into PostgreSQL: the text,\n"
-    "its full-text vector, the BM25 postings and the embedding, one\n"
+    "its BM25 postings (its words stemmed in its language) and the embedding, one\n"
     "transaction per document (or per page-range shard).  Re-indexing a\n"
     "document replaces its chunks; nothing is ever duplicated.  Writes one\n"
     "\"indexed\" record per document.  When a collection has no vector index\n"
@@ -43,6 +45,8 @@ static const char help[] =
     "                         load and build it once after (vector search is\n"
     "                         exact, and slower, meanwhile)\n"
     "      --delete           forget the documents named, not index chunks\n"
+    "      --lang LANG        stem every chunk in LANG (de or german), not in\n"
+    "                         the language its record names or its text shows\n"
     "      --tenant NAME      for records without \"tenant\" (RAG_TENANT)\n"
     "      --collection NAME  for records without \"collection\" (RAG_COLLECTION)\n"
     "      --dlq FILE         also append error records to FILE\n"
@@ -55,13 +59,14 @@ static const char help[] =
     "Exit status: 0 all indexed, 1 some records failed (each an error record),\n"
     "2 usage, 3 fatal, 75 temporary failure.  See rag-index(1).\n";
 
-enum { OPT_DELETE = RAG_OPT_FIRST_TOOL, OPT_DEFER };
+enum { OPT_DELETE = RAG_OPT_FIRST_TOOL, OPT_DEFER, OPT_LANG };
 
 static const struct option longopts[] = {
 	{ "collection", required_argument, NULL, RAG_OPT_COLLECTION },
 	{ "defer-vector-index", no_argument, NULL, OPT_DEFER },
 	{ "delete", no_argument, NULL, OPT_DELETE },
 	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
+	{ "lang", required_argument, NULL, OPT_LANG },
 	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
 	RAG_OPT_COMMON,
 	{ NULL, 0, NULL, 0 }
@@ -251,6 +256,7 @@ main(int argc, char **argv)
 	struct rag_db *db;
 	struct run r = { NULL, NULL, 0, 0 };
 	bool delete = false, defer = false;
+	const char *lang = NULL;
 	int c, status;
 
 	rag_log_init(argv[0]);
@@ -266,6 +272,14 @@ main(int argc, char **argv)
 		case RAG_OPT_DLQ: so.dlq_path = optarg; break;
 		case OPT_DELETE: delete = true; break;
 		case OPT_DEFER: defer = true; break;
+		case OPT_LANG:
+			if (strchr(optarg, ',') != NULL)
+				rag_usage_error("--lang takes one language: a "
+				    "chunk's words are stemmed in one");
+			if (rag_languages_check(optarg, &err) != 0)
+				rag_usage_error("--lang: %s", err.msg);
+			lang = optarg;
+			break;
 		default: rag_usage_hint();
 		}
 	}
@@ -281,6 +295,8 @@ main(int argc, char **argv)
 	r.ix = rag_indexer_new(db, indexed, &r);
 	if (defer)
 		rag_indexer_defer(r.ix);
+	if (lang != NULL && rag_indexer_language(r.ix, lang, &err) != 0)
+		rag_usage_error("--lang: %s", err.msg);
 	status = rag_stream_run(s, argv + optind, argc - optind, index_one, &r);
 	if (status == 0 || status == RAG_EXIT_FAILED) {
 		/* The input ended: write the last batch, then the indexes. */

@@ -23,12 +23,14 @@
 #include "record.h"
 #include "setting.h"
 #include "stream.h"
+#include "terms.h"
 #include "tool.h"
 
 static const char help[] =
     "usage: rag-query [-ajqv] [-k N] [--mode hybrid|lexical|vector]\n"
     "                 [--lex-weight W] [--vec-weight W] [--candidates N]\n"
-    "                 [--ef-search N] [--rerank MODEL] [--rerank-depth N] [--check[=MODE]]\n"
+    "                 [--ef-search N] [--lang LANG[,LANG]...] [--rerank MODEL]\n"
+    "                 [--rerank-depth N] [--check[=MODE]]\n"
     "                 [--chat-model MODEL] [--prompt FILE] [--sentences N]\n"
     "                 [-c NAME] [--no-cache] [--metrics FILE] [--wait]\n"
     "                 [--tenant NAME] [--collection NAME] [--doc DOC_ID]...\n"
@@ -55,6 +57,9 @@ static const char help[] =
     "      --candidates N     candidates taken from each side (default 100)\n"
     "      --ef-search N      candidates the HNSW search keeps, 1 to 1000\n"
     "                         (default: the collection's, see rag-db tune)\n"
+    "      --lang LANGS       stem the question's words in these languages\n"
+    "                         (de or german, ',' between; default: each\n"
+    "                         language of the collection's chunks)\n"
     "      --rerank MODEL     reranker: local/lead-v1 (default), jina/M,\n"
     "                         cohere/M, tei/URL, or off (RAG_RERANK_MODEL)\n"
     "      --rerank-depth N   fused candidates the reranker reorders\n"
@@ -103,6 +108,7 @@ enum {
 	OPT_CANDIDATES,
 	OPT_DOC,
 	OPT_EF_SEARCH,
+	OPT_LANG,
 	OPT_RERANK,
 	OPT_RERANK_DEPTH,
 	OPT_CHECK,
@@ -130,6 +136,7 @@ static const struct option longopts[] = {
 	{ "history", required_argument, NULL, OPT_HISTORY },
 	{ "json", no_argument, NULL, 'j' },
 	{ "keep-days", required_argument, NULL, OPT_KEEP_DAYS },
+	{ "lang", required_argument, NULL, OPT_LANG },
 	{ "lex-weight", required_argument, NULL, OPT_LEX_WEIGHT },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "mode", required_argument, NULL, OPT_MODE },
@@ -579,6 +586,14 @@ main(int argc, char **argv)
 			o.ao.ef_search = rag_opt_int("ef-search", optarg, 1,
 			    1000);
 			break;
+		case OPT_LANG: {
+			struct rag_error e = RAG_ERROR_INIT;
+
+			if (rag_languages_check(optarg, &e) != 0)
+				rag_usage_error("--lang: %s", e.msg);
+			o.ao.languages = optarg;
+			break;
+		}
 		case OPT_MODE: o.ao.mode = optarg; break;
 		case OPT_LEX_WEIGHT:
 			o.ao.w_lex = rag_opt_double("lex-weight", optarg, 0,

@@ -219,6 +219,7 @@ retrieve(struct rag_asker *a, const char *query, int k,
 	q.k = want;
 	q.candidates = a->o.candidates > want ? a->o.candidates : want;
 	q.ef_search = a->o.ef_search;
+	q.languages = a->o.languages;
 	q.w_lex = a->o.w_lex >= 0 ? a->o.w_lex : 1.0;
 	q.w_vec = a->o.w_vec >= 0 ? a->o.w_vec :
 	    a->e != NULL ? rag_embedder_fusion_weight(a->e) : 0;
@@ -474,6 +475,8 @@ cache_key(struct rag_asker *a, const char *query, const json_t *history,
 	    a->o.mode, a->o.k, a->o.candidates, a->o.w_lex, a->o.w_vec);
 	if (a->o.ef_search > 0)
 		rag_buf_addf(key, " ef=%d", a->o.ef_search);
+	if (a->o.languages != NULL)
+		rag_buf_addf(key, " lang=%s", a->o.languages);
 	rag_buf_adds(key, "\ndocs=");
 	for (int i = 0; i < a->o.ndocs; i++)
 		rag_buf_addf(key, "%s,", a->o.docs[i]);

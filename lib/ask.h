@@ -45,6 +45,8 @@ struct rag_ask_opts {
 	const char *mode;		/* "hybrid", "lexical" or "vector" */
 	int k, candidates;
 	int ef_search;			/* HNSW's; 0: the collection's */
+	const char *languages;		/* stem the question in these; NULL:
+					   the collection's (--lang) */
 	double w_lex, w_vec;		/* < 0: the defaults */
 	const char *const *docs;
 	int ndocs;

@@ -26,8 +26,12 @@ lookup(struct rag_db *db, const char *tenant, const char *collection,
 	const char *params[2] = { tenant, collection };
 	PGresult *res = rag_db_exec(db,
 	    "SELECT t.tenant_id, c.collection_id, coalesce(c.embed_model, ''), "
-	    "coalesce(c.dimensions, 0) FROM collections c JOIN tenants t "
-	    "USING (tenant_id) WHERE t.name = $1 AND c.name = $2",
+	    "coalesce(c.dimensions, 0), c.tokenizer = 'rag', "
+	    "coalesce(c.language, ''), array_to_string(ARRAY(SELECT "
+	    "l.language FROM collection_languages l WHERE l.collection_id = "
+	    "c.collection_id ORDER BY l.language), ',') FROM collections c "
+	    "JOIN tenants t USING (tenant_id) WHERE t.name = $1 AND "
+	    "c.name = $2",
 	    2, params, err);
 
 	if (res == NULL)
@@ -39,6 +43,11 @@ lookup(struct rag_db *db, const char *tenant, const char *collection,
 		snprintf(out->embed_model, sizeof(out->embed_model), "%s",
 		    PQgetvalue(res, 0, 2));
 		out->dimensions = atoi(PQgetvalue(res, 0, 3));
+		out->rag_terms = *PQgetvalue(res, 0, 4) == 't';
+		snprintf(out->language, sizeof(out->language), "%s",
+		    PQgetvalue(res, 0, 5));
+		snprintf(out->languages, sizeof(out->languages), "%s",
+		    PQgetvalue(res, 0, 6));
 		snprintf(out->tenant, sizeof(out->tenant), "%s", tenant);
 		snprintf(out->name, sizeof(out->name), "%s", collection);
 	}
@@ -127,7 +136,7 @@ rag_catalog_meta(const json_t *rec)
 		"collection", "request_id", "text", "page", "page_label",
 		"chunk_id", "seq", "page_start", "page_end", "tokens",
 		"embedding", "model", "needs_ocr", "shard", "section",
-		"password", NULL };
+		"password", "lang", "garbled", NULL };
 	json_t *meta = json_object(), *v;
 	const char *key;
 

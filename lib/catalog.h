@@ -14,6 +14,13 @@ struct rag_collection {
 	char name[128];
 	char embed_model[128];	/* "" until the first rag-index fixes it */
 	int dimensions;		/* 0 until then */
+	/*
+	 * Whose BM25 terms: rag's tokenizer, per language (true), or
+	 * PostgreSQL's english stems (a collection made before 0016).
+	 */
+	bool rag_terms;
+	char language[32];	/* every chunk's language, "" for its own */
+	char languages[512];	/* its chunks' languages, ',' between */
 };
 
 /*

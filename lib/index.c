@@ -8,9 +8,11 @@
 #include "catalog.h"
 #include "config.h"
 #include "index.h"
+#include "lang.h"
 #include "mem.h"
 #include "record.h"
 #include "setting.h"
+#include "terms.h"
 
 #define MAX_COLLECTIONS 64
 /*
@@ -29,6 +31,7 @@ struct doc {
 	char *doc_id;
 	long long first, last;		/* shard range; 0, 0: whole */
 	long rows, skipped;
+	const char *lang;		/* its last chunk's, for the next */
 };
 
 struct rag_indexer {
@@ -44,6 +47,17 @@ struct rag_indexer {
 	long rows;
 	struct rag_buf row;
 	struct rag_buf pend;		/* the open batch's COPY rows */
+	/*
+	 * A collection of rag's tokenizer (0016): the BM25 postings of the
+	 * open batch's rows, their number, and the languages they bring
+	 * that the collection did not have.
+	 */
+	struct rag_tokenizers *tok;
+	struct rag_termbag bag;
+	struct rag_buf pend_terms;
+	long long nterms;
+	struct rag_buf new_langs;	/* '{a,b}' items, ',' between */
+	const char *language;		/* --lang: every chunk's */
 	/*
 	 * The batch sent before it, whose statements the server runs while
 	 * the next one is read and gathered: the tool's work and the
@@ -70,7 +84,22 @@ rag_indexer_new(struct rag_db *db, rag_indexed_fn fn, void *arg)
 	ix->arg = arg;
 	rag_buf_init(&ix->row);
 	rag_buf_init(&ix->pend);
+	rag_buf_init(&ix->pend_terms);
+	rag_buf_init(&ix->new_langs);
+	ix->tok = rag_tokenizers_new();
 	return ix;
+}
+
+int
+rag_indexer_language(struct rag_indexer *ix, const char *language,
+    struct rag_error *err)
+{
+	struct rag_tokenizer *t = rag_tokenizers_get(ix->tok, language, err);
+
+	if (t == NULL)
+		return -1;
+	ix->language = rag_tokenizer_language(t);
+	return 0;
 }
 
 void
@@ -146,7 +175,10 @@ docs_clear(struct rag_indexer *ix)
 	docs_free(ix->docs, ix->ndocs);
 	ix->ndocs = 0;
 	ix->rows = 0;
+	ix->nterms = 0;
 	rag_buf_reset(&ix->pend);
+	rag_buf_reset(&ix->pend_terms);
+	rag_buf_reset(&ix->new_langs);
 }
 
 /* Tells each document of a batch how it ended: err NULL when committed. */
@@ -281,6 +313,10 @@ rag_indexer_free(struct rag_indexer *ix)
 	free(ix->fdocs);
 	rag_buf_release(&ix->row);
 	rag_buf_release(&ix->pend);
+	rag_buf_release(&ix->pend_terms);
+	rag_buf_release(&ix->new_langs);
+	rag_termbag_release(&ix->bag);
+	rag_tokenizers_free(ix->tok);
 	free(ix);
 }
 
@@ -354,6 +390,103 @@ append_vector(struct rag_buf *b, const json_t *arr, bool *zero,
 	return 0;
 }
 
+/* Whether a ','-separated list holds lang. */
+static bool
+list_has(const char *list, const char *lang)
+{
+	size_t n = strlen(lang);
+
+	for (const char *p = list; *p != '\0'; p += strcspn(p, ",")) {
+		if (*p == ',')
+			p++;
+		if (strncmp(p, lang, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/* The languages the batch sent are the collection's now. */
+static void
+collection_languages_add(struct rag_indexer *ix)
+{
+	char *l = ix->coll.languages;
+	size_t n = strlen(l);
+
+	if (ix->new_langs.len == 0 ||
+	    n + 1 + ix->new_langs.len >= sizeof(ix->coll.languages))
+		return;
+	snprintf(l + n, sizeof(ix->coll.languages) - n, "%s%s",
+	    n > 0 ? "," : "", rag_buf_str(&ix->new_langs));
+}
+
+/*
+ * The tokenizer of a chunk: --lang's, else the collection's language,
+ * else the record's "lang", else the one its text looks written in,
+ * else its document's last chunk's, else English.
+ */
+static struct rag_tokenizer *
+chunk_tokenizer(struct rag_indexer *ix, const json_t *rec, const char *text,
+    struct doc *d, struct rag_error *err)
+{
+	const char *lang = ix->language;
+	struct rag_tokenizer *t;
+
+	if (lang == NULL && ix->coll.language[0] != '\0')
+		lang = ix->coll.language;
+	if (lang == NULL && (lang = rag_record_str(rec, "lang")) != NULL &&
+	    (*lang == '\0' || strlen(lang) > 31))
+		lang = NULL;
+	if (lang == NULL)
+		lang = rag_lang_guess(text, strlen(text));
+	if (lang == NULL)
+		lang = d->lang != NULL ? d->lang : "english";
+	if ((t = rag_tokenizers_get(ix->tok, lang, err)) == NULL) {
+		/* A "lang" no stemmer knows (a typo, a code of its own). */
+		rag_error_clear(err);
+		t = rag_tokenizers_get(ix->tok, "simple", err);
+	}
+	if (t != NULL)
+		d->lang = rag_tokenizer_language(t);
+	return t;
+}
+
+/*
+ * Adds the chunk's postings to the batch: chunk_id, term, tf, dl rows
+ * for rag_stage_terms.  The chunk's language goes at the end of its row.
+ */
+static int
+chunk_terms(struct rag_indexer *ix, const json_t *rec, const char *chunk_id,
+    const char *text, struct doc *d, struct rag_error *err)
+{
+	struct rag_tokenizer *t = chunk_tokenizer(ix, rec, text, d, err);
+	struct rag_termbag *bag = &ix->bag;
+	struct rag_buf *b = &ix->pend_terms;
+	const char *lang;
+	size_t idlen = strlen(chunk_id);
+
+	if (t == NULL)
+		return -1;
+	lang = rag_tokenizer_language(t);
+	rag_copy_escape(&ix->row, lang, strlen(lang));
+	if (!list_has(ix->coll.languages, lang) &&
+	    !list_has(rag_buf_str(&ix->new_langs), lang)) {
+		if (ix->new_langs.len > 0)
+			rag_buf_addc(&ix->new_langs, ',');
+		rag_buf_adds(&ix->new_langs, lang);
+	}
+	rag_termbag_fill(bag, t, text, strlen(text));
+	for (size_t i = 0; i < bag->nterms; i++) {
+		const struct rag_term *x = &bag->terms[i];
+
+		rag_copy_escape(b, chunk_id, idlen);
+		rag_buf_addc(b, '\t');
+		rag_copy_escape(b, rag_term_str(bag, x), x->len);
+		rag_buf_addf(b, "\t%d\t%zu\n", x->tf, bag->dl);
+	}
+	ix->nterms += (long long)bag->dl;
+	return 0;
+}
+
 /* Opens a batch: its rows gather in memory until it is sent. */
 static void
 batch_open(struct rag_indexer *ix)
@@ -372,7 +505,11 @@ batch_copy(struct rag_indexer *ix, struct rag_error *err)
 		    "(collection_id bigint, chunk_id text, tenant_id bigint, "
 		    "doc_id text, seq int, page_start int, page_end int, "
 		    "section text, text text, tokens int, model text, "
-		    "embedding vector) ON COMMIT DELETE ROWS", 0, NULL, err) != 0)
+		    "embedding vector, language text) ON COMMIT DELETE ROWS",
+		    0, NULL, err) != 0 ||
+		    rag_db_run(ix->db, "CREATE TEMP TABLE IF NOT EXISTS "
+		    "rag_stage_terms (chunk_id text, term text, tf int, dl int) "
+		    "ON COMMIT DELETE ROWS", 0, NULL, err) != 0)
 			return -1;
 		ix->staged = true;
 	}
@@ -381,6 +518,11 @@ batch_copy(struct rag_indexer *ix, struct rag_error *err)
 	if (rag_db_copy_start(ix->db, "COPY rag_stage FROM STDIN", err) != 0 ||
 	    (ix->pend.len > 0 && rag_db_copy_put(ix->db, ix->pend.data,
 	    ix->pend.len, err) != 0) || rag_db_copy_end(ix->db, err) != 0)
+		return -1;
+	if (ix->pend_terms.len > 0 && (rag_db_copy_start(ix->db,
+	    "COPY rag_stage_terms FROM STDIN", err) != 0 ||
+	    rag_db_copy_put(ix->db, ix->pend_terms.data, ix->pend_terms.len,
+	    err) != 0 || rag_db_copy_end(ix->db, err) != 0))
 		return -1;
 	return 0;
 }
@@ -495,9 +637,9 @@ send(struct rag_indexer *ix, const char *sql, int n, const char *const *p,
 static int
 batch_send(struct rag_indexer *ix, struct rag_error *err)
 {
-	char cid[32], tid[32];
-	char *docs = NULL;
-	const char *p[3];
+	char cid[32], tid[32], nterms[32];
+	char *docs = NULL, *langs = NULL;
+	const char *p[5];
 	struct doc *t;
 	size_t tn;
 
@@ -559,16 +701,36 @@ batch_send(struct rag_indexer *ix, struct rag_error *err)
 	    3, p, err) != 0)
 		goto fail;
 	/*
-	 * The BM25 postings come from the generated tsvector of the rows
-	 * just inserted: PostgreSQL's english stems, as the question gets.
+	 * The BM25 postings: rag's tokenizer's, sent with the rows, with
+	 * the languages the collection gains; in a collection made before
+	 * it (sql/0016), the tsvector's, PostgreSQL's english stems.
 	 */
-	if (send(ix,
+	snprintf(nterms, sizeof(nterms), "%lld", ix->nterms);
+	langs = rag_xasprintf("{%s}", rag_buf_str(&ix->new_langs));
+	p[2] = nterms;
+	p[3] = langs;
+	if (ix->coll.rag_terms ? send(ix,
 	    "WITH ins AS (INSERT INTO chunks (collection_id, chunk_id, "
 	    "tenant_id, doc_id, seq, page_start, page_end, section, text, "
-	    "tokens, model, embedding) SELECT collection_id, chunk_id, "
+	    "tokens, model, embedding, language) SELECT collection_id, "
+	    "chunk_id, tenant_id, doc_id, seq, page_start, page_end, section, "
+	    "text, tokens, model, embedding, language FROM rag_stage "
+	    "RETURNING chunk_key, chunk_id, tenant_id), "
+	    "ti AS (INSERT INTO chunk_terms (collection_id, term, chunk_key, "
+	    "tf, dl, tenant_id) SELECT $1, s.term, i.chunk_key, s.tf, s.dl, "
+	    "i.tenant_id FROM rag_stage_terms s JOIN ins i USING (chunk_id)), "
+	    "tl AS (INSERT INTO collection_languages (collection_id, "
+	    "language, tenant_id) SELECT $1, l, $2 FROM unnest($4::text[]) l "
+	    "ON CONFLICT DO NOTHING) "
+	    "INSERT INTO collection_deltas (collection_id, tenant_id, chunks, "
+	    "terms) SELECT $1, $2, (SELECT count(*) FROM ins), $3::bigint",
+	    4, p, err) : send(ix,
+	    "WITH ins AS (INSERT INTO chunks (collection_id, chunk_id, "
 	    "tenant_id, doc_id, seq, page_start, page_end, section, text, "
-	    "tokens, model, embedding FROM rag_stage RETURNING chunk_key, "
-	    "tenant_id, tsv), "
+	    "tokens, tsv, model, embedding) SELECT collection_id, chunk_id, "
+	    "tenant_id, doc_id, seq, page_start, page_end, section, text, "
+	    "tokens, to_tsvector('english', text), model, embedding FROM "
+	    "rag_stage RETURNING chunk_key, tenant_id, tsv), "
 	    "t AS (SELECT i.chunk_key, i.tenant_id, u.lexeme, coalesce("
 	    "array_length(u.positions, 1), 1) AS tf FROM ins i, unnest(i.tsv) "
 	    "u), "
@@ -581,6 +743,8 @@ batch_send(struct rag_indexer *ix, struct rag_error *err)
 	    "terms) SELECT $1, $2, (SELECT count(*) FROM ins), (SELECT "
 	    "coalesce(sum(dl), 0) FROM d)", 2, p, err) != 0)
 		goto fail;
+	if (ix->coll.rag_terms)
+		collection_languages_add(ix);
 	p[1] = docs;
 	if (send(ix, "UPDATE documents SET indexed_at = now() WHERE "
 	    "collection_id = $1 AND doc_id IN (SELECT doc_id FROM "
@@ -593,6 +757,7 @@ batch_send(struct rag_indexer *ix, struct rag_error *err)
 		goto fail;
 	}
 	free(docs);
+	free(langs);
 	/* The open batch's documents are now the flight's. */
 	t = ix->fdocs;
 	tn = ix->fcap;
@@ -608,6 +773,7 @@ batch_send(struct rag_indexer *ix, struct rag_error *err)
 	return 0;
 fail:
 	free(docs);
+	free(langs);
 	batch_failed(ix, err);
 	return err->code == RAG_EXIT_FAILED ? 0 : -1;
 }
@@ -686,6 +852,7 @@ rag_indexer_add(struct rag_indexer *ix, const json_t *rec,
 		d->first = first;
 		d->last = last;
 		d->rows = d->skipped = 0;
+		d->lang = NULL;
 	}
 	/* Said in the same words for every chunk: the stream says it once. */
 	if (ix->coll.dimensions == 0 && settle(ix, err) != 0)
@@ -713,6 +880,11 @@ rag_indexer_add(struct rag_indexer *ix, const json_t *rec,
 		d->skipped++;
 		return 0;
 	}
+	rag_buf_addc(b, '\t');
+	if (!ix->coll.rag_terms)
+		rag_buf_adds(b, "\\N");
+	else if (chunk_terms(ix, rec, chunk_id, text, d, err) != 0)
+		return -1;
 	rag_buf_addc(b, '\n');
 	rag_buf_add(&ix->pend, b->data, b->len);
 	d->rows++;

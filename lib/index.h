@@ -57,6 +57,16 @@ int rag_indexer_flush(struct rag_indexer *ix, struct rag_error *err);
 void rag_indexer_defer(struct rag_indexer *ix);
 
 /*
+ * Stems every chunk in language (ISO 639 or a Snowball name), whatever
+ * its record's "lang" says; without it a chunk takes its collection's
+ * language (rag-db language), else its record's "lang", else the one its
+ * text looks written in.  Only a collection of rag's tokenizer (sql/0016)
+ * takes it.  -1 with err set for a language no stemmer knows.
+ */
+int rag_indexer_language(struct rag_indexer *ix, const char *language,
+    struct rag_error *err);
+
+/*
  * The HNSW build's maintenance_work_mem, in MiB, and parallel workers:
  * RAG_INDEX_MEMORY and RAG_INDEX_WORKERS, else chosen for this machine
  * (an eighth of its memory, from 64 MiB to 2 GiB; one worker fewer than

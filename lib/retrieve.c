@@ -3,9 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "http.h"
 #include "mem.h"
 #include "retrieve.h"
+#include "terms.h"
 
 void
 rag_query_parse(const char *q, struct rag_buf *terms, struct rag_buf *filter)
@@ -81,6 +83,109 @@ array_text(const char *const *items, int n)
 	return rag_buf_detach(&b);
 }
 
+/* Appends item to a text[] literal being built in b ("{" first). */
+static void
+array_add(struct rag_buf *b, const char *item, size_t n)
+{
+	if (b->len > 1)
+		rag_buf_addc(b, ',');
+	rag_buf_addc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		if (item[i] == '"' || item[i] == '\\')
+			rag_buf_addc(b, '\\');
+		rag_buf_addc(b, item[i]);
+	}
+	rag_buf_addc(b, '"');
+}
+
+/*
+ * The question's BM25 terms, in each language of the comma-separated
+ * list, as a text[] literal; a term made in two languages comes once.
+ */
+static char *
+question_terms(struct rag_tokenizers *ts, const char *languages,
+    const char *text, size_t len, struct rag_error *err)
+{
+	struct rag_termbag bag = RAG_TERMBAG_INIT;
+	struct rag_buf b = RAG_BUF_INIT;
+	json_t *seen = json_object();
+	char lang[64];
+	char *out = NULL;
+
+	rag_buf_addc(&b, '{');
+	for (const char *p = languages; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		struct rag_tokenizer *t;
+
+		snprintf(lang, sizeof(lang), "%.*s", (int)n, p);
+		p += n + (p[n] == ',');
+		if (*lang == '\0')
+			continue;
+		if ((t = rag_tokenizers_get(ts, lang, err)) == NULL)
+			goto out;
+		rag_termbag_fill(&bag, t, text, len);
+		for (size_t i = 0; i < bag.nterms; i++) {
+			const char *term = rag_term_str(&bag, &bag.terms[i]);
+
+			if (json_object_get(seen, term) != NULL)
+				continue;
+			json_object_set_new(seen, term, json_true());
+			array_add(&b, term, bag.terms[i].len);
+		}
+	}
+	rag_buf_addc(&b, '}');
+	out = rag_buf_detach(&b);
+out:
+	json_decref(seen);
+	rag_termbag_release(&bag);
+	rag_buf_release(&b);
+	return out;
+}
+
+/* What hit_positions gathers: the positions of the question's terms. */
+struct gather {
+	const json_t *terms;	/* the question's, as keys */
+	json_t *pos;
+};
+
+static void
+gather(void *arg, const char *term, size_t len, int pos)
+{
+	struct gather *g = arg;
+	json_t *a;
+
+	if (json_object_getn(g->terms, term, len) == NULL)
+		return;
+	if ((a = json_object_getn(g->pos, term, len)) == NULL) {
+		a = json_array();
+		json_object_setn_new(g->pos, term, len, a);
+	}
+	json_array_append_new(a, json_integer(pos));
+}
+
+/*
+ * A hit's "positions" and "dl" in a collection of rag's tokenizer: its
+ * text cut as it was indexed, in its language, the positions of each
+ * of the question's terms it holds.
+ */
+static int
+hit_positions(struct rag_tokenizers *ts, json_t *h, const char *text,
+    const char *language, const json_t *qinfo, struct rag_error *err)
+{
+	struct rag_tokenizer *t = rag_tokenizers_get(ts, language, err);
+	struct gather g = { json_object_get(qinfo, "terms"), json_object() };
+	size_t dl;
+
+	if (t == NULL) {
+		json_decref(g.pos);
+		return -1;
+	}
+	dl = rag_tokenize(t, text, strlen(text), gather, &g);
+	json_object_set_new(h, "positions", g.pos);
+	json_object_set_new(h, "dl", json_integer((json_int_t)dl));
+	return 0;
+}
+
 static json_t *
 int_or_null(PGresult *res, int row, int col)
 {
@@ -111,14 +216,39 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 {
 	struct rag_buf terms = RAG_BUF_INIT, filter = RAG_BUF_INIT;
 	char k[16], n[16], wl[32], wv[32], ef[16];
-	char *vec = NULL, *docs = NULL;
-	const char *params[13];
+	char *vec = NULL, *docs = NULL, *qterms = NULL;
+	const char *params[14];
 	float *qv = NULL;
 	json_t *hits = NULL;
 	PGresult *res;
 	double t0 = rag_http_now(), t1;
+	struct rag_tokenizers *ts = NULL;
+	struct rag_collection c;
+	struct rag_error lookup = RAG_ERROR_INIT;
 
 	rag_query_parse(q->question, &terms, &filter);
+	/*
+	 * Whose terms the collection holds, and in which languages.  One
+	 * that does not exist is rag_search's to report, in its words.
+	 */
+	if (q->w_lex > 0 || q->positions) {
+		if (rag_catalog_collection(db, q->tenant, q->collection, false,
+		    &c, &lookup) != 0) {
+			if (lookup.code != RAG_EXIT_FAILED) {
+				*err = lookup;
+				goto out;
+			}
+			c.rag_terms = false;
+		}
+		if (c.rag_terms) {
+			ts = rag_tokenizers_new();
+			qterms = question_terms(ts, q->languages != NULL ?
+			    q->languages : *c.languages != '\0' ? c.languages :
+			    "english", rag_buf_str(&terms), terms.len, err);
+			if (qterms == NULL)
+				goto out;
+		}
+	}
 	if (q->w_vec > 0 && e != NULL) {
 		int dims = rag_embedder_dimensions(e);
 		bool zero = true;
@@ -151,18 +281,21 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 	params[9] = wl;
 	params[10] = wv;
 	params[11] = q->positions ? "t" : "f";
+	params[12] = qterms;
 	t1 = rag_http_now();
 	if (q->ef_search > 0) {
 		/* The call's own ef_search, set for its statement only. */
 		snprintf(ef, sizeof(ef), "%d", q->ef_search);
-		params[12] = ef;
-		res = rag_db_exec(db, "SELECT * FROM rag_search_ef($13::int, "
+		params[13] = ef;
+		res = rag_db_exec(db, "SELECT * FROM rag_search_ef($14::int, "
 		    "$1, $2, $3, $4, $5, $6, $7::text[], $8::int, $9::int, "
-		    "$10::float8, $11::float8, $12::boolean)", 13, params, err);
+		    "$10::float8, $11::float8, $12::boolean, $13::text[])", 14,
+		    params, err);
 	} else {
 		res = rag_db_exec(db, "SELECT * FROM rag_search($1, $2, $3, "
 		    "$4, $5, $6, $7::text[], $8::int, $9::int, $10::float8, "
-		    "$11::float8, $12::boolean)", 12, params, err);
+		    "$11::float8, $12::boolean, p_qterms => $13::text[])", 13,
+		    params, err);
 	}
 	if (q->embed_s != NULL)
 		*q->embed_s += t1 - t0;
@@ -192,17 +325,27 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 		json_object_set_new(h, "text", str_or_null(res, i, 13));
 		json_object_set_new(h, "tenant", json_string(q->tenant));
 		json_object_set_new(h, "collection", json_string(q->collection));
-		if (q->positions) {
+		json_array_append_new(hits, h);
+		if (!q->positions)
+			continue;
+		json_object_set_new(h, "question_terms", json_loads(
+		    PQgetvalue(res, i, 17), 0, NULL));
+		if (ts == NULL || PQgetisnull(res, i, 18)) {
 			json_object_set_new(h, "positions", json_loads(
 			    PQgetvalue(res, i, 15), 0, NULL));
 			json_object_set_new(h, "dl", int_or_null(res, i, 16));
-			json_object_set_new(h, "question_terms", json_loads(
-			    PQgetvalue(res, i, 17), 0, NULL));
+		} else if (hit_positions(ts, h, PQgetvalue(res, i, 13),
+		    PQgetvalue(res, i, 18), json_object_get(h,
+		    "question_terms"), err) != 0) {
+			json_decref(hits);
+			hits = NULL;
+			break;
 		}
-		json_array_append_new(hits, h);
 	}
 	PQclear(res);
 out:
+	rag_tokenizers_free(ts);
+	free(qterms);
 	free(qv);
 	free(vec);
 	free(docs);

@@ -22,6 +22,9 @@ struct rag_query {
 	double w_lex;		/* RRF weight of BM25 (default 1.0; 0 = off) */
 	double w_vec;		/* of the vectors (default: the embedder's) */
 	bool positions;		/* add what a local reranker reads */
+	/* The languages (ISO 639 or Snowball names, ',' between) to stem
+	 * the question in; NULL: each its collection's chunks are in. */
+	const char *languages;
 	/* When not NULL: the seconds spent embedding the question and in
 	 * rag_search's round trip are added to these. */
 	double *embed_s, *sql_s;
@@ -43,9 +46,14 @@ void rag_query_parse(const char *question, struct rag_buf *terms,
  * also has "positions" (the word positions of the question's terms in
  * the chunk: {"term": [1, 9]}), "dl" (the chunk's length in terms) and
  * "question_terms" ({"n": chunks, "avgdl": mean dl, "terms": {"term":
- * {"df": chunks holding it, "pos": [positions in the question]}}}), the
- * same on every hit: what rerank_local reads; rag_retrieve_strip()
- * removes them.
+ * {"df": chunks holding it, "pos": [positions in the question], or
+ * null}}}), the same on every hit: what rerank_local reads;
+ * rag_retrieve_strip() removes them.
+ *
+ * In a collection of rag's tokenizer (sql/0016) the question's BM25
+ * terms are made here, in each language of q->languages or of the
+ * collection (one more round trip, for its languages), and so are the
+ * positions, from each hit's text in the language it was indexed in.
  */
 json_t *rag_retrieve(struct rag_db *db, struct rag_embedder *e,
     const struct rag_query *q, struct rag_error *err);

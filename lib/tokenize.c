@@ -29,6 +29,21 @@
 /* Longer words are dropped (they still take a position). */
 #define WORD_MAX	255
 
+/*
+ * Words already seen and what they gave (a stem, or nothing for a stop
+ * word): a text repeats its words, and a stem costs a Snowball run and a
+ * stop-list search; a memo entry costs a hash and a compare.  Emptied
+ * when three quarters full.
+ */
+#define MEMO_SLOTS	8192
+
+struct memo {
+	uint32_t hash;
+	uint32_t woff, wlen;	/* the word, in memo_text */
+	uint32_t soff, slen;	/* its term; slen 0: a stop word */
+	bool used;
+};
+
 struct rag_tokenizer {
 	char *language;
 	struct sb_stemmer *stemmer;	/* NULL for "simple" */
@@ -41,6 +56,9 @@ struct rag_tokenizer {
 	struct rag_buf whole;		/* its parts joined by '-' */
 	int pos;
 	size_t nterms;
+	struct memo *memo;
+	size_t nmemo;
+	struct rag_buf memo_text;
 	rag_term_fn fn;
 	void *arg;
 };
@@ -78,7 +96,7 @@ rag_tokenizer_new(const char *language, struct rag_error *err)
 			rag_error_set(err, RAG_EXIT_USAGE, "no stemmer for "
 			    "the language '%s': name one of Snowball's, such "
 			    "as english, german, french, spanish, russian, "
-			    "arabic (rag-index(1), LANGUAGES), or simple",
+			    "arabic (rag-index(1), Languages), or simple",
 			    language);
 			rag_tokenizer_free(t);
 			return NULL;
@@ -98,6 +116,8 @@ rag_tokenizer_free(struct rag_tokenizer *t)
 	rag_buf_release(&t->norm);
 	rag_buf_release(&t->word);
 	rag_buf_release(&t->whole);
+	rag_buf_release(&t->memo_text);
+	free(t->memo);
 	free(t->cut);
 	free(t->language);
 	free(t);
@@ -214,29 +234,91 @@ has_letter(const char *w, size_t n)
 	return false;
 }
 
-/* One word, w[0, n): dropped when a stop word, else stemmed and emitted. */
-static void
-word(struct rag_tokenizer *t, const char *w, size_t n)
+/* FNV-1a. */
+static uint32_t
+hash(const char *w, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)w[i]) * 16777619u;
+	return h;
+}
+
+/* The memo's slot for w: its entry, or the empty slot it would take. */
+static struct memo *
+memo_slot(struct rag_tokenizer *t, const char *w, size_t n, uint32_t h)
+{
+	size_t i = h & (MEMO_SLOTS - 1);
+	struct memo *m;
+
+	if (t->memo == NULL)
+		t->memo = rag_xcalloc(MEMO_SLOTS, sizeof(*t->memo));
+	for (;; i = (i + 1) & (MEMO_SLOTS - 1)) {
+		m = &t->memo[i];
+		if (!m->used || (m->hash == h && m->wlen == n &&
+		    memcmp(t->memo_text.data + m->woff, w, n) == 0))
+			return m;
+	}
+}
+
+/* What w gives: term[0, *len), or NULL for a stop word. */
+static const char *
+stem(struct rag_tokenizer *t, const char *w, size_t n, size_t *len)
 {
 	const sb_symbol *s;
-	int pos = ++t->pos;
 
-	if (n > WORD_MAX)
-		return;
 	rag_buf_reset(&t->word);
 	rag_buf_add(&t->word, w, n);
 	rag_buf_addc(&t->word, '\0');
 	if (rag_stoplist_has(t->stop, t->word.data))
-		return;
+		return NULL;
 	if (t->stemmer != NULL && has_letter(w, n)) {
 		s = sb_stemmer_stem(t->stemmer, (const sb_symbol *)w, (int)n);
 		if (s != NULL) {
-			emit(t, (const char *)s,
-			    (size_t)sb_stemmer_length(t->stemmer), pos);
-			return;
+			*len = (size_t)sb_stemmer_length(t->stemmer);
+			return (const char *)s;
 		}
 	}
-	emit(t, w, n, pos);
+	*len = n;
+	return w;
+}
+
+/* One word, w[0, n): dropped when a stop word, else stemmed and emitted. */
+static void
+word(struct rag_tokenizer *t, const char *w, size_t n)
+{
+	int pos = ++t->pos;
+	uint32_t h;
+	struct memo *m;
+	const char *term;
+	size_t len = 0;
+
+	if (n > WORD_MAX)
+		return;
+	h = hash(w, n);
+	m = memo_slot(t, w, n, h);
+	if (!m->used) {
+		if (t->nmemo >= MEMO_SLOTS / 4 * 3) {
+			memset(t->memo, 0, MEMO_SLOTS * sizeof(*t->memo));
+			rag_buf_reset(&t->memo_text);
+			t->nmemo = 0;
+			m = memo_slot(t, w, n, h);
+		}
+		term = stem(t, w, n, &len);
+		m->used = true;
+		m->hash = h;
+		m->woff = (uint32_t)t->memo_text.len;
+		m->wlen = (uint32_t)n;
+		rag_buf_add(&t->memo_text, w, n);
+		m->soff = (uint32_t)t->memo_text.len;
+		m->slen = term != NULL ? (uint32_t)len : 0;
+		if (term != NULL)
+			rag_buf_add(&t->memo_text, term, len);
+		t->nmemo++;
+	}
+	if (m->slen > 0)
+		emit(t, t->memo_text.data + m->soff, m->slen, pos);
 }
 
 /*

@@ -93,16 +93,19 @@ APT_UPDATED=no
 install_packages()
 {
 	need_root "install $*"
+	# Another apt (an unattended upgrade, a second make deps) may hold
+	# dpkg's lock: wait for it rather than fail.
+	APT_LOCK="-o DPkg::Lock::Timeout=600"
 	if [ "$APT_UPDATED" = no ]; then
 		say "apt-get update"
-		$SUDO apt-get update -q ||
+		$SUDO apt-get $APT_LOCK update -q ||
 		    die "'apt-get update' failed: check the network" \
 		        "and /etc/apt/sources.list.d, then run 'make deps' again"
 		APT_UPDATED=yes
 	fi
 	say "installing $*"
 	$SUDO env DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y --no-install-recommends "$@" ||
+	    apt-get $APT_LOCK install -y --no-install-recommends "$@" ||
 	    die "'apt-get install' failed for: $*;" \
 	        "read apt's message above, fix it, then run 'make deps' again"
 }

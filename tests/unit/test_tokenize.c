@@ -95,10 +95,34 @@ test_languages(void)
 	rag_tokenizer_free(t);
 }
 
+/* The memo of stems gives what stemming gives, past its emptying too. */
+static void
+test_memo(void)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_tokenizer *t = rag_tokenizer_new("english", &err);
+	struct rag_buf text = RAG_BUF_INIT, first = RAG_BUF_INIT;
+	size_t n1, n2;
+
+	/* 9000 distinct words, more than the memo keeps, each twice. */
+	for (int i = 0; i < 9000; i++)
+		rag_buf_addf(&text, "running%d walking%d ", i % 4500, i);
+	rag_buf_adds(&first, terms(t, text.data, &n1));
+	is_str(terms(t, text.data, &n2), rag_buf_str(&first),
+	    "a second pass over the same text gives the same terms");
+	is_int(n2, n1, "and as many");
+	is_str(terms(t, "Running runs; the runner", NULL),
+	    "run:1 run:2 runner:4", "stems and stop words after emptying");
+	rag_buf_release(&text);
+	rag_buf_release(&first);
+	rag_tokenizer_free(t);
+}
+
 int
 main(void)
 {
 	test_english();
 	test_languages();
+	test_memo();
 	return tap_done();
 }
