@@ -12,6 +12,7 @@
 #include "forget.h"
 #include "hnsw.h"
 #include "langs.h"
+#include "retokenize.h"
 #include "log.h"
 #include "mem.h"
 #include "migrate.h"
@@ -32,7 +33,8 @@ static const char usage[] =
     "       rag-db [-qv] [--json] [--tenant NAME] [--collection NAME]\n"
     "              tune [--ef-search N | --target R]\n"
     "       rag-db [-qv] [--json] [--tenant NAME] [--collection NAME]\n"
-    "              language [LANG | auto]\n";
+    "              language [LANG | auto]\n"
+    "       rag-db [-qv] [--json] [--tenant NAME] --collection NAME retokenize\n";
 
 static const char help[] =
     "usage: rag-db [-qv] [--json] COMMAND\n"
@@ -70,14 +72,18 @@ static const char help[] =
     "             stemmed in; with --collection and LANG (de or german),\n"
     "             stem every chunk indexed from now on in LANG, or each\n"
     "             in its own again (auto)\n"
+    "  retokenize cut the BM25 postings of --collection again with rag's\n"
+    "             tokenizer, each chunk in its language: for a collection\n"
+    "             made before it, which has PostgreSQL's english stems\n"
     "\n"
     "Options:\n"
-    "  -j, --json           status, forget, retention, gc, tune and\n"
-    "                       language as JSON\n"
+    "  -j, --json           status, forget, retention, gc, tune, language\n"
+    "                       and retokenize as JSON\n"
     "      --tenant NAME    the tenant to forget, or whose retention to show,\n"
     "                       set or apply (RAG_TENANT when setting one)\n"
     "      --collection NAME  a collection's own documents retention, or\n"
-    "                       the collection to tune or whose language to set\n"
+    "                       the collection to tune, retokenize or whose\n"
+    "                       language to set\n"
     "      --ef-search N    tune: search N candidates (1 to 1000), kept\n"
     "                       until the collection is measured again\n"
     "      --target R       tune: measure for recall@10 R (0.5 to 1;\n"
@@ -723,21 +729,36 @@ cmd_gc(const struct opts *o)
 
 /* ---- language: the languages a collection's chunks are stemmed in ------- */
 
+/*
+ * A list of per-collection records, when it is printed as records or is
+ * empty: true when done, false when the caller prints its table.
+ */
+static bool
+print_records(const json_t *list, bool json)
+{
+	const json_t *r;
+	size_t i;
+
+	if (json) {
+		json_array_foreach(list, i, r)
+			(void)rag_record_write(stdout, r);
+		return true;
+	}
+	if (json_array_size(list) == 0) {
+		puts("no collection yet");
+		return true;
+	}
+	return false;
+}
+
 static void
 print_languages(const json_t *list, bool json)
 {
 	const json_t *r, *l;
 	size_t i, j;
 
-	if (json) {
-		json_array_foreach(list, i, r)
-			(void)rag_record_write(stdout, r);
+	if (print_records(list, json))
 		return;
-	}
-	if (json_array_size(list) == 0) {
-		puts("no collection yet");
-		return;
-	}
 	printf("%-20s %-20s %-16s %-12s %s\n", "TENANT", "COLLECTION",
 	    "TOKENIZER", "LANGUAGE", "STEMMED IN");
 	json_array_foreach(list, i, r) {
@@ -781,6 +802,43 @@ cmd_language(const struct opts *o, int argc, char **argv)
 	return rag_finish_stdout(0);
 }
 
+static int
+cmd_retokenize(const struct opts *o, int argc, char **argv)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_retokenized r;
+	const char *tenant = o->tenant;
+	struct rag_db *db;
+
+	if (argc > 0)
+		rag_usage_error("'retokenize' takes no argument '%s'", argv[0]);
+	if (o->collection == NULL)
+		rag_usage_error("'retokenize' needs --collection NAME");
+	if (tenant == NULL)
+		tenant = rag_config_get("RAG_TENANT");
+	db = admin_db();
+	if (rag_retokenize(db, tenant, o->collection, &r, &err) != 0)
+		rag_die(err.code, "%s", err.msg);
+	if (o->json) {
+		json_t *rec = json_pack("{s:s, s:s, s:b, s:I, s:I, s:s}",
+		    "type", "retokenized", "collection", o->collection,
+		    "already", r.already, "chunks", (json_int_t)r.chunks,
+		    "postings", (json_int_t)r.postings, "languages",
+		    r.languages);
+
+		(void)rag_record_write(stdout, rec);
+		json_decref(rec);
+	} else if (r.already)
+		printf("collection '%s' has rag's terms already\n",
+		    o->collection);
+	else
+		printf("collection '%s': %lld chunks, %lld postings, stemmed "
+		    "in %s\n", o->collection, r.chunks, r.postings,
+		    *r.languages ? r.languages : "nothing");
+	rag_db_close(db);
+	return rag_finish_stdout(0);
+}
+
 /* ---- tune: a collection's HNSW ef_search -------------------------------- */
 
 static void
@@ -789,15 +847,8 @@ print_tune(const json_t *list, bool json)
 	const json_t *r;
 	size_t i;
 
-	if (json) {
-		json_array_foreach(list, i, r)
-			(void)rag_record_write(stdout, r);
+	if (print_records(list, json))
 		return;
-	}
-	if (json_array_size(list) == 0) {
-		puts("no collection yet");
-		return;
-	}
 	printf("%-20s %-20s %10s %9s  %s\n", "TENANT", "COLLECTION",
 	    "VECTORS", "EF_SEARCH", "HOW");
 	json_array_foreach(list, i, r) {
@@ -921,6 +972,8 @@ main(int argc, char **argv)
 		return cmd_tune(&o, argc - optind, argv + optind);
 	if (strcmp(cmd, "language") == 0)
 		return cmd_language(&o, argc - optind, argv + optind);
+	if (strcmp(cmd, "retokenize") == 0)
+		return cmd_retokenize(&o, argc - optind, argv + optind);
 	if (o.ef_search != 0 || o.target != 0)
 		rag_usage_error("--ef-search and --target go with 'tune' only");
 	if ((o.tenant != NULL || o.collection != NULL) &&

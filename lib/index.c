@@ -390,21 +390,6 @@ append_vector(struct rag_buf *b, const json_t *arr, bool *zero,
 	return 0;
 }
 
-/* Whether a ','-separated list holds lang. */
-static bool
-list_has(const char *list, const char *lang)
-{
-	size_t n = strlen(lang);
-
-	for (const char *p = list; *p != '\0'; p += strcspn(p, ",")) {
-		if (*p == ',')
-			p++;
-		if (strncmp(p, lang, n) == 0 && (p[n] == ',' || p[n] == '\0'))
-			return true;
-	}
-	return false;
-}
-
 /* The languages the batch sent are the collection's now. */
 static void
 collection_languages_add(struct rag_indexer *ix)
@@ -468,8 +453,8 @@ chunk_terms(struct rag_indexer *ix, const json_t *rec, const char *chunk_id,
 		return -1;
 	lang = rag_tokenizer_language(t);
 	rag_copy_escape(&ix->row, lang, strlen(lang));
-	if (!list_has(ix->coll.languages, lang) &&
-	    !list_has(rag_buf_str(&ix->new_langs), lang)) {
+	if (!rag_languages_has(ix->coll.languages, lang) &&
+	    !rag_languages_has(rag_buf_str(&ix->new_langs), lang)) {
 		if (ix->new_langs.len > 0)
 			rag_buf_addc(&ix->new_langs, ',');
 		rag_buf_adds(&ix->new_langs, lang);
@@ -893,32 +878,37 @@ rag_indexer_add(struct rag_indexer *ix, const json_t *rec,
 }
 
 int
+rag_index_fold(struct rag_db *db, long long collection_id,
+    struct rag_error *err)
+{
+	char sql[512];
+
+	/* Fold the deltas into the collection's row: a brief lock. */
+	snprintf(sql, sizeof(sql), "WITH d AS (DELETE FROM collection_deltas "
+	    "WHERE collection_id = %lld RETURNING chunks, terms, version) "
+	    "UPDATE collections SET chunk_count = chunk_count + (SELECT "
+	    "coalesce(sum(chunks), 0) FROM d), term_count = term_count + "
+	    "(SELECT coalesce(sum(terms), 0) FROM d), version = version + "
+	    "(SELECT coalesce(sum(version), 0) FROM d) WHERE collection_id = "
+	    "%lld", collection_id, collection_id);
+	if (rag_db_run(db, sql, 0, NULL, err) != 0)
+		return -1;
+	/* And BM25's per-term rows, one per term again (0012). */
+	snprintf(sql, sizeof(sql), "SELECT rag_term_stats_fold(%lld)",
+	    collection_id);
+	return rag_db_run(db, sql, 0, NULL, err);
+}
+
+int
 rag_indexer_finish(struct rag_indexer *ix, struct rag_error *err)
 {
 	long mib, workers;
 
 	if (rag_indexer_flush(ix, err) != 0)
 		return -1;
-	for (int i = 0; i < ix->ntouched; i++) {
-		char sql[512];
-
-		/* Fold the deltas into the collection's row: a brief lock. */
-		snprintf(sql, sizeof(sql), "WITH d AS (DELETE FROM "
-		    "collection_deltas WHERE collection_id = %lld RETURNING "
-		    "chunks, terms, version) UPDATE collections SET "
-		    "chunk_count = chunk_count + (SELECT coalesce(sum(chunks), "
-		    "0) FROM d), term_count = term_count + (SELECT coalesce("
-		    "sum(terms), 0) FROM d), version = version + (SELECT "
-		    "coalesce(sum(version), 0) FROM d) WHERE collection_id = "
-		    "%lld", ix->touched[i], ix->touched[i]);
-		if (rag_db_run(ix->db, sql, 0, NULL, err) != 0)
+	for (int i = 0; i < ix->ntouched; i++)
+		if (rag_index_fold(ix->db, ix->touched[i], err) != 0)
 			return -1;
-		/* And BM25's per-term rows, one per term again (0012). */
-		snprintf(sql, sizeof(sql), "SELECT rag_term_stats_fold(%lld)",
-		    ix->touched[i]);
-		if (rag_db_run(ix->db, sql, 0, NULL, err) != 0)
-			return -1;
-	}
 	if (rag_index_build_settings(&mib, &workers, err) != 0)
 		return -1;
 	for (int i = 0; i < ix->ntouched; i++) {

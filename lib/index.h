@@ -83,4 +83,12 @@ int rag_index_build_settings(long *mib, long *workers,
  */
 int rag_indexer_finish(struct rag_indexer *ix, struct rag_error *err);
 
+/*
+ * Folds a collection's totals (collection_deltas) into its row, and its
+ * BM25 statistics into one row per term: what rag_indexer_finish does for
+ * each collection it wrote to.
+ */
+int rag_index_fold(struct rag_db *db, long long collection_id,
+    struct rag_error *err);
+
 #endif

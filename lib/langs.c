@@ -66,8 +66,8 @@ rag_langs_set(struct rag_db *db, const char *tenant, const char *collection,
 	if (!c.rag_terms)
 		return rag_error_set(err, RAG_EXIT_FAILED, "collection '%s' "
 		    "was made before rag's tokenizer and keeps PostgreSQL's "
-		    "english stems: index its documents into a new collection "
-		    "to stem them per language", collection);
+		    "english stems: move it to rag's tokenizer first (rag-db "
+		    "retokenize --collection %s)", collection, collection);
 	snprintf(id, sizeof(id), "%lld", c.collection_id);
 	p[0] = id;
 	p[1] = name;

@@ -5,6 +5,7 @@
 
 #include "catalog.h"
 #include "http.h"
+#include "lang.h"
 #include "mem.h"
 #include "retrieve.h"
 #include "terms.h"
@@ -98,31 +99,47 @@ array_add(struct rag_buf *b, const char *item, size_t n)
 	rag_buf_addc(b, '"');
 }
 
+/* The next language of a ','-separated list, into lang; NULL at the end. */
+static const char *
+next_language(const char *p, char *lang, size_t size)
+{
+	size_t n;
+
+	while (*p == ',')
+		p++;
+	if (*p == '\0')
+		return NULL;
+	n = strcspn(p, ",");
+	snprintf(lang, size, "%.*s", (int)n, p);
+	return p + n;
+}
+
 /*
  * The question's BM25 terms, in each language of the comma-separated
- * list, as a text[] literal; a term made in two languages comes once.
+ * list, as a text[] literal; a term made in two languages comes once, and
+ * a word any of them stops gives none ("the" cut as French).
  */
 static char *
-question_terms(struct rag_tokenizers *ts, const char *languages,
-    const char *text, size_t len, struct rag_error *err)
+question_terms(const char *languages, const char *text, size_t len,
+    struct rag_error *err)
 {
+	struct rag_tokenizers *ts = rag_tokenizers_new();
 	struct rag_termbag bag = RAG_TERMBAG_INIT;
 	struct rag_buf b = RAG_BUF_INIT;
 	json_t *seen = json_object();
-	char lang[64];
+	char lang[64], other[64];
 	char *out = NULL;
 
 	rag_buf_addc(&b, '{');
-	for (const char *p = languages; *p != '\0';) {
-		size_t n = strcspn(p, ",");
+	for (const char *p = languages; (p = next_language(p, lang,
+	    sizeof(lang))) != NULL;) {
 		struct rag_tokenizer *t;
 
-		snprintf(lang, sizeof(lang), "%.*s", (int)n, p);
-		p += n + (p[n] == ',');
-		if (*lang == '\0')
-			continue;
 		if ((t = rag_tokenizers_get(ts, lang, err)) == NULL)
 			goto out;
+		for (const char *q = languages; (q = next_language(q, other,
+		    sizeof(other))) != NULL;)
+			rag_tokenizer_stop_also(t, rag_lang_stemmer(other));
 		rag_termbag_fill(&bag, t, text, len);
 		for (size_t i = 0; i < bag.nterms; i++) {
 			const char *term = rag_term_str(&bag, &bag.terms[i]);
@@ -139,6 +156,7 @@ out:
 	json_decref(seen);
 	rag_termbag_release(&bag);
 	rag_buf_release(&b);
+	rag_tokenizers_free(ts);
 	return out;
 }
 
@@ -161,6 +179,24 @@ gather(void *arg, const char *term, size_t len, int pos)
 		json_object_setn_new(g->pos, term, len, a);
 	}
 	json_array_append_new(a, json_integer(pos));
+}
+
+/*
+ * The languages to cut a question in: the one it looks written in when
+ * the collection has chunks in it, else every language of the collection.
+ * One chunk taken for French in an English collection would otherwise
+ * add the French stems of every English question, and a question too
+ * short to tell is better cut in each than in a wrong one.
+ */
+static const char *
+question_languages(const struct rag_collection *c, const struct rag_buf *q)
+{
+	const char *guess = rag_lang_guess(rag_buf_str(q), q->len);
+
+	if (guess != NULL && rag_languages_has(c->languages,
+	    rag_lang_stemmer(guess)))
+		return rag_lang_stemmer(guess);
+	return *c->languages != '\0' ? c->languages : "english";
 }
 
 /*
@@ -242,9 +278,9 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 		}
 		if (c.rag_terms) {
 			ts = rag_tokenizers_new();
-			qterms = question_terms(ts, q->languages != NULL ?
-			    q->languages : *c.languages != '\0' ? c.languages :
-			    "english", rag_buf_str(&terms), terms.len, err);
+			qterms = question_terms(q->languages != NULL ?
+			    q->languages : question_languages(&c, &terms),
+			    rag_buf_str(&terms), terms.len, err);
 			if (qterms == NULL)
 				goto out;
 		}

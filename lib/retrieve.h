@@ -51,9 +51,11 @@ void rag_query_parse(const char *question, struct rag_buf *terms,
  * rag_retrieve_strip() removes them.
  *
  * In a collection of rag's tokenizer (sql/0016) the question's BM25
- * terms are made here, in each language of q->languages or of the
- * collection (one more round trip, for its languages), and so are the
- * positions, from each hit's text in the language it was indexed in.
+ * terms are made here (one more round trip, for the collection's
+ * languages): in q->languages, else the language the question looks
+ * written in if the collection has it, else each of the collection's;
+ * and so are the positions, from each hit's text in the language it was
+ * indexed in.
  */
 json_t *rag_retrieve(struct rag_db *db, struct rag_embedder *e,
     const struct rag_query *q, struct rag_error *err);

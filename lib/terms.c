@@ -56,6 +56,20 @@ rag_tokenizers_get(struct rag_tokenizers *ts, const char *lang,
 	return t;
 }
 
+bool
+rag_languages_has(const char *list, const char *lang)
+{
+	size_t n = strlen(lang);
+
+	for (const char *p = list; *p != '\0'; p += strcspn(p, ",")) {
+		if (*p == ',')
+			p++;
+		if (strncmp(p, lang, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
 /* Two or three lowercase letters: an ISO 639 code. */
 static bool
 iso_code(const char *s)

@@ -2,6 +2,7 @@
 #ifndef RAG_TERMS_H
 #define RAG_TERMS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -25,6 +26,9 @@ void rag_tokenizers_free(struct rag_tokenizers *ts);
  * no stemmer knows.
  */
 int rag_languages_check(const char *list, struct rag_error *err);
+
+/* Whether a ','-separated list of languages holds lang. */
+bool rag_languages_has(const char *list, const char *lang);
 
 /* The tokenizer for lang, or NULL with err set for a name no one knows. */
 struct rag_tokenizer *rag_tokenizers_get(struct rag_tokenizers *ts,

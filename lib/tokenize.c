@@ -48,6 +48,8 @@ struct rag_tokenizer {
 	char *language;
 	struct sb_stemmer *stemmer;	/* NULL for "simple" */
 	const struct rag_stoplist *stop;
+	const struct rag_stoplist *also[8];	/* more words to drop */
+	size_t nalso;
 	struct rag_buf norm;		/* the normalised text */
 	struct rag_buf word;		/* a word, NUL-terminated */
 	size_t *cut;			/* a hyphenated word's parts: start
@@ -121,6 +123,25 @@ rag_tokenizer_free(struct rag_tokenizer *t)
 	free(t->cut);
 	free(t->language);
 	free(t);
+}
+
+void
+rag_tokenizer_stop_also(struct rag_tokenizer *t, const char *language)
+{
+	const struct rag_stoplist *l = rag_stoplist(language);
+
+	if (l == NULL || l == t->stop || t->nalso == sizeof(t->also) /
+	    sizeof(t->also[0]))
+		return;
+	for (size_t i = 0; i < t->nalso; i++)
+		if (t->also[i] == l)
+			return;
+	t->also[t->nalso++] = l;
+	/* What the memo says of a word may have changed. */
+	if (t->memo != NULL)
+		memset(t->memo, 0, MEMO_SLOTS * sizeof(*t->memo));
+	rag_buf_reset(&t->memo_text);
+	t->nmemo = 0;
 }
 
 const char *
@@ -273,6 +294,9 @@ stem(struct rag_tokenizer *t, const char *w, size_t n, size_t *len)
 	rag_buf_addc(&t->word, '\0');
 	if (rag_stoplist_has(t->stop, t->word.data))
 		return NULL;
+	for (size_t i = 0; i < t->nalso; i++)
+		if (rag_stoplist_has(t->also[i], t->word.data))
+			return NULL;
 	if (t->stemmer != NULL && has_letter(w, n)) {
 		s = sb_stemmer_stem(t->stemmer, (const sb_symbol *)w, (int)n);
 		if (s != NULL) {

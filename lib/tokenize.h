@@ -34,6 +34,13 @@ struct rag_tokenizer *rag_tokenizer_new(const char *language,
 void rag_tokenizer_free(struct rag_tokenizer *t);
 const char *rag_tokenizer_language(const struct rag_tokenizer *t);
 
+/*
+ * Drops the stop words of language (a Snowball name) too: a question cut
+ * in each language of a collection keeps no word that any of them stops
+ * ("the" cut as French, "les" as English).  Up to 8 more lists.
+ */
+void rag_tokenizer_stop_also(struct rag_tokenizer *t, const char *language);
+
 /* The languages rag_tokenizer_new takes, NULL-terminated. */
 const char *const *rag_tokenizer_languages(void);
 

@@ -10,9 +10,9 @@
 -- question's terms in each language the collection holds.
 --
 -- A collection made before keeps PostgreSQL's english stems
--- (tokenizer 'postgres-english') until it is indexed anew into a new
--- collection: its postings and its questions' terms must come from one
--- tokenizer.  Its chunks keep their tsvector, which rag-index now
+-- (tokenizer 'postgres-english') until rag-db retokenize cuts its
+-- postings again (lib/retokenize.c): its postings and its questions'
+-- terms must come from one tokenizer.  Its chunks keep their tsvector, which rag-index now
 -- computes itself for such a collection only: a chunk of rag's
 -- tokenizer has none (tsv NULL) and costs no to_tsvector at insert.
 --
@@ -121,14 +121,16 @@ BEGIN
 		    'english', coalesce(p_terms, ''))) u);
 	ELSIF p_qterms IS NOT NULL THEN
 		qterms := ARRAY(SELECT DISTINCT u FROM unnest(p_qterms) u
-				 WHERE u IS NOT NULL AND u <> '');
+				 WHERE u IS NOT NULL AND u <> '' ORDER BY u);
 	ELSE
+		-- in order, as a tsvector's: scores summed in one order
+		-- tie in both of BM25's ways (rag_bm25_topk's and SQL's)
 		qterms := ARRAY(SELECT DISTINCT u.lexeme
 		  FROM collection_languages l
 		  LEFT JOIN pg_ts_config g ON g.cfgname = l.language,
 		       unnest(to_tsvector(coalesce(g.oid, 'simple'::regconfig),
 			   coalesce(p_terms, ''))) u
-		 WHERE l.collection_id = c.collection_id);
+		 WHERE l.collection_id = c.collection_id ORDER BY 1);
 	END IF;
 	-- A filter matches PostgreSQL's english stems in a collection
 	-- indexed by them, and words as they are written (case folded)
@@ -209,7 +211,10 @@ $l$;
 		SELECT p.chunk_key,
 		       sum(ln(1 + (%3$s - df.n + 0.5) / (df.n + 0.5))
 			   * p.tf * ($8 + 1)
-			   / (p.tf + $8 * (1 - $9 + $9 * p.dl / %4$s))) AS s
+			   / (p.tf + $8 * (1 - $9 + $9 * p.dl / %4$s))
+			   -- in the terms' order, as rag_bm25_topk adds them:
+			   -- equal scores stay equal, ties in chunk order
+			   ORDER BY p.term) AS s
 		  FROM post p JOIN df USING (term)
 		 WHERE $6 > 0
 		 GROUP BY p.chunk_key
@@ -226,11 +231,7 @@ $l$;
 	END IF;
 	q := format($q$
 	WITH qt AS (
-		SELECT u.term, p.qpos
-		  FROM unnest($16::text[]) u(term)
-		  LEFT JOIN (SELECT v.lexeme, v.positions AS qpos
-			       FROM unnest(to_tsvector('english', coalesce($1, ''))) v
-			      WHERE %8$s) p ON p.lexeme = u.term
+		%9$s
 		 WHERE $6 > 0 OR $11
 	),
 %6$s	vec AS (
@@ -285,7 +286,14 @@ $l$;
 		greatest(c.chunk_count, 1)::float8,
 		greatest(c.term_count::float8 / greatest(c.chunk_count, 1), 1),
 		filt, NULL, quote_literal(coalesce(postings::text, ''))),
-	     NULL, (c.tokenizer = 'postgres-english')::text);
+	     NULL, (c.tokenizer = 'postgres-english')::text,
+	     -- the question's terms, with their positions in it where a
+	     -- tsvector gives them
+	     CASE WHEN c.tokenizer = 'postgres-english'
+	     THEN 'SELECT u.lexeme AS term, u.positions AS qpos FROM unnest('
+		  'to_tsvector(''english'', coalesce($1, ''''))) u'
+	     ELSE 'SELECT u.term, NULL::int2[] AS qpos FROM unnest('
+		  '$16::text[]) u(term)' END);
 	RETURN QUERY EXECUTE q USING p_terms, p_filter, p_vector, p_docs, p_n,
 		p_w_lex, p_w_vec, p_k1, p_b, p_k, p_positions, st.terms, st.df,
 		st.max_tf, st.min_dl, qterms;

@@ -185,8 +185,9 @@ $ok"
 	assert_output 0
 	run -0 sql "SELECT count(*) FROM chunk_terms t WHERE NOT EXISTS (SELECT 1 FROM chunks h WHERE h.chunk_key = t.chunk_key)"
 	assert_output 0
-	# The postings are the chunk's own tsvector.
-	run -0 sql "SELECT count(*) FROM chunks h WHERE (SELECT count(*) FROM unnest(h.tsv)) <> (SELECT count(*) FROM chunk_terms t WHERE t.chunk_key = h.chunk_key)"
+	# The postings are rag's tokenizer's (tokenizer.bats): a chunk keeps
+	# no tsvector, and says the language its terms were stemmed in.
+	run -0 sql "SELECT count(*) FROM chunks WHERE tsv IS NOT NULL OR language IS NULL"
 	assert_output 0
 }
 

@@ -110,6 +110,29 @@ EN='The children were running between the houses while the grown-ups talked abou
 	assert_output --partial "PostgreSQL's english stems"
 }
 
+@test "rag-db retokenize moves such a collection to rag's terms, as indexing anew would make them" {
+	page de5 de "$DE" | index fresh
+	run -0 rag-db retokenize --collection old
+	assert_output --partial "stemmed in german"
+	run -0 rag-db --json language --collection old
+	[ "$(jq -r .tokenizer <<<"$output")" = rag ]
+	[ "$(jq -c .languages <<<"$output")" = '["german"]' ]
+	# the same postings and totals as the collection indexed anew
+	postings() {
+		sql "select string_agg(t.term || ':' || t.tf || ':' || t.dl, ' ' order by t.term) from chunk_terms t join chunks c using (chunk_key) join collections k on k.collection_id = c.collection_id where k.name = '$1'"
+	}
+	[ "$(postings old)" = "$(postings fresh)" ]
+	[ -n "$(postings old)" ]
+	run -0 sql "select string_agg(chunk_count || '/' || term_count, ' ' order by name) from collections where name in ('old', 'fresh')"
+	[ "$(cut -d' ' -f1 <<<"$output")" = "$(cut -d' ' -f2 <<<"$output")" ]
+	run -0 lexhit old "Haus"
+	[ "$output" = de5 ]
+	run -0 rag-db --json retokenize --collection old
+	[ "$(jq -r .already <<<"$output")" = true ]
+	run -0 sql "select count(*) from audit_log where action = 'collection.retokenize'"
+	[ "$output" = 1 ]
+}
+
 @test "languages no stemmer knows are usage errors" {
 	run -2 rag-index --lang germna </dev/null
 	assert_output --partial "no stemmer for the language 'germna'"
@@ -118,4 +141,6 @@ EN='The children were running between the houses while the grown-ups talked abou
 	run -2 rag-db language de
 	assert_output --partial "needs --collection"
 	run -2 rag-db language --collection mixed de fr
+	run -2 rag-db retokenize
+	assert_output --partial "needs --collection"
 }

@@ -67,6 +67,10 @@ test_check(void)
 	ok(rag_languages_check("", &err) != 0, "nothing is refused");
 	rag_error_clear(&err);
 	ok(rag_languages_check("de,Klingon", &err) != 0, "one bad in a list");
+	ok(rag_languages_has("english,german", "german"), "has: the last");
+	ok(rag_languages_has("english,german", "english"), "has: the first");
+	ok(!rag_languages_has("english,german", "germ"), "has: not a part");
+	ok(!rag_languages_has("", "english"), "has: not in none");
 }
 
 int
