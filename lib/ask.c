@@ -29,6 +29,7 @@ struct rag_asker {
 	struct rag_ask_stats st;
 	struct rag_ask_timing t;	/* the last question's */
 	struct rag_error ledger_err;	/* the first ledger write that failed */
+	struct rag_tokenizers *tok;	/* kept between questions */
 };
 
 /* ---- the ledger ----------------------------------------------------- */
@@ -139,6 +140,7 @@ rag_asker_free(struct rag_asker *a)
 		return;
 	rag_embedder_free(a->e);
 	rag_reranker_free(a->deep);
+	rag_tokenizers_free(a->tok);
 	free(a);
 }
 
@@ -220,6 +222,9 @@ retrieve(struct rag_asker *a, const char *query, int k,
 	q.candidates = a->o.candidates > want ? a->o.candidates : want;
 	q.ef_search = a->o.ef_search;
 	q.languages = a->o.languages;
+	if (a->tok == NULL)
+		a->tok = rag_tokenizers_new();
+	q.tokenizers = a->tok;
 	q.w_lex = a->o.w_lex >= 0 ? a->o.w_lex : 1.0;
 	q.w_vec = a->o.w_vec >= 0 ? a->o.w_vec :
 	    a->e != NULL ? rag_embedder_fusion_weight(a->e) : 0;

@@ -277,7 +277,8 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 			c.rag_terms = false;
 		}
 		if (c.rag_terms) {
-			ts = rag_tokenizers_new();
+			ts = q->tokenizers != NULL ? q->tokenizers :
+			    rag_tokenizers_new();
 			qterms = question_terms(q->languages != NULL ?
 			    q->languages : question_languages(&c, &terms),
 			    rag_buf_str(&terms), terms.len, err);
@@ -380,7 +381,8 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 	}
 	PQclear(res);
 out:
-	rag_tokenizers_free(ts);
+	if (ts != q->tokenizers)
+		rag_tokenizers_free(ts);
 	free(qterms);
 	free(qv);
 	free(vec);

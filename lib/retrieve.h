@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "db.h"
 #include "embed.h"
+#include "terms.h"
 
 struct rag_query {
 	const char *question;
@@ -25,6 +26,9 @@ struct rag_query {
 	/* The languages (ISO 639 or Snowball names, ',' between) to stem
 	 * the question in; NULL: each its collection's chunks are in. */
 	const char *languages;
+	/* Borrowed, and kept from one question to the next: each tokenizer
+	 * remembers the stems of the words it met.  NULL: the call's own. */
+	struct rag_tokenizers *tokenizers;
 	/* When not NULL: the seconds spent embedding the question and in
 	 * rag_search's round trip are added to these. */
 	double *embed_s, *sql_s;
