@@ -1449,13 +1449,13 @@ shape_block(struct rag_buf *text, fz_stext_block *block)
 			j = i + 1;
 			if (v[i].column != c)
 				continue;
-			rtl = line_has_rtl(v[i].line);
 			while (j < n && v[j].column == c &&
-			    same_row(&v[j - 1], &v[j])) {
-				rtl = rtl || line_has_rtl(v[j].line);
+			    same_row(&v[j - 1], &v[j]))
 				j++;
-			}
-			if (rtl && j - i > 1) {
+			rtl = false;
+			for (k = i; k < j && j - i > 1 && !rtl; k++)
+				rtl = line_has_rtl(v[k].line);
+			if (rtl) {
 				row_rtl(&raw, v + i, j - i);
 				rag_text_join_line(&para, rag_buf_str(&raw),
 				    raw.len);
