@@ -1334,6 +1334,84 @@ line_utf8(struct rag_buf *b, fz_stext_line *line)
 	}
 }
 
+/*
+ * True when line b, which MuPDF put after line a, carries on a's line of
+ * print: the same baseline, and no more than a character between them.
+ * MuPDF starts a new line where the pen jumps back more than it expects,
+ * which it does inside a line when it knows the font's advances wrong
+ * (a font not embedded, its glyphs missing from the one used instead):
+ * a narrow glyph drawn as wide makes the next one look like a step back.
+ */
+static bool
+same_row(const struct line *a, const struct line *b)
+{
+	float size = fmaxf(a->size, b->size);
+	float gap = fmaxf(b->x0 - a->x1, a->x0 - b->x1);
+
+	return a->line->first_char != NULL && b->line->first_char != NULL &&
+	    a->line->wmode == 0 && b->line->wmode == 0 &&
+	    fabsf(a->line->dir.y) < 0.01f && fabsf(b->line->dir.y) < 0.01f &&
+	    fabsf(a->base - b->base) < 0.2f * size && gap < size;
+}
+
+static bool
+line_has_rtl(const fz_stext_line *line)
+{
+	const fz_stext_char *ch;
+
+	for (ch = line->first_char; ch != NULL; ch = ch->next)
+		if (rag_bidi_is_rtl(ch->c))
+			return true;
+	return false;
+}
+
+/*
+ * The text of the lines v[0] to v[n - 1], pieces of one line of print
+ * with right-to-left text, in logical order.  The pieces are put back
+ * together in the order they were drawn before the line is reordered:
+ * reordered one by one, and then put side by side, the pieces of a
+ * right-to-left line would come out in the wrong order.  A space goes
+ * between two pieces that a gap parts.
+ */
+static void
+row_rtl(struct rag_buf *b, const struct line *v, int n)
+{
+	fz_stext_line row = *v[0].line;
+	fz_stext_char *chars, *prev = NULL;
+	const fz_stext_char *ch;
+	size_t count = 0, k = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		for (ch = v[i].line->first_char; ch != NULL; ch = ch->next)
+			count++;
+	chars = rag_xcalloc(count + (size_t)n, sizeof(*chars));
+	for (i = 0; i < n; i++) {
+		float gap = i == 0 ? 0 : fmaxf(v[i].x0 - v[i - 1].x1,
+		    v[i - 1].x0 - v[i].x1);
+
+		if (prev != NULL && gap > 0.15f * v[i].size && prev->c != ' ' &&
+		    v[i].line->first_char->c != ' ') {
+			chars[k] = *prev;
+			chars[k].c = ' ';
+			chars[k].quad.ul = chars[k].quad.ur = prev->quad.ur;
+			chars[k].quad.ll = chars[k].quad.lr = prev->quad.lr;
+			prev = prev->next = &chars[k++];
+		}
+		for (ch = v[i].line->first_char; ch != NULL; ch = ch->next) {
+			chars[k] = *ch;
+			if (prev != NULL)
+				prev->next = &chars[k];
+			prev = &chars[k++];
+		}
+	}
+	prev->next = NULL;
+	row.first_char = chars;
+	row.last_char = prev;
+	line_rtl(b, &row);
+	free(chars);
+}
+
 /* Appends the paragraphs of one text block to text. */
 static void
 shape_block(struct rag_buf *text, fz_stext_block *block)
@@ -1342,7 +1420,8 @@ shape_block(struct rag_buf *text, fz_stext_block *block)
 	struct line *v = NULL;
 	fz_stext_line *l;
 	bool straight = true;
-	int n = 0, i, c, cols;
+	int n = 0, i, j, k, c, cols;
+	bool rtl;
 
 	for (l = block->u.t.first_line; l != NULL; l = l->next)
 		n++;
@@ -1366,12 +1445,27 @@ shape_block(struct rag_buf *text, fz_stext_block *block)
 	cols = straight ? find_columns(v, n) : 1;
 	for (c = 0; c < cols; c++) {
 		rag_buf_reset(&para);
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < n; i = j) {
+			j = i + 1;
 			if (v[i].column != c)
 				continue;
-			line_utf8(&raw, v[i].line);
-			rag_text_join_line(&para, raw.data != NULL ?
-			    raw.data : "", raw.len);
+			while (j < n && v[j].column == c &&
+			    same_row(&v[j - 1], &v[j]))
+				j++;
+			rtl = false;
+			for (k = i; k < j && j - i > 1 && !rtl; k++)
+				rtl = line_has_rtl(v[k].line);
+			if (rtl) {
+				row_rtl(&raw, v + i, j - i);
+				rag_text_join_line(&para, rag_buf_str(&raw),
+				    raw.len);
+				continue;
+			}
+			for (k = i; k < j; k++) {
+				line_utf8(&raw, v[k].line);
+				rag_text_join_line(&para, raw.data != NULL ?
+				    raw.data : "", raw.len);
+			}
 		}
 		rag_text_add_para(text, para.data, para.len);
 	}

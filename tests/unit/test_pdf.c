@@ -367,6 +367,36 @@ test_ligatures(void)
 	rag_pdf_free(pdf);
 }
 
+/*
+ * A right-to-left line MuPDF cuts in two (the font is not embedded: it
+ * takes an Arabic comma for as wide as the widest Arabic letter, so the
+ * Latin word after it looks like a step back) is read as one line.
+ */
+static void
+test_rtl_pieces(void)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_pdf *pdf = open_pdf("../lang/ar-debian-handbook.pdf", NULL,
+	    0, 0, &err);
+	struct rag_pdf_page p;
+	char *t = NULL;
+
+	rag_pdf_page_init(&p);
+	if (pdf != NULL)
+		t = page_text(pdf, 2, &p);
+	has_str(t, "سيضيء LED واحد على الأقل. إذا لم يعمل أي LED، فإما البطاقة",
+	    "rtl pieces: a Latin word before an Arabic comma keeps its place");
+	free(t);
+	t = NULL;
+	if (pdf != NULL)
+		t = page_text(pdf, 9, &p);
+	has_str(t, "المكتبات الرسومية، Gtk+ وQt، تسمح للعديد من البرامج بإعادة",
+	    "rtl pieces: two of them in one line");
+	free(t);
+	rag_pdf_page_release(&p);
+	rag_pdf_free(pdf);
+}
+
 static void
 test_scanned(void)
 {
@@ -919,6 +949,7 @@ main(void)
 	test_corpus();
 	test_empty_password();
 	test_ligatures();
+	test_rtl_pieces();
 	test_scanned();
 	test_garbled();
 	test_labels();

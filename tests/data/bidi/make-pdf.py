@@ -28,18 +28,26 @@ def ltr(c):
 	return unicodedata.bidirectional(c) in ("L", "EN", "AN")
 
 
+def neutral(c):
+	return unicodedata.bidirectional(c) in ("WS", "ON", "CS", "ES", "ET", "S")
+
+
 def visual(line):
 	"""The glyphs of a line left to right, as (index in line,
 	character drawn) pairs.  A line whose strong
 	characters are mostly right-to-left reads right to left: its runs
-	of left-to-right characters (with the spaces and dots between them)
-	keep their order, everything else is reversed and mirrored.
-	Otherwise only the runs of right-to-left characters (with the spaces
-	between them) are reversed and mirrored."""
+	of left-to-right characters (with the spaces and dots between them,
+	and the neutral characters between two Latin letters, or a Latin
+	letter and a number) keep their order, everything else is reversed
+	and mirrored.  Otherwise only the runs of right-to-left characters
+	(with the spaces and neutral characters between them) are reversed
+	and mirrored."""
 	r = sum(rtl(c) for c in line)
 	l = sum(unicodedata.bidirectional(c) == "L" for c in line)
 	base_rtl = r >= l
 	inner = ltr if base_rtl else rtl
+	strong = (lambda c: unicodedata.bidirectional(c) == "L") if base_rtl \
+	    else rtl
 	runs, i = [], 0
 	while i < len(line):
 		if inner(line[i]):
@@ -50,6 +58,24 @@ def visual(line):
 				elif (line[j] in " .,:/-" and j + 1 < len(line)
 				      and inner(line[j + 1])):
 					j += 1
+				elif (line[j] in ")]}" and sum(
+				      (c in "([{") - (c in ")]}")
+				      for c in line[i:j]) > 0):
+					# and so does the closing bracket of
+					# one they took (rule N0)
+					j += 1
+				elif any(strong(c) for c in line[i:j]):
+					# neutrals between two strong characters
+					# of the run's direction take it (the
+					# UBA's rule N1): "IDE (Parallel"
+					k = j
+					while k < len(line) and neutral(line[k]):
+						k += 1
+					if k == j or k == len(line) or not (
+					    strong(line[k]) or base_rtl and
+					    unicodedata.bidirectional(line[k]) == "EN"):
+						break
+					j = k
 				else:
 					break
 			runs.append((True, line[i:j]))
