@@ -269,9 +269,11 @@ describe_db(json_t *o)
 		if (strcasestr(ctype, "utf-8") == NULL &&
 		    strcasestr(ctype, "utf8") == NULL)
 			rag_warn("the database's character classes are '%s', "
-			    "not UTF-8: its text search keeps curly quotes and "
-			    "dashes inside words and lowercases ASCII only; see "
-			    "rag-db(1), Locale", ctype);
+			    "not UTF-8: its text search (a question's filters, "
+			    "and the postings of a collection made before rag's "
+			    "tokenizer until 'rag-db retokenize') keeps curly "
+			    "quotes and dashes inside words and lowercases ASCII "
+			    "only; see rag-db(1), Locale", ctype);
 	}
 	PQclear(res);
 	rag_db_close(db);
