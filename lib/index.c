@@ -56,7 +56,7 @@ struct rag_indexer {
 	struct rag_termbag bag;
 	struct rag_buf pend_terms;
 	long long nterms;
-	struct rag_buf new_langs;	/* '{a,b}' items, ',' between */
+	struct rag_buf new_langs;	/* Snowball names, ',' between */
 	const char *language;		/* --lang: every chunk's */
 	/*
 	 * The batch sent before it, whose statements the server runs while

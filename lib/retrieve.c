@@ -64,26 +64,6 @@ vector_text(const float *v, int dims)
 	return rag_buf_detach(&b);
 }
 
-/* '{"a","b"}': a text[] literal for the doc filter. */
-static char *
-array_text(const char *const *items, int n)
-{
-	struct rag_buf b = RAG_BUF_INIT;
-
-	rag_buf_addc(&b, '{');
-	for (int i = 0; i < n; i++) {
-		rag_buf_adds(&b, i ? ",\"" : "\"");
-		for (const char *p = items[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				rag_buf_addc(&b, '\\');
-			rag_buf_addc(&b, *p);
-		}
-		rag_buf_addc(&b, '"');
-	}
-	rag_buf_addc(&b, '}');
-	return rag_buf_detach(&b);
-}
-
 /* Appends item to a text[] literal being built in b ("{" first). */
 static void
 array_add(struct rag_buf *b, const char *item, size_t n)
@@ -97,6 +77,19 @@ array_add(struct rag_buf *b, const char *item, size_t n)
 		rag_buf_addc(b, item[i]);
 	}
 	rag_buf_addc(b, '"');
+}
+
+/* '{"a","b"}': a text[] literal for the doc filter. */
+static char *
+array_text(const char *const *items, int n)
+{
+	struct rag_buf b = RAG_BUF_INIT;
+
+	rag_buf_addc(&b, '{');
+	for (int i = 0; i < n; i++)
+		array_add(&b, items[i], strlen(items[i]));
+	rag_buf_addc(&b, '}');
+	return rag_buf_detach(&b);
 }
 
 /* The next language of a ','-separated list, into lang; NULL at the end. */
