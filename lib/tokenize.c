@@ -3,14 +3,15 @@
  * classifies, Snowball (libstemmer) stems, Snowball's lists stop.
  *
  * Scripts written without spaces give character pairs rather than
- * dictionary words: ICU's dictionaries would segment them, but ICU (with
- * the C++ runtime it brings) would be linked into every tool that reads
- * a question, for a few milliseconds more at each start (3 to 5 ms over a
- * program linking libpq alone, measured roughly on a loaded 2-core
- * machine), where a question's whole search takes 10.  Pairs are what
- * Lucene's CJK analyzer indexes: a question's pairs find the chunks that
- * hold them.  Measuring both on Chinese and Japanese questions is left
- * for when the tokenizer is wired in.
+ * dictionary words, as Lucene's CJK analyzer does: a question's pairs
+ * find the chunks that hold them, however a dictionary would have cut
+ * the word.  Measured against ICU's dictionary words on 20 Chinese and 20
+ * Japanese questions (tests/bench/cjk-segment.sh): pairs rank the right
+ * page first for 95 % and 85 % of them, ICU for 85 % and 70 % (it cuts
+ * unknown katakana loanwords one way in a page and another in a
+ * question); pairs cost 2.5 times the distinct terms.  ICU would also add
+ * 1.1 ms to every start of every tool that reads a question (2.2 ms when
+ * it loads its CJK dictionary), on a process that starts in 4.4 ms.
  */
 #include <stdbool.h>
 #include <stdint.h>
