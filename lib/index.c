@@ -9,6 +9,7 @@
 #include "config.h"
 #include "index.h"
 #include "lang.h"
+#include "log.h"
 #include "mem.h"
 #include "record.h"
 #include "setting.h"
@@ -535,6 +536,10 @@ collection_for(struct rag_indexer *ix, const json_t *rec, const char *model,
 		    err) != 0 || defer_index(ix, err) != 0)
 			return -1;
 		ix->have_coll = true;
+		if (ix->language != NULL && !ix->coll.rag_terms)
+			rag_warn("collection '%s' keeps PostgreSQL's english "
+			    "stems: --lang does not apply to it until 'rag-db "
+			    "retokenize --collection %s'", coll, coll);
 	}
 	return rag_catalog_fix_model(ix->db, &ix->coll, model, dims, err);
 }

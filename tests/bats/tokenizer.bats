@@ -108,6 +108,11 @@ EN='The children were running between the houses while the grown-ups talked abou
 	[ "$output" = de5 ]
 	run -1 rag-db language --collection old de
 	assert_output --partial "PostgreSQL's english stems"
+	# --lang does not apply to it, and rag-index says so
+	page de6 de "$DE" | rag-chunk -q | rag-embed -q >"$BATS_TEST_TMPDIR/de6"
+	sql "insert into collections (tenant_id, name, tokenizer) select tenant_id, 'old2', 'postgres-english' from tenants where name = 'default'"
+	run -0 --separate-stderr rag-index --collection old2 --lang german "$BATS_TEST_TMPDIR/de6"
+	[[ "$stderr" == *"--lang does not apply to it until 'rag-db retokenize --collection old2'"* ]] || fail "$stderr"
 }
 
 @test "rag-db retokenize moves such a collection to rag's terms, as indexing anew would make them" {
