@@ -108,48 +108,124 @@ next_language(const char *p, char *lang, size_t size)
 }
 
 /*
- * The question's BM25 terms, in each language of the comma-separated
- * list, as a text[] literal; a term made in two languages comes once, and
- * a word any of them stops gives none ("the" cut as French).
+ * The BM25 terms of text, in each language of the comma-separated list,
+ * each once, in seen (an object used as a set), with sign (0, or '+' or
+ * '-') before each; a word any of the languages stops gives none ("the"
+ * cut as French).  -1 with err for a language no one knows.
  */
+static int
+terms_of(const char *languages, const char *text, size_t len, char sign,
+    json_t *seen, struct rag_error *err)
+{
+	struct rag_tokenizers *ts = rag_tokenizers_new();
+	struct rag_termbag bag = RAG_TERMBAG_INIT;
+	struct rag_buf t = RAG_BUF_INIT;
+	char lang[64], other[64];
+	int rc = 0;
+
+	for (const char *p = languages; (p = next_language(p, lang,
+	    sizeof(lang))) != NULL;) {
+		struct rag_tokenizer *tk;
+
+		if ((tk = rag_tokenizers_get(ts, lang, err)) == NULL) {
+			rc = -1;
+			break;
+		}
+		for (const char *q = languages; (q = next_language(q, other,
+		    sizeof(other))) != NULL;)
+			rag_tokenizer_stop_also(tk, rag_lang_stemmer(other));
+		rag_termbag_fill(&bag, tk, text, len);
+		for (size_t i = 0; i < bag.nterms; i++) {
+			rag_buf_reset(&t);
+			if (sign != 0)
+				rag_buf_addc(&t, sign);
+			rag_buf_adds(&t, rag_term_str(&bag, &bag.terms[i]));
+			json_object_set_new(seen, rag_buf_str(&t), json_true());
+		}
+	}
+	rag_termbag_release(&bag);
+	rag_buf_release(&t);
+	rag_tokenizers_free(ts);
+	return rc;
+}
+
+/* A set's members as a text[] literal, or NULL for an empty set. */
+static char *
+set_literal(const json_t *set, bool empty_too)
+{
+	struct rag_buf b = RAG_BUF_INIT;
+	const char *k;
+	json_t *v;
+
+	if (json_object_size(set) == 0 && !empty_too)
+		return NULL;
+	rag_buf_addc(&b, '{');
+	json_object_foreach((json_t *)set, k, v)
+		array_add(&b, k, strlen(k));
+	rag_buf_addc(&b, '}');
+	return rag_buf_detach(&b);
+}
+
+/* The question's BM25 terms as a text[] literal (terms_of). */
 static char *
 question_terms(const char *languages, const char *text, size_t len,
     struct rag_error *err)
 {
-	struct rag_tokenizers *ts = rag_tokenizers_new();
-	struct rag_termbag bag = RAG_TERMBAG_INIT;
-	struct rag_buf b = RAG_BUF_INIT;
 	json_t *seen = json_object();
-	char lang[64], other[64];
 	char *out = NULL;
 
-	rag_buf_addc(&b, '{');
-	for (const char *p = languages; (p = next_language(p, lang,
-	    sizeof(lang))) != NULL;) {
-		struct rag_tokenizer *t;
+	if (terms_of(languages, text, len, 0, seen, err) == 0)
+		out = set_literal(seen, true);
+	json_decref(seen);
+	return out;
+}
 
-		if ((t = rag_tokenizers_get(ts, lang, err)) == NULL)
-			goto out;
-		for (const char *q = languages; (q = next_language(q, other,
-		    sizeof(other))) != NULL;)
-			rag_tokenizer_stop_also(t, rag_lang_stemmer(other));
-		rag_termbag_fill(&bag, t, text, len);
-		for (size_t i = 0; i < bag.nterms; i++) {
-			const char *term = rag_term_str(&bag, &bag.terms[i]);
+/*
+ * The words of a filter as rag_query_parse writes it: its phrases' into
+ * plus, its -words' into minus, ' ' between.
+ */
+static void
+filter_words(const char *f, struct rag_buf *plus, struct rag_buf *minus)
+{
+	bool quoted = false;
 
-			if (json_object_get(seen, term) != NULL)
-				continue;
-			json_object_set_new(seen, term, json_true());
-			array_add(&b, term, bag.terms[i].len);
+	for (const char *p = f; *p != '\0'; p++) {
+		if (*p == '"') {
+			quoted = !quoted;
+			rag_buf_addc(plus, ' ');
+		} else if (quoted) {
+			rag_buf_addc(plus, *p);
+		} else if (*p == '-' && (p == f || p[-1] == ' ')) {
+			size_t n = strcspn(p + 1, " \"");
+
+			rag_buf_add(minus, p + 1, n);
+			rag_buf_addc(minus, ' ');
+			p += n;
 		}
 	}
-	rag_buf_addc(&b, '}');
-	out = rag_buf_detach(&b);
-out:
+}
+
+/*
+ * The filter's terms for rag_search's p_fterms, a text[] literal: "+t"
+ * for a phrase's (required, when the question is cut in one language:
+ * a chunk in another holds other stems), "-t" for a -word's; NULL when
+ * there are none, or with err.
+ */
+static char *
+filter_terms(const char *langs, const char *filter, struct rag_error *err)
+{
+	struct rag_buf plus = RAG_BUF_INIT, minus = RAG_BUF_INIT;
+	json_t *seen = json_object();
+	char *out = NULL;
+
+	filter_words(filter, &plus, &minus);
+	if ((strchr(langs, ',') != NULL || terms_of(langs, rag_buf_str(&plus),
+	    plus.len, '+', seen, err) == 0) && terms_of(langs,
+	    rag_buf_str(&minus), minus.len, '-', seen, err) == 0)
+		out = set_literal(seen, false);
 	json_decref(seen);
-	rag_termbag_release(&bag);
-	rag_buf_release(&b);
-	rag_tokenizers_free(ts);
+	rag_buf_release(&plus);
+	rag_buf_release(&minus);
 	return out;
 }
 
@@ -245,8 +321,8 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 {
 	struct rag_buf terms = RAG_BUF_INIT, filter = RAG_BUF_INIT;
 	char k[16], n[16], wl[32], wv[32], ef[16];
-	char *vec = NULL, *docs = NULL, *qterms = NULL;
-	const char *params[14];
+	char *vec = NULL, *docs = NULL, *qterms = NULL, *fterms = NULL;
+	const char *params[15];
 	float *qv = NULL;
 	json_t *hits = NULL;
 	PGresult *res;
@@ -270,12 +346,18 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 			c.rag_terms = false;
 		}
 		if (c.rag_terms) {
+			const char *langs = q->languages != NULL ?
+			    q->languages : question_languages(&c, &terms);
+
 			ts = q->tokenizers != NULL ? q->tokenizers :
 			    rag_tokenizers_new();
-			qterms = question_terms(q->languages != NULL ?
-			    q->languages : question_languages(&c, &terms),
-			    rag_buf_str(&terms), terms.len, err);
+			qterms = question_terms(langs, rag_buf_str(&terms),
+			    terms.len, err);
 			if (qterms == NULL)
+				goto out;
+			/* The filter is checked in the postings first. */
+			if (filter.len > 0 && (fterms = filter_terms(langs,
+			    filter.data, err)) == NULL && err->code != 0)
 				goto out;
 		}
 	}
@@ -312,20 +394,21 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 	params[10] = wv;
 	params[11] = q->positions ? "t" : "f";
 	params[12] = qterms;
+	params[13] = fterms;
 	t1 = rag_http_now();
 	if (q->ef_search > 0) {
 		/* The call's own ef_search, set for its statement only. */
 		snprintf(ef, sizeof(ef), "%d", q->ef_search);
-		params[13] = ef;
-		res = rag_db_exec(db, "SELECT * FROM rag_search_ef($14::int, "
+		params[14] = ef;
+		res = rag_db_exec(db, "SELECT * FROM rag_search_ef($15::int, "
 		    "$1, $2, $3, $4, $5, $6, $7::text[], $8::int, $9::int, "
-		    "$10::float8, $11::float8, $12::boolean, $13::text[])", 14,
-		    params, err);
+		    "$10::float8, $11::float8, $12::boolean, $13::text[], "
+		    "$14::text[])", 15, params, err);
 	} else {
 		res = rag_db_exec(db, "SELECT * FROM rag_search($1, $2, $3, "
 		    "$4, $5, $6, $7::text[], $8::int, $9::int, $10::float8, "
-		    "$11::float8, $12::boolean, p_qterms => $13::text[])", 13,
-		    params, err);
+		    "$11::float8, $12::boolean, p_qterms => $13::text[], "
+		    "p_fterms => $14::text[])", 14, params, err);
 	}
 	if (q->embed_s != NULL)
 		*q->embed_s += t1 - t0;
@@ -377,6 +460,7 @@ out:
 	if (ts != q->tokenizers)
 		rag_tokenizers_free(ts);
 	free(qterms);
+	free(fterms);
 	free(qv);
 	free(vec);
 	free(docs);

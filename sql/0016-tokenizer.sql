@@ -47,6 +47,19 @@ SELECT collection_id, 'english', tenant_id FROM collections;
 ALTER TABLE chunks ADD COLUMN language text;
 ALTER TABLE chunks ALTER COLUMN tsv DROP EXPRESSION;
 
+-- s with LIKE's wildcards and escape taken literally.
+CREATE FUNCTION rag_like_escape(s text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+	SELECT replace(replace(replace(s, '\', '\\'), '%', '\%'), '_', '\_')
+$fn$;
+
+-- A filter (websearch_to_tsquery syntax, as rag-query writes it) without
+-- its -words, which the postings have excluded already: its phrases.
+CREATE FUNCTION rag_filter_phrases(f text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+	SELECT regexp_replace(f, '(^|\s)-[^\s"]+', '', 'g')
+$fn$;
+
 -- ---- rag_search, with the question's terms ---------------------------------
 -- As in 0015, with the question's BM25 terms given by the caller
 -- (p_qterms) for a collection of rag's tokenizer, and the chunk's
@@ -75,7 +88,9 @@ CREATE FUNCTION rag_search_owner(
 	p_positions boolean DEFAULT false,
 	p_k1 float8 DEFAULT 0.9,
 	p_b float8 DEFAULT 0.4,
-	p_qterms text[] DEFAULT NULL)	-- the BM25 terms of p_terms, by rag
+	p_qterms text[] DEFAULT NULL,	-- the BM25 terms of p_terms, by rag
+	p_fterms text[] DEFAULT NULL)	-- p_filter's terms by rag: '+t' a
+					-- phrase's, '-t' a -word's
 RETURNS TABLE (rank int, score float8, lex_rank int, lex_score float8,
 	vec_rank int, vec_distance float8, chunk_id text, doc_id text,
 	source text, uri text, page_start int, page_end int, section text,
@@ -91,6 +106,8 @@ DECLARE
 	lex_part text;
 	postings regclass;
 	qterms text[];
+	must text[];		-- ILIKE patterns of a filter's phrase words
+	mustnot text[];		-- and of its -words
 BEGIN
 	SELECT col.collection_id, col.dimensions, col.embed_model,
 	       col.tokenizer,
@@ -133,13 +150,51 @@ BEGIN
 		 WHERE l.collection_id = c.collection_id ORDER BY 1);
 	END IF;
 	-- A filter matches PostgreSQL's english stems in a collection
-	-- indexed by them, and words as they are written (case folded)
-	-- in one of rag's tokenizer, whose chunks keep no tsvector.
+	-- indexed by them.  In one of rag's tokenizer, whose chunks keep no
+	-- tsvector, a phrase matches its words as they are written (case
+	-- folded, PostgreSQL's simple configuration), in order; a -word
+	-- excludes by its terms, as BM25 ranks.  A chunk's text is cut for
+	-- that only where it may match: a phrase's words must all be in it
+	-- (ILIKE, a tenth of the cost of cutting it), and one that holds
+	-- none of the -words passes them uncut.
 	IF p_filter IS NOT NULL AND p_filter <> '' THEN
-		filt := filt || CASE WHEN c.tokenizer = 'postgres-english'
-		    THEN ' AND ch.tsv @@ websearch_to_tsquery(''english'', $2)'
-		    ELSE ' AND to_tsvector(''simple'', ch.text) @@ '
-			 'websearch_to_tsquery(''simple'', $2)' END;
+		IF c.tokenizer = 'postgres-english' THEN
+			filt := filt || ' AND ch.tsv @@ websearch_to_tsquery('
+			    '''english'', $2)';
+		ELSE
+			must := ARRAY(SELECT '%' || rag_like_escape(u.lexeme) || '%'
+			  FROM regexp_matches(p_filter, '"([^"]*)"', 'g') m,
+			       unnest(to_tsvector('simple', m[1])) u);
+			mustnot := ARRAY(SELECT '%' || rag_like_escape(u.lexeme) || '%'
+			  FROM regexp_matches(p_filter, '(^|\s)-([^\s"]+)', 'g') m,
+			       unnest(to_tsvector('simple', m[2])) u);
+			-- The filter's terms, when the caller made them (rag's
+			-- tokenizer, '+t' a phrase's, '-t' a -word's), are looked
+			-- up in the chunk's postings first: a chunk that holds a
+			-- -word's term is out, one that lacks a phrase's term too,
+			-- and only the others are read (ILIKE) and cut.  Without
+			-- them, the text of each is.
+			IF p_fterms IS NOT NULL THEN
+				filt := filt || format(' AND CASE WHEN EXISTS ('
+				    'SELECT FROM chunk_terms x WHERE x.collection_id '
+				    '= %1$s AND x.term = ANY ($19) AND x.chunk_key = '
+				    'ch.chunk_key) THEN false WHEN (SELECT count(*) '
+				    'FROM chunk_terms x WHERE x.collection_id = %1$s '
+				    'AND x.term = ANY ($20) AND x.chunk_key = '
+				    'ch.chunk_key) <> cardinality($20) THEN false '
+				    'WHEN cardinality($17) = 0 THEN true WHEN NOT '
+				    'ch.text ILIKE ALL ($17) THEN false ELSE '
+				    'to_tsvector(''simple'', ch.text) @@ '
+				    'websearch_to_tsquery(''simple'', '
+				    'rag_filter_phrases($2)) END', c.collection_id);
+			ELSE
+				filt := filt || ' AND ch.text ILIKE ALL ($17) AND '
+				    'CASE WHEN cardinality($17) = 0 AND NOT ch.text '
+				    'ILIKE ANY ($18) THEN true ELSE to_tsvector('
+				    '''simple'', ch.text) @@ websearch_to_tsquery('
+				    '''simple'', $2) END';
+			END IF;
+		END IF;
 	END IF;
 	IF p_docs IS NOT NULL THEN
 		filt := filt || ' AND ch.doc_id = ANY ($4)';
@@ -296,11 +351,16 @@ $l$;
 		  '$16::text[]) u(term)' END);
 	RETURN QUERY EXECUTE q USING p_terms, p_filter, p_vector, p_docs, p_n,
 		p_w_lex, p_w_vec, p_k1, p_b, p_k, p_positions, st.terms, st.df,
-		st.max_tf, st.min_dl, qterms;
+		st.max_tf, st.min_dl, qterms, coalesce(must, '{}'),
+		coalesce(mustnot, '{}'),
+		ARRAY(SELECT DISTINCT substr(u, 2) FROM unnest(p_fterms) u
+		       WHERE left(u, 1) = '-'),
+		ARRAY(SELECT DISTINCT substr(u, 2) FROM unnest(p_fterms) u
+		       WHERE left(u, 1) = '+');
 END
 $fn$;
 REVOKE ALL ON FUNCTION rag_search_owner(text, text, text, text, text, text,
-	text[], int, int, float8, float8, boolean, float8, float8, text[])
+	text[], int, int, float8, float8, boolean, float8, float8, text[], text[])
 	FROM PUBLIC;
 
 CREATE FUNCTION rag_search(
@@ -308,7 +368,7 @@ CREATE FUNCTION rag_search(
 	p_filter text, p_vector text, p_docs text[], p_k int, p_n int,
 	p_w_lex float8, p_w_vec float8, p_positions boolean DEFAULT false,
 	p_k1 float8 DEFAULT 0.9, p_b float8 DEFAULT 0.4,
-	p_qterms text[] DEFAULT NULL)
+	p_qterms text[] DEFAULT NULL, p_fterms text[] DEFAULT NULL)
 RETURNS TABLE (rank int, score float8, lex_rank int, lex_score float8,
 	vec_rank int, vec_distance float8, chunk_id text, doc_id text,
 	source text, uri text, page_start int, page_end int, section text,
@@ -323,7 +383,7 @@ BEGIN
 	END IF;
 	RETURN QUERY SELECT * FROM rag_search_owner(p_tenant, p_collection,
 	    p_model, p_terms, p_filter, p_vector, p_docs, p_k, p_n, p_w_lex,
-	    p_w_vec, p_positions, p_k1, p_b, p_qterms);
+	    p_w_vec, p_positions, p_k1, p_b, p_qterms, p_fterms);
 END
 $fn$;
 
@@ -331,7 +391,7 @@ CREATE FUNCTION rag_search_ef(p_ef_search int,
 	p_tenant text, p_collection text, p_model text, p_terms text,
 	p_filter text, p_vector text, p_docs text[], p_k int, p_n int,
 	p_w_lex float8, p_w_vec float8, p_positions boolean DEFAULT false,
-	p_qterms text[] DEFAULT NULL)
+	p_qterms text[] DEFAULT NULL, p_fterms text[] DEFAULT NULL)
 RETURNS TABLE (rank int, score float8, lex_rank int, lex_score float8,
 	vec_rank int, vec_distance float8, chunk_id text, doc_id text,
 	source text, uri text, page_start int, page_end int, section text,
@@ -347,6 +407,6 @@ BEGIN
 	    true);
 	RETURN QUERY SELECT * FROM rag_search(p_tenant, p_collection, p_model,
 	    p_terms, p_filter, p_vector, p_docs, p_k, p_n, p_w_lex, p_w_vec,
-	    p_positions, p_qterms => p_qterms);
+	    p_positions, p_qterms => p_qterms, p_fterms => p_fterms);
 END
 $fn$;

@@ -69,6 +69,27 @@ EN='The children were running between the houses while the grown-ups talked abou
 	[ "$output" = de1 ]
 }
 
+@test "a phrase must appear as written, in order; a -word excludes by its stem" {
+	run -0 lexhit mixed 'children "the houses"'
+	[ "$output" = en1 ]
+	run -0 lexhit mixed 'children "THE HOUSES"'
+	[ "$output" = en1 ]
+	run -0 lexhit mixed 'children "houses the"'
+	[ "$output" = "" ]
+	run -0 lexhit mixed 'children "the house"'
+	[ "$output" = "" ]
+	# "house" and "houses" have one stem: the chunk goes
+	run -0 lexhit mixed 'children -house'
+	[ "$output" = "" ]
+	run -0 lexhit mixed 'children -tables'
+	[ "$output" = en1 ]
+	# in a question cut in several languages too (no phrase terms then)
+	run -0 lexhit mixed 'children "the houses"' --lang en,de
+	[ "$output" = en1 ]
+	run -0 lexhit mixed 'children -house' --lang en,de
+	[ "$output" = "" ]
+}
+
 @test "the local reranker finds the question's terms in chunks of rag's tokenizer" {
 	run -0 rag-query -q --json --no-cache -k 2 --collection mixed "Häuser der Großeltern"
 	[ "$(jq -r 'select(.type == "hit") | .doc_id' <<<"$output" | head -1)" = de1 ]
