@@ -225,6 +225,8 @@ retrieve(struct rag_asker *a, const char *query, int k,
 	if (a->tok == NULL)
 		a->tok = rag_tokenizers_new();
 	q.tokenizers = a->tok;
+	/* As prepare found it: its languages as they were then. */
+	q.coll = &a->coll;
 	q.w_lex = a->o.w_lex >= 0 ? a->o.w_lex : 1.0;
 	q.w_vec = a->o.w_vec >= 0 ? a->o.w_vec :
 	    a->e != NULL ? rag_embedder_fusion_weight(a->e) : 0;

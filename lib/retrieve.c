@@ -337,8 +337,10 @@ rag_retrieve(struct rag_db *db, struct rag_embedder *e,
 	 * that does not exist is rag_search's to report, in its words.
 	 */
 	if (q->w_lex > 0 || q->positions) {
-		if (rag_catalog_collection(db, q->tenant, q->collection, false,
-		    &c, &lookup) != 0) {
+		if (q->coll != NULL) {
+			c = *q->coll;
+		} else if (rag_catalog_collection(db, q->tenant, q->collection,
+		    false, &c, &lookup) != 0) {
 			if (lookup.code != RAG_EXIT_FAILED) {
 				*err = lookup;
 				goto out;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "buf.h"
+#include "catalog.h"
 #include "db.h"
 #include "embed.h"
 #include "terms.h"
@@ -29,6 +30,9 @@ struct rag_query {
 	/* Borrowed, and kept from one question to the next: each tokenizer
 	 * remembers the stems of the words it met.  NULL: the call's own. */
 	struct rag_tokenizers *tokenizers;
+	/* The collection as the caller looked it up (its tokenizer and
+	 * languages), or NULL: looked up here, one more round trip. */
+	const struct rag_collection *coll;
 	/* When not NULL: the seconds spent embedding the question and in
 	 * rag_search's round trip are added to these. */
 	double *embed_s, *sql_s;
