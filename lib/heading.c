@@ -113,13 +113,23 @@ count_chars(const char *s, size_t n, size_t limit, bool *letter)
 	return count;
 }
 
-/* Ends as a sentence or a clause does. */
+/* Ends as a sentence or a clause does, in Latin or CJK punctuation. */
 static bool
 ends_clause(const char *s, size_t n)
 {
+	/* U+3001 U+3002 U+FF0C U+FF0E U+FF1A U+FF1B */
+	static const char *const cjk[] = { "\xe3\x80\x81", "\xe3\x80\x82",
+		"\xef\xbc\x8c", "\xef\xbc\x8e", "\xef\xbc\x9a",
+		"\xef\xbc\x9b" };
+
 	while (n > 0 && s[n - 1] == ' ')
 		n--;
-	return n > 0 && strchr(".,;:", s[n - 1]) != NULL;
+	if (n > 0 && strchr(".,;:", s[n - 1]) != NULL)
+		return true;
+	for (size_t i = 0; n >= 3 && i < sizeof(cjk) / sizeof(*cjk); i++)
+		if (memcmp(s + n - 3, cjk[i], 3) == 0)
+			return true;
+	return false;
 }
 
 int
@@ -137,10 +147,10 @@ rag_heading_level(const struct rag_heading_probe *p)
 	if (ratio < SMALLER)
 		return 0;
 	chars = count_chars(p->text, p->len, MAX_CHARS, &letter);
-	if (!letter || chars > MAX_CHARS)
+	if (!letter || chars > MAX_CHARS || ends_clause(p->text, p->len))
 		return 0;
 	if (ratio < LARGE_BOLD && (!p->bold || chars > BOLD_MAX_CHARS ||
-	    p->lines > BOLD_MAX_LINES || ends_clause(p->text, p->len)))
+	    p->lines > BOLD_MAX_LINES))
 		return 0;
 	if (ratio >= LARGE_BOLD && ratio < LARGER && !p->bold)
 		return 0;

@@ -27,10 +27,11 @@ struct rag_heading_probe {
 /*
  * Decides whether a paragraph is a heading, and of what level.  Returns
  * 0 when it is not; else 1 (highest) to 6.  A heading has a letter, at
- * most 100 characters and 3 lines, and a font not smaller than the
- * body's, and is one of: at least 1.15 times the body size; at least 1.05
- * times and bold; bold at body size, at most 80 characters on 1 or 2
- * lines, not ending as a sentence or a clause does (". , ; :").
+ * most 100 characters and 3 lines, a font not smaller than the body's,
+ * does not end as a sentence or a clause does (". , ; :" and their CJK
+ * forms: slides set whole sentences large), and is one of: at least
+ * 1.15 times the body size; at least 1.05 times and bold; bold at body
+ * size, at most 80 characters on 1 or 2 lines.
  * Its level is the depth of its number when it has one ("3.1 Web
  * Crawling" is 2, see rag_heading_number_depth), else from its size:
  * 1 from 1.5 times the body size, 2 from 1.25 times, 3 when larger

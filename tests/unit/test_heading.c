@@ -56,6 +56,10 @@ test_level(void)
 	    "a little larger but not bold: not a heading");
 	is_int(level("This sentence is set in bold.", 10, 10, true, 1), 0,
 	    "bold at body size ending in a full stop: emphasis");
+	is_int(level("\xe8\xaa\x9e\xe3\x80\x82", 10, 10, true, 1), 0,
+	    "bold at body size ending in an ideographic full stop: emphasis");
+	is_int(level("A large sentence.", 20, 10, false, 1), 0,
+	    "large but ending in a full stop: a slide's sentence");
 	is_int(level("Note:", 10, 10, true, 1), 0,
 	    "bold at body size ending in a colon: a run-in label");
 	is_int(level("Plain words at body size", 10, 10, false, 1), 0,
