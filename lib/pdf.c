@@ -1630,6 +1630,8 @@ count_block(fz_stext_block *block, size_t *solid, size_t *unreadable,
 			(*solid)++;
 			if (is_unreadable(ch->c))
 				(*unreadable)++;
+			if (sizes == NULL)
+				continue;
 			q = (int)(ch->size * SIZE_STEPS + 0.5f);
 			if (q > 0 && q < SIZE_BINS)
 				sizes[q]++;
@@ -1651,10 +1653,12 @@ body_size(const int *sizes)
 /*
  * Turns MuPDF's structured text into the page's text, its headings and
  * counts.  The body size is the page's own, so that a page's headings
- * do not depend on other pages.
+ * do not depend on other pages.  Headings are looked for only when
+ * headings is true.
  */
 static void
-shape_page(fz_context *ctx, struct rag_pdf_page *out, fz_stext_page *st)
+shape_page(fz_context *ctx, struct rag_pdf_page *out, fz_stext_page *st,
+    bool headings)
 {
 	fz_stext_block *b;
 	size_t solid, found = 0;
@@ -1665,9 +1669,10 @@ shape_page(fz_context *ctx, struct rag_pdf_page *out, fz_stext_page *st)
 		if (b->type == FZ_STEXT_BLOCK_IMAGE)
 			out->images++;
 		else if (b->type == FZ_STEXT_BLOCK_TEXT)
-			count_block(b, &found, &out->unreadable, sizes);
+			count_block(b, &found, &out->unreadable,
+			    headings ? sizes : NULL);
 	}
-	f.body = body_size(sizes);
+	f.body = headings ? body_size(sizes) : 0;
 	for (b = st->first_block; b != NULL; b = b->next)
 		if (b->type == FZ_STEXT_BLOCK_TEXT)
 			shape_block(out, &f, b);
@@ -1792,7 +1797,7 @@ rag_pdf_page_text(struct rag_pdf *pdf, int number, struct rag_pdf_page *out,
 		rc = rag_error_set(err, RAG_EXIT_FAILED,
 		    "page %d: MuPDF cannot read it: %s", number, reason);
 	} else {
-		shape_page(ctx, out, st);
+		shape_page(ctx, out, st, !rag_pdf_has_outline(pdf));
 		out->warning = page_warning(&pdf->diag, &cookie);
 	}
 	fz_drop_stext_page(ctx, st);

@@ -111,7 +111,8 @@ struct rag_pdf_page {
 		char *text;	/* a paragraph of text, as it is there */
 	} *headings;		/* the page's heading lines, in reading
 				   order, told from its body text by their
-				   font size and weight (heading.h) */
+				   font size and weight (heading.h); none
+				   when the document has an outline */
 	size_t nheadings, headings_cap;
 	char *warning;		/* NULL, or why text may be incomplete:
 				   "ignoring zlib error: incorrect data
