@@ -6,6 +6,7 @@
 
 #include "chunk.h"
 #include "hash.h"
+#include "heading.h"
 #include "log.h"
 #include "mem.h"
 #include "opt.h"
@@ -23,10 +24,12 @@ static const char help[] =
     "the one before.  Every chunk says which pages it came from\n"
     "(page_start, page_end) and has a chunk_id derived from the document\n"
     "and where the chunk starts, so a re-run gives the same ids, and the\n"
-    "section (from the PDF's outline) and language (\"lang\") of the page it\n"
-    "starts on.  Chunks span pages but never the start of a group of 5\n"
-    "(pages 1, 6, 11, ...), so that shards of whole groups (rag-parse\n"
-    "--plan) give exactly the chunks of a whole run.\n"
+    "section (from the PDF's outline, or else the path of the headings\n"
+    "rag-parse found, in effect where it starts) and language (\"lang\") of\n"
+    "the page it starts on.  Chunks span pages but never the start of a\n"
+    "group of 5 (pages 1, 6, 11, ...), so that shards of whole groups\n"
+    "(rag-parse --plan) give exactly the chunks of a whole run; a heading\n"
+    "path starts afresh there too.\n"
     "\n"
     "Tokens are counted by an approximation of OpenAI's cl100k_base\n"
     "(within about 4% on English text; see rag-chunk(1)).\n"
@@ -58,7 +61,7 @@ static const struct option longopts[] = {
 
 /* Page fields that describe one page, not the chunk's document. */
 static const char *const page_only[] = { "type", "page", "page_label",
-	"text", "needs_ocr", "garbled", "section", "lang", NULL };
+	"text", "needs_ocr", "garbled", "section", "headings", "lang", NULL };
 
 /*
  * A chunk never crosses the start of a group of GROUP_PAGES pages (pages
@@ -81,7 +84,15 @@ struct run {
 	struct page_of_group {
 		char *section;	/* from the PDF's outline */
 		char *lang;	/* guessed by rag-parse */
+		bool headed;	/* the record had "headings" */
+		char *carried;	/* the heading path where the page starts */
+		struct mark {
+			size_t offset;	/* a heading's, in the page's text */
+			char *path;	/* the path from there on */
+		} *marks;
+		size_t nmarks;
 	} *pages;		/* each page of the group */
+	struct rag_heading_path path;	/* where the last page ended */
 	int seq_page, seq_k;	/* seq = page * 1000 + k-th chunk starting there */
 };
 
@@ -89,9 +100,95 @@ static void
 group_reset(struct run *r)
 {
 	for (int i = 0; i < r->group_pages; i++) {
-		free(r->pages[i].section);
-		free(r->pages[i].lang);
-		r->pages[i].section = r->pages[i].lang = NULL;
+		struct page_of_group *p = &r->pages[i];
+
+		free(p->section);
+		free(p->lang);
+		free(p->carried);
+		for (size_t k = 0; k < p->nmarks; k++)
+			free(p->marks[k].path);
+		free(p->marks);
+		memset(p, 0, sizeof(*p));
+	}
+	rag_heading_path_reset(&r->path);
+}
+
+/*
+ * The section of a chunk whose new material starts at offset in page p:
+ * the outline's section of the page, or the heading path in effect there.
+ */
+static const char *
+chunk_section(const struct page_of_group *p, size_t offset)
+{
+	const char *path = p->carried;
+
+	if (!p->headed && p->section != NULL)
+		return p->section;
+	for (size_t k = 0; k < p->nmarks && p->marks[k].offset <= offset; k++)
+		path = p->marks[k].path;
+	return path;
+}
+
+/*
+ * Where heading h of the page is in its text: a paragraph of its own,
+ * at or after from; or (size_t)-1.
+ */
+static size_t
+find_heading(const char *text, size_t len, const char *h, size_t from)
+{
+	size_t n = strlen(h);
+	const char *at = text + from;
+
+	if (n == 0)
+		return (size_t)-1;
+	while ((at = strstr(at, h)) != NULL) {
+		size_t off = (size_t)(at - text);
+
+		if ((off == 0 || text[off - 1] == '\n') &&
+		    (off + n == len || text[off + n] == '\n'))
+			return off;
+		at++;
+	}
+	return (size_t)-1;
+}
+
+/*
+ * Notes the page's headings ("headings" from rag-parse) and where they
+ * are: the path changes there.  The path goes on from page to page
+ * within a group, and starts empty with each group.
+ */
+static void
+note_headings(struct run *r, struct page_of_group *p, const json_t *rec,
+    const char *text)
+{
+	const json_t *hs = json_object_get(rec, "headings"), *h;
+	size_t i, len = strlen(text), from = 0, off;
+
+	free(p->carried);
+	p->carried = NULL;
+	for (i = 0; i < p->nmarks; i++)
+		free(p->marks[i].path);
+	p->nmarks = 0;
+	p->headed = json_is_array(hs);
+	if (r->path.n > 0)
+		p->carried = rag_xstrdup(rag_heading_path_str(&r->path));
+	if (!p->headed)
+		return;
+	json_array_foreach(hs, i, h) {
+		const char *t = json_string_value(json_object_get(h, "text"));
+		json_int_t level = json_integer_value(json_object_get(h,
+		    "level"));
+
+		if (t == NULL || level < 1 || level > 100 ||
+		    (off = find_heading(text, len, t, from)) == (size_t)-1)
+			continue;
+		rag_heading_path_push(&r->path, (int)level, t, strlen(t));
+		p->marks = rag_xrealloc(p->marks, (p->nmarks + 1) *
+		    sizeof(*p->marks));
+		p->marks[p->nmarks].offset = off;
+		p->marks[p->nmarks++].path =
+		    rag_xstrdup(rag_heading_path_str(&r->path));
+		from = off + strlen(t);
 	}
 }
 
@@ -125,10 +222,11 @@ emit_chunk(const struct rag_chunk *c, void *arg, struct rag_error *err)
 	{
 		const struct page_of_group *p =
 		    &r->pages[(c->page - 1) % r->group_pages];
+		const char *section = chunk_section(p, c->page_offset);
 
-		if (p->section != NULL)
+		if (section != NULL)
 			json_object_set_new(out, "section",
-			    json_string(p->section));
+			    json_string(section));
 		if (p->lang != NULL)
 			json_object_set_new(out, "lang", json_string(p->lang));
 	}
@@ -243,6 +341,7 @@ chunk_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 		free(p->lang);
 		p->lang = rag_xstrdup(lang);
 	}
+	note_headings(r, p, rec, text);
 	return rag_chunker_add_page(r->ck, (int)page, text, strlen(text), err);
 }
 
@@ -277,6 +376,7 @@ main(int argc, char **argv)
 		}
 	}
 	r.pages = rag_xcalloc((size_t)r.group_pages, sizeof(*r.pages));
+	rag_heading_path_init(&r.path);
 	if (rag_chunk_opts_check(&co, &err) != 0)
 		rag_usage_error("%s", err.msg);
 	r.s = rag_stream_new(&so);
@@ -292,6 +392,7 @@ main(int argc, char **argv)
 	    r.documents == 1 ? "" : "s", r.chunks,
 	    rag_stream_failures(r.s) ? ", some records failed" : "");
 	group_reset(&r);
+	rag_heading_path_release(&r.path);
 	free(r.pages);
 	rag_chunker_free(r.ck);
 	rag_stream_free(r.s);

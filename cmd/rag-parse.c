@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "heading.h"
 #include "lang.h"
 #include "log.h"
 #include "mem.h"
@@ -33,7 +34,9 @@ static const char help[] =
     "\"error\" record and the stream goes on; a page without a text layer is\n"
     "flagged \"needs_ocr\" and reported, and so is one whose text layer is\n"
     "not readable text (\"garbled\").  Right-to-left text (Arabic, Hebrew)\n"
-    "comes out in logical order.  Each page's language, guessed from its\n"
+    "comes out in logical order.  Without an outline, the page's headings\n"
+    "(told by font size and weight) are its \"headings\" and their path its\n"
+    "\"section\".  Each page's language, guessed from its\n"
     "text, is its \"lang\" (an ISO 639 code).  A \"shard\" record (or\n"
     "--pages) parses only its page range.  With --plan, nothing is parsed:\n"
     "each document becomes \"shard\" records of --shard-pages pages, to\n"
@@ -349,6 +352,38 @@ furniture_release(struct furniture *f)
 	free(f->strip);
 }
 
+/*
+ * Without an outline, a page's headings (those still in its text after
+ * --strip-furniture), and as its "section" the path they make on the
+ * page alone; rag-chunk carries the path from page to page.
+ */
+static void
+add_headings(json_t *out, const struct rag_pdf_page *page)
+{
+	struct rag_heading_path path;
+	json_t *a = json_array();
+
+	rag_heading_path_init(&path);
+	for (size_t i = 0; i < page->nheadings; i++) {
+		const struct rag_pdf_heading *h = &page->headings[i];
+
+		if (page->text.data == NULL ||
+		    strstr(page->text.data, h->text) == NULL)
+			continue;
+		json_array_append_new(a, json_pack("{s:i, s:s}", "level",
+		    h->level, "text", h->text));
+		rag_heading_path_push(&path, h->level, h->text,
+		    strlen(h->text));
+	}
+	if (json_array_size(a) > 0) {
+		json_object_set_new(out, "section",
+		    json_string(rag_heading_path_str(&path)));
+		json_object_set(out, "headings", a);
+	}
+	json_decref(a);
+	rag_heading_path_release(&path);
+}
+
 static int
 parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 {
@@ -463,6 +498,8 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 		json_object_set_new(out, "page_label", json_string(page.label));
 		if ((section = rag_pdf_section(pdf, n)) != NULL)
 			json_object_set_new(out, "section", json_string(section));
+		else if (!rag_pdf_has_outline(pdf))
+			add_headings(out, &page);
 		json_object_set_new(out, "text", json_stringn(page.text.data ?
 		    page.text.data : "", page.text.len));
 		if (page.needs_ocr)

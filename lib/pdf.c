@@ -16,6 +16,7 @@
 #include "bidi.h"
 #include "buf.h"
 #include "error.h"
+#include "heading.h"
 #include "mem.h"
 #include "pdf.h"
 #include "text.h"
@@ -45,6 +46,10 @@
  * slower.  A quarter of MuPDF's default size is plenty for text.
  */
 #define STORE_MAX ((size_t)64 << 20)
+
+/* Font sizes are counted in quarter points, up to 256 points. */
+#define SIZE_STEPS 4
+#define SIZE_BINS (256 * SIZE_STEPS)
 
 /*
  * The allocator MuPDF uses when max_memory is set: every block carries
@@ -961,6 +966,14 @@ load_sections(struct rag_pdf *pdf)
 	fz_flush_warnings(ctx);
 }
 
+bool
+rag_pdf_has_outline(struct rag_pdf *pdf)
+{
+	if (!pdf->sections_done)
+		load_sections(pdf);
+	return pdf->nsections > 0;
+}
+
 const char *
 rag_pdf_section(struct rag_pdf *pdf, int number)
 {
@@ -986,9 +999,19 @@ rag_pdf_page_init(struct rag_pdf_page *p)
 	rag_buf_init(&p->text);
 }
 
+static void
+headings_clear(struct rag_pdf_page *p)
+{
+	for (size_t i = 0; i < p->nheadings; i++)
+		free(p->headings[i].text);
+	p->nheadings = 0;
+}
+
 void
 rag_pdf_page_release(struct rag_pdf_page *p)
 {
+	headings_clear(p);
+	free(p->headings);
 	free(p->label);
 	free(p->warning);
 	rag_buf_release(&p->text);
@@ -1412,15 +1435,110 @@ row_rtl(struct rag_buf *b, const struct line *v, int n)
 	free(chars);
 }
 
-/* Appends the paragraphs of one text block to text. */
-static void
-shape_block(struct rag_buf *text, fz_stext_block *block)
+static bool is_space(int c);
+
+/* The page's fonts as they matter to headings: is the last one bold? */
+struct fonts {
+	fz_context *ctx;
+	fz_font *last;
+	bool bold;
+	float body;		/* the page's body size */
+};
+
+static bool
+font_bold(struct fonts *f, fz_font *font)
 {
+	static const char *const names[] = { "Bold", "bold", "BOLD", "Medi",
+		"Semibold", "SemiBold", "Demi", "Black", "Heavy", "CMBX",
+		"-Bd", "W6", "W7", "W8", "W9" };
+	const char *name;
+
+	if (font == f->last)
+		return f->bold;
+	f->last = font;
+	f->bold = false;
+	if (font == NULL)
+		return false;
+	if (fz_font_is_bold(f->ctx, font)) {
+		f->bold = true;
+		return true;
+	}
+	name = fz_font_name(f->ctx, font);
+	for (size_t i = 0; name != NULL && i < sizeof(names) / sizeof(*names);
+	    i++)
+		if (strstr(name, names[i]) != NULL) {
+			f->bold = true;
+			break;
+		}
+	return f->bold;
+}
+
+/* The smallest size of a line's characters, and whether all are bold. */
+static void
+line_style(struct fonts *f, const fz_stext_line *line, float *size,
+    bool *bold)
+{
+	const fz_stext_char *ch;
+
+	for (ch = line->first_char; ch != NULL; ch = ch->next) {
+		if (is_space(ch->c))
+			continue;
+		if (ch->size < *size)
+			*size = ch->size;
+		if (*bold && !font_bold(f, ch->font))
+			*bold = false;
+	}
+}
+
+static void
+add_heading(struct rag_pdf_page *out, int level, const char *text,
+    size_t len)
+{
+	struct rag_pdf_heading *h;
+
+	if (out->nheadings == out->headings_cap) {
+		out->headings_cap = out->headings_cap ? 2 * out->headings_cap :
+		    8;
+		out->headings = rag_xrealloc(out->headings,
+		    out->headings_cap * sizeof(*out->headings));
+	}
+	h = &out->headings[out->nheadings++];
+	h->level = level;
+	h->text = rag_xmalloc(len + 1);
+	memcpy(h->text, text, len);
+	h->text[len] = '\0';
+}
+
+/* Notes the paragraph para as a heading when it is one (heading.h). */
+static void
+check_heading(struct rag_pdf_page *out, struct fonts *f,
+    const struct rag_buf *para, const struct line *v, int n, int c,
+    int rows)
+{
+	struct rag_heading_probe p = { NULL, 0, 1e9f, f->body, true, rows };
+	int i, level;
+
+	if (rows > 3 || para->len == 0 || f->body <= 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (v[i].column == c)
+			line_style(f, v[i].line, &p.size, &p.bold);
+	p.text = para->data;
+	p.len = para->len;
+	if ((level = rag_heading_level(&p)) > 0)
+		add_heading(out, level, para->data, para->len);
+}
+
+/* Appends the paragraphs of one text block to the page's text. */
+static void
+shape_block(struct rag_pdf_page *out, struct fonts *f, fz_stext_block *block)
+{
+	struct rag_buf *text = &out->text;
 	struct rag_buf para = RAG_BUF_INIT, raw = RAG_BUF_INIT;
 	struct line *v = NULL;
 	fz_stext_line *l;
 	bool straight = true;
-	int n = 0, i, j, k, c, cols;
+	int n = 0, i, j, k, c, cols, rows;
 	bool rtl;
 
 	for (l = block->u.t.first_line; l != NULL; l = l->next)
@@ -1445,10 +1563,12 @@ shape_block(struct rag_buf *text, fz_stext_block *block)
 	cols = straight ? find_columns(v, n) : 1;
 	for (c = 0; c < cols; c++) {
 		rag_buf_reset(&para);
+		rows = 0;
 		for (i = 0; i < n; i = j) {
 			j = i + 1;
 			if (v[i].column != c)
 				continue;
+			rows++;
 			while (j < n && v[j].column == c &&
 			    same_row(&v[j - 1], &v[j]))
 				j++;
@@ -1468,6 +1588,7 @@ shape_block(struct rag_buf *text, fz_stext_block *block)
 			}
 		}
 		rag_text_add_para(text, para.data, para.len);
+		check_heading(out, f, &para, v, n, c, rows);
 	}
 	free(v);
 	rag_buf_release(&raw);
@@ -1495,10 +1616,12 @@ is_unreadable(int c)
  * those of them that are not text, before clean-up drops them.
  */
 static void
-count_block(fz_stext_block *block, size_t *solid, size_t *unreadable)
+count_block(fz_stext_block *block, size_t *solid, size_t *unreadable,
+    int *sizes)
 {
 	fz_stext_line *l;
 	fz_stext_char *ch;
+	int q;
 
 	for (l = block->u.t.first_line; l != NULL; l = l->next)
 		for (ch = l->first_char; ch != NULL; ch = ch->next) {
@@ -1507,24 +1630,52 @@ count_block(fz_stext_block *block, size_t *solid, size_t *unreadable)
 			(*solid)++;
 			if (is_unreadable(ch->c))
 				(*unreadable)++;
+			if (sizes == NULL)
+				continue;
+			q = (int)(ch->size * SIZE_STEPS + 0.5f);
+			if (q > 0 && q < SIZE_BINS)
+				sizes[q]++;
 		}
 }
 
-/* Turns MuPDF's structured text into the page's text and counts. */
+/* The size most characters have: the body text's. */
+static float
+body_size(const int *sizes)
+{
+	int best = 0;
+
+	for (int q = 1; q < SIZE_BINS; q++)
+		if (sizes[q] > sizes[best])
+			best = q;
+	return sizes[best] > 0 ? (float)best / SIZE_STEPS : 0;
+}
+
+/*
+ * Turns MuPDF's structured text into the page's text, its headings and
+ * counts.  The body size is the page's own, so that a page's headings
+ * do not depend on other pages.  Headings are looked for only when
+ * headings is true.
+ */
 static void
-shape_page(struct rag_pdf_page *out, fz_stext_page *st)
+shape_page(fz_context *ctx, struct rag_pdf_page *out, fz_stext_page *st,
+    bool headings)
 {
 	fz_stext_block *b;
 	size_t solid, found = 0;
+	int sizes[SIZE_BINS] = { 0 };
+	struct fonts f = { ctx, NULL, false, 0 };
 
 	for (b = st->first_block; b != NULL; b = b->next) {
-		if (b->type == FZ_STEXT_BLOCK_IMAGE) {
+		if (b->type == FZ_STEXT_BLOCK_IMAGE)
 			out->images++;
-		} else if (b->type == FZ_STEXT_BLOCK_TEXT) {
-			shape_block(&out->text, b);
-			count_block(b, &found, &out->unreadable);
-		}
+		else if (b->type == FZ_STEXT_BLOCK_TEXT)
+			count_block(b, &found, &out->unreadable,
+			    headings ? sizes : NULL);
 	}
+	f.body = headings ? body_size(sizes) : 0;
+	for (b = st->first_block; b != NULL; b = b->next)
+		if (b->type == FZ_STEXT_BLOCK_TEXT)
+			shape_block(out, &f, b);
 	out->chars = rag_text_count(rag_buf_str(&out->text), out->text.len,
 	    &solid);
 	out->needs_ocr = out->images > 0 && solid < OCR_MAX_CHARS;
@@ -1621,6 +1772,7 @@ rag_pdf_page_text(struct rag_pdf *pdf, int number, struct rag_pdf_page *out,
 	out->needs_ocr = false;
 	out->unreadable = 0;
 	out->garbled = false;
+	headings_clear(out);
 	if (number < 1 || number > pdf->pages)
 		return rag_error_set(err, RAG_EXIT_FAILED,
 		    "page %d is out of range: '%s' has %d page%s", number,
@@ -1645,7 +1797,7 @@ rag_pdf_page_text(struct rag_pdf *pdf, int number, struct rag_pdf_page *out,
 		rc = rag_error_set(err, RAG_EXIT_FAILED,
 		    "page %d: MuPDF cannot read it: %s", number, reason);
 	} else {
-		shape_page(out, st);
+		shape_page(ctx, out, st, !rag_pdf_has_outline(pdf));
 		out->warning = page_warning(&pdf->diag, &cookie);
 	}
 	fz_drop_stext_page(ctx, st);

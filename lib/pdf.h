@@ -74,6 +74,12 @@ const struct rag_pdf_meta *rag_pdf_meta(struct rag_pdf *pdf);
 const char *rag_pdf_section(struct rag_pdf *pdf, int number);
 
 /*
+ * True when the document has an outline with at least one entry that
+ * points at a page.
+ */
+bool rag_pdf_has_outline(struct rag_pdf *pdf);
+
+/*
  * The text of one page.  Initialise with rag_pdf_page_init() and
  * release with rag_pdf_page_release(); one struct may be reused for
  * page after page.
@@ -100,6 +106,14 @@ struct rag_pdf_page {
 	bool garbled;		/* unreadable is more than half of the
 				   characters other than spaces, and at
 				   least 8: the text layer is not text */
+	struct rag_pdf_heading {
+		int level;	/* 1 (highest) to 6 */
+		char *text;	/* a paragraph of text, as it is there */
+	} *headings;		/* the page's heading lines, in reading
+				   order, told from its body text by their
+				   font size and weight (heading.h); none
+				   when the document has an outline */
+	size_t nheadings, headings_cap;
 	char *warning;		/* NULL, or why text may be incomplete:
 				   "ignoring zlib error: incorrect data
 				   check: text may be incomplete" */

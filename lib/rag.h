@@ -47,6 +47,7 @@
  *            s3:// (store_s3), multipart, resume, presigned uploads
  *   text     text clean-up: NFC, control characters, hyphenation
  *   bidi     right-to-left lines from visual to logical order (FriBidi)
+ *   heading  heading lines told by size and weight; heading paths
  *   pdf      MuPDF: open, page text, labels, metadata, limits
  *   chunk    token-aware splitting with overlap and page provenance
  *   embed    embedding providers: embed_local (the offline default),
