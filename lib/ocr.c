@@ -120,7 +120,13 @@ rag_ocr_new(const char *langs, struct rag_error *err)
 	}
 	/* The library never prints: Tesseract's chatter goes nowhere. */
 	TessBaseAPISetVariable(ocr->api, "debug_file", "/dev/null");
-	if (TessBaseAPIInit3(ocr->api, ocr->datapath, langs) != 0) {
+	/*
+	 * The LSTM engine alone: the legacy one adapts to the pages it has
+	 * read, so a page would not read the same in a shard as in a
+	 * whole run.
+	 */
+	if (TessBaseAPIInit2(ocr->api, ocr->datapath, langs,
+	    OEM_LSTM_ONLY) != 0) {
 		rag_error_set(err, RAG_EXIT_FATAL, "Tesseract cannot load the "
 		    "models of '%s' from '%s'", langs, ocr->datapath);
 		goto fail;
