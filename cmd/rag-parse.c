@@ -599,14 +599,13 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	page_ranges(&ocr, ocr_pages, nocr);
 	if (nocr > 0)
 		rag_warn("%s: %d of %d pages have no text layer (probably "
-		    "scanned) and need OCR (--ocr auto): page%s %s", po.name, nocr,
+		    "scanned) and need OCR: page%s %s", po.name, nocr,
 		    last - first + 1, nocr == 1 ? "" : "s", rag_buf_str(&ocr));
 	page_ranges(&bad, bad_pages, nbad);
 	if (nbad > 0)
 		rag_warn("%s: the text layer of %d of %d pages is not readable "
 		    "text (most of its characters have no Unicode value, as "
-		    "from a font without a ToUnicode map): OCR them (--ocr "
-		    "auto): page%s %s",
+		    "from a font without a ToUnicode map): OCR them: page%s %s",
 		    po.name, nbad, last - first + 1, nbad == 1 ? "" : "s",
 		    rag_buf_str(&bad));
 	o->documents++;
