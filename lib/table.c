@@ -1,0 +1,381 @@
+/*
+ * Tables from the geometry of a page's words alone: rows are words on
+ * one baseline, columns the x-ranges that the gutters between them
+ * leave, and a table the run of rows that keep the same gutters.  Pure
+ * functions over plain structs, so that the tests need no PDF.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+#include "table.h"
+
+#define MIN_ROWS 3		/* rows of two cells or more */
+#define MAX_COLS 64
+#define ROW_SLACK 0.3f		/* baselines this close (x size): one row */
+#define ROW_GAP 3.0f		/* rows further apart end a table */
+#define CONT_GAP 2.0f		/* a lone cell further down is no part */
+#define GUTTER 0.5f		/* the narrowest gutter between columns */
+#define PROSE_WIDTH 15.0f	/* a column of text is this wide at least */
+
+struct seg {
+	float x0, x1;
+};
+
+struct row {
+	int first, n;		/* its words: order[first, first + n) */
+	int seg0, nseg;		/* its segments: segs[seg0, seg0 + nseg) */
+	float base, size;
+};
+
+struct finder {
+	const struct rag_table_word *w;
+	int n;
+	int *order;		/* words by baseline, then by x */
+	struct row *rows;
+	int nrows;
+	struct seg *segs;
+	int nsegs;
+};
+
+/* qsort_r comparisons of word indexes; arg is the words. */
+static int
+base_cmp(const void *a, const void *b, void *arg)
+{
+	const struct rag_table_word *w = arg;
+	const struct rag_table_word *x = &w[*(const int *)a];
+	const struct rag_table_word *y = &w[*(const int *)b];
+
+	if (x->base != y->base)
+		return (x->base > y->base) - (x->base < y->base);
+	return (x->x0 > y->x0) - (x->x0 < y->x0);
+}
+
+static int
+x_cmp(const void *a, const void *b, void *arg)
+{
+	const struct rag_table_word *w = arg;
+	const struct rag_table_word *x = &w[*(const int *)a];
+	const struct rag_table_word *y = &w[*(const int *)b];
+
+	return (x->x0 > y->x0) - (x->x0 < y->x0);
+}
+
+static int
+seg_cmp(const void *a, const void *b)
+{
+	const struct seg *x = a, *y = b;
+
+	return (x->x0 > y->x0) - (x->x0 < y->x0);
+}
+
+/*
+ * Groups the words into rows of print by their baselines, and each row's
+ * words into segments: words closer than RAG_TABLE_GAP, which MuPDF may
+ * have put in different lines or blocks, make one segment.
+ */
+static void
+find_rows(struct finder *f)
+{
+	const struct rag_table_word *w = f->w;
+	int i, k;
+
+	for (i = 0; i < f->n; i++)
+		f->order[i] = i;
+	qsort_r(f->order, (size_t)f->n, sizeof(int), base_cmp, (void *)w);
+	for (i = 0; i < f->n; i = k) {
+		struct row *r = &f->rows[f->nrows++];
+		float size = w[f->order[i]].size;
+
+		for (k = i + 1; k < f->n; k++) {
+			const struct rag_table_word *x = &w[f->order[k]];
+
+			if (x->base - w[f->order[i]].base >=
+			    ROW_SLACK * fmaxf(size, x->size))
+				break;
+			size = fmaxf(size, x->size);
+		}
+		qsort_r(f->order + i, (size_t)(k - i), sizeof(int), x_cmp,
+		    (void *)w);
+		r->first = i;
+		r->n = k - i;
+		r->base = w[f->order[i]].base;
+		r->size = size;
+		r->seg0 = f->nsegs;
+		for (int j = i; j < k; j++) {
+			const struct rag_table_word *x = &w[f->order[j]];
+			struct seg *last = f->nsegs > r->seg0 ?
+			    &f->segs[f->nsegs - 1] : NULL;
+
+			if (last != NULL &&
+			    x->x0 < last->x1 + RAG_TABLE_GAP * size) {
+				last->x1 = fmaxf(last->x1, x->x1);
+				continue;
+			}
+			f->segs[f->nsegs].x0 = x->x0;
+			f->segs[f->nsegs++].x1 = x->x1;
+		}
+		r->nseg = f->nsegs - r->seg0;
+	}
+}
+
+/*
+ * The columns of cols[0, nc) once the segments s[0, ns) are added: the
+ * x-ranges left between gutters at least GUTTER x size wide.  Returns
+ * their number into out (room for MAX_COLS), or 0 for too many.
+ */
+static int
+merge_cols(const struct seg *cols, int nc, const struct seg *s, int ns,
+    float size, struct seg *out)
+{
+	struct seg all[2 * MAX_COLS];
+	int i, m = 0;
+
+	if (nc + ns > 2 * MAX_COLS)
+		return 0;
+	if (nc > 0)
+		memcpy(all, cols, (size_t)nc * sizeof(*all));
+	memcpy(all + nc, s, (size_t)ns * sizeof(*all));
+	qsort(all, (size_t)(nc + ns), sizeof(*all), seg_cmp);
+	for (i = 0; i < nc + ns; i++) {
+		if (m > 0 && all[i].x0 < out[m - 1].x1 + GUTTER * size) {
+			out[m - 1].x1 = fmaxf(out[m - 1].x1, all[i].x1);
+			continue;
+		}
+		if (m == MAX_COLS)
+			return 0;
+		out[m++] = all[i];
+	}
+	return m;
+}
+
+static int
+col_of(const struct seg *cols, int nc, float x0, float x1)
+{
+	float mid = (x0 + x1) / 2;
+	int c;
+
+	for (c = 0; c + 1 < nc && mid > cols[c].x1; c++)
+		;
+	return c;
+}
+
+/* A run of rows that may be a table, and its columns. */
+struct run {
+	int start, end;		/* rows[start, end) */
+	struct seg cols[MAX_COLS];
+	int nc;
+	float size;		/* the largest font size in it */
+};
+
+/*
+ * Grows the run starting at row i (of two segments or more) while the
+ * rows keep its gutters.  A row of one segment that stays in a column
+ * carries on a cell (or, in the first column, starts a row of its own);
+ * it ends the run when it is the last.
+ */
+static void
+grow_run(const struct finder *f, int i, struct run *run)
+{
+	const struct row *r = &f->rows[i];
+	struct seg next[MAX_COLS];
+	int j, m, last = i;
+
+	run->start = i;
+	run->nc = merge_cols(NULL, 0, f->segs + r->seg0, r->nseg, r->size,
+	    run->cols);
+	run->size = r->size;
+	for (j = i + 1; j < f->nrows && run->nc >= 2; j++) {
+		const struct row *p = &f->rows[j - 1], *q = &f->rows[j];
+		float size = fmaxf(p->size, q->size);
+		float dy = q->base - p->base;
+
+		if (dy > ROW_GAP * size)
+			break;
+		if (q->nseg == 1 && dy > CONT_GAP * size)
+			break;
+		m = merge_cols(run->cols, run->nc, f->segs + q->seg0,
+		    q->nseg, size, next);
+		if (m < run->nc)
+			break;
+		if (q->nseg == 1 && m != run->nc)
+			break;
+		memcpy(run->cols, next, (size_t)m * sizeof(*next));
+		run->nc = m;
+		run->size = fmaxf(run->size, q->size);
+		if (q->nseg >= 2)
+			last = j;
+		else if (col_of(run->cols, run->nc, f->segs[q->seg0].x0,
+		    f->segs[q->seg0].x1) > 0)
+			last = j;
+	}
+	run->end = last + 1;
+}
+
+/*
+ * True when two columns or more are mostly filled by long segments:
+ * the columns of an article, not a table's.
+ */
+static bool
+is_prose(const struct finder *f, const struct run *run)
+{
+	int c, i, k, prose = 0;
+
+	for (c = 0; c < run->nc; c++) {
+		float width = run->cols[c].x1 - run->cols[c].x0;
+		int cells = 0, full = 0;
+
+		if (width < PROSE_WIDTH * run->size)
+			continue;
+		for (i = run->start; i < run->end; i++)
+			for (k = 0; k < f->rows[i].nseg; k++) {
+				const struct seg *s =
+				    &f->segs[f->rows[i].seg0 + k];
+
+				if (col_of(run->cols, run->nc, s->x0,
+				    s->x1) != c)
+					continue;
+				cells++;
+				if (s->x1 - s->x0 >= 0.7f * width)
+					full++;
+			}
+		if (cells > 0 && full * 2 >= cells)
+			prose++;
+	}
+	return prose >= 2;
+}
+
+/*
+ * True when the run is a list (its first column list markers) or code
+ * (mostly monospaced), or has too few rows of several cells.
+ */
+static bool
+not_table(const struct finder *f, const struct run *run)
+{
+	int i, k, multi = 0, first = 0, markers = 0, words = 0, mono = 0;
+
+	for (i = run->start; i < run->end; i++) {
+		const struct row *r = &f->rows[i];
+
+		if (r->nseg >= 2)
+			multi++;
+		for (k = r->first; k < r->first + r->n; k++) {
+			const struct rag_table_word *x = &f->w[f->order[k]];
+
+			words++;
+			mono += x->mono;
+			if (col_of(run->cols, run->nc, x->x0, x->x1) != 0)
+				continue;
+			first++;
+			markers += x->marker;
+		}
+	}
+	return multi < MIN_ROWS || run->nc < 2 || markers * 5 >= first * 4 ||
+	    mono * 2 > words || is_prose(f, run);
+}
+
+/* Places the run's words as table t; returns its size. */
+static struct rag_table
+place_run(const struct finder *f, const struct run *run, int t,
+    struct rag_table_place *place)
+{
+	struct rag_table tab = { 0, run->nc };
+	int i, k, c;
+
+	for (i = run->start; i < run->end; i++) {
+		const struct row *r = &f->rows[i];
+		int first_col = col_of(run->cols, run->nc,
+		    f->segs[r->seg0].x0, f->segs[r->seg0].x1);
+
+		if (r->nseg >= 2 || first_col == 0 || tab.rows == 0)
+			tab.rows++;
+		for (k = r->first; k < r->first + r->n; k++) {
+			const struct rag_table_word *x = &f->w[f->order[k]];
+
+			c = col_of(run->cols, run->nc, x->x0, x->x1);
+			place[f->order[k]].table = t;
+			place[f->order[k]].row = tab.rows - 1;
+			place[f->order[k]].col = c;
+		}
+	}
+	return tab;
+}
+
+int
+rag_table_find(const struct rag_table_word *w, int n,
+    struct rag_table_place *place, struct rag_table **tables)
+{
+	struct finder f = { w, n, NULL, NULL, 0, NULL, 0 };
+	struct rag_table *out = NULL;
+	struct run run;
+	int i, ntables = 0;
+
+	*tables = NULL;
+	for (i = 0; i < n; i++)
+		place[i].table = place[i].row = place[i].col = -1;
+	if (n < 2 * MIN_ROWS)
+		return 0;
+	f.order = rag_xmalloc((size_t)n * sizeof(*f.order));
+	f.rows = rag_xmalloc((size_t)n * sizeof(*f.rows));
+	f.segs = rag_xmalloc((size_t)n * sizeof(*f.segs));
+	find_rows(&f);
+	for (i = 0; i < f.nrows;) {
+		if (f.rows[i].nseg < 2) {
+			i++;
+			continue;
+		}
+		grow_run(&f, i, &run);
+		if (not_table(&f, &run)) {
+			i = run.end > i + 1 ? run.end : i + 1;
+			continue;
+		}
+		out = rag_xrealloc(out, (size_t)(ntables + 1) * sizeof(*out));
+		out[ntables] = place_run(&f, &run, ntables, place);
+		ntables++;
+		i = run.end;
+	}
+	free(f.segs);
+	free(f.rows);
+	free(f.order);
+	*tables = out;
+	return ntables;
+}
+
+static void
+add_cell(struct rag_buf *out, const char *s)
+{
+	rag_buf_adds(out, "| ");
+	if (s == NULL || *s == '\0')
+		return;
+	for (; *s != '\0'; s++) {
+		if (*s == '|')
+			rag_buf_adds(out, "\\|");
+		else if (*s == '\n' || *s == '\r')
+			rag_buf_addc(out, ' ');
+		else
+			rag_buf_addc(out, *s);
+	}
+	rag_buf_addc(out, ' ');
+}
+
+void
+rag_table_markdown(struct rag_buf *out, const char *const *cells, int rows,
+    int cols)
+{
+	int r, c;
+
+	for (r = 0; r < rows; r++) {
+		if (r > 0)
+			rag_buf_addc(out, '\n');
+		for (c = 0; c < cols; c++)
+			add_cell(out, cells[r * cols + c]);
+		rag_buf_addc(out, '|');
+		if (r > 0)
+			continue;
+		rag_buf_addc(out, '\n');
+		for (c = 0; c < cols; c++)
+			rag_buf_adds(out, "|---");
+		rag_buf_addc(out, '|');
+	}
+}

@@ -1,0 +1,160 @@
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table.h"
+#include "tap.h"
+
+#define MAXW 256
+
+struct page {
+	struct rag_table_word w[MAXW];
+	struct rag_table_place place[MAXW];
+	int n;
+};
+
+/* A word from x0 to x1 on baseline base, in 10 pt type. */
+static void
+word(struct page *p, float x0, float x1, float base)
+{
+	struct rag_table_word *w = &p->w[p->n++];
+
+	memset(w, 0, sizeof(*w));
+	w->x0 = x0;
+	w->x1 = x1;
+	w->base = base;
+	w->size = 10;
+}
+
+static int
+find(struct page *p, struct rag_table **t)
+{
+	return rag_table_find(p->w, p->n, p->place, t);
+}
+
+/* Three columns at 50, 150 and 250, rows 14 pt apart, header first. */
+static void
+grid(struct page *p, int rows, float top)
+{
+	for (int r = 0; r < rows; r++) {
+		float y = top + 14 * (float)r;
+
+		word(p, 50, 90, y);
+		word(p, 150, 200 - (float)(r % 3) * 10, y);
+		word(p, 250, 280, y);
+	}
+}
+
+static void
+test_aligned(void)
+{
+	struct page p = { .n = 0 };
+	struct rag_table *t;
+	int n;
+
+	word(&p, 50, 400, 80);	/* a line of text above */
+	grid(&p, 4, 100);
+	word(&p, 50, 400, 200);	/* and one after a gap */
+	n = find(&p, &t);
+	is_int(n, 1, "three aligned columns, four rows: a table");
+	if (n == 1) {
+		is_int(t[0].rows, 4, "its rows");
+		is_int(t[0].cols, 3, "its columns");
+	}
+	is_int(p.place[0].table, -1, "the text above is not in it");
+	is_int(p.place[p.n - 1].table, -1, "nor the text after it");
+	is_int(p.place[1].row, 0, "the header is row 0");
+	is_int(p.place[3].col, 2, "the third word is in column 2");
+	is_int(p.place[12].row, 3, "the last row");
+	free(t);
+}
+
+static void
+test_continued(void)
+{
+	struct page p = { .n = 0 };
+	struct rag_table *t;
+	int n;
+
+	grid(&p, 2, 100);
+	word(&p, 150, 195, 112);	/* a second line in a cell */
+	word(&p, 50, 90, 126);
+	word(&p, 150, 200, 126);
+	word(&p, 250, 280, 126);
+	n = find(&p, &t);
+	is_int(n, 1, "a cell of two lines: still a table");
+	if (n == 1)
+		is_int(t[0].rows, 3, "the cell's second line adds no row");
+	is_int(p.place[6].row, 1, "the second line is in row 1");
+	is_int(p.place[6].col, 1, "in column 1");
+	free(t);
+}
+
+static void
+test_not_tables(void)
+{
+	struct page p = { .n = 0 };
+	struct rag_table *t;
+	int i;
+
+	grid(&p, 2, 100);
+	is_int(find(&p, &t), 0, "two rows are not a table");
+	ok(t == NULL, "and no array");
+
+	p.n = 0;
+	for (i = 0; i < 12; i++) {
+		word(&p, 50, i % 4 == 3 ? 200 : 280, 100 + 12 * (float)i);
+		word(&p, 310, i % 5 == 4 ? 420 : 540, 100 + 12 * (float)i);
+	}
+	is_int(find(&p, &t), 0, "two columns of an article: no table");
+
+	p.n = 0;
+	for (i = 0; i < 6; i++) {
+		word(&p, 50, 60, 100 + 14 * (float)i);
+		p.w[p.n - 1].marker = true;
+		word(&p, 75, 300, 100 + 14 * (float)i);
+	}
+	is_int(find(&p, &t), 0, "a numbered list: no table");
+
+	p.n = 0;
+	grid(&p, 5, 100);
+	for (i = 0; i < p.n; i++)
+		p.w[i].mono = true;
+	is_int(find(&p, &t), 0, "monospaced: code, no table");
+
+	p.n = 0;
+	for (i = 0; i < 10; i++)
+		word(&p, 50, 400, 100 + 12 * (float)i);
+	is_int(find(&p, &t), 0, "a paragraph: no table");
+
+	p.n = 0;
+	grid(&p, 2, 100);
+	grid(&p, 2, 200);
+	is_int(find(&p, &t), 0, "rows far apart are not one table");
+
+	p.n = 0;
+	is_int(find(&p, &t), 0, "no words");
+}
+
+static void
+test_markdown(void)
+{
+	const char *cells[] = { "Name", "Value", "a|b", NULL, "x", "" };
+	struct rag_buf b = RAG_BUF_INIT;
+
+	rag_table_markdown(&b, cells, 3, 2);
+	is_str(rag_buf_str(&b),
+	    "| Name | Value |\n|---|---|\n| a\\|b | |\n| x | |",
+	    "header, separator, rows; | escaped; empty cells");
+	rag_buf_release(&b);
+}
+
+int
+main(void)
+{
+	test_aligned();
+	test_continued();
+	test_not_tables();
+	test_markdown();
+	return tap_done();
+}
