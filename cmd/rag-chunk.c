@@ -61,7 +61,8 @@ static const struct option longopts[] = {
 
 /* Page fields that describe one page, not the chunk's document. */
 static const char *const page_only[] = { "type", "page", "page_label",
-	"text", "needs_ocr", "garbled", "section", "headings", "lang", NULL };
+	"text", "needs_ocr", "garbled", "section", "headings", "lang",
+	"tables", NULL };
 
 /*
  * A chunk never crosses the start of a group of GROUP_PAGES pages (pages

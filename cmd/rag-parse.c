@@ -36,11 +36,12 @@ static const char help[] =
     "not readable text (\"garbled\").  Right-to-left text (Arabic, Hebrew)\n"
     "comes out in logical order.  Without an outline, the page's headings\n"
     "(told by font size and weight) are its \"headings\" and their path its\n"
-    "\"section\".  Each page's language, guessed from its\n"
-    "text, is its \"lang\" (an ISO 639 code).  A \"shard\" record (or\n"
-    "--pages) parses only its page range.  With --plan, nothing is parsed:\n"
-    "each document becomes \"shard\" records of --shard-pages pages, to\n"
-    "fan out:\n"
+    "\"section\".  Tables (rows of aligned cells) come out as Markdown\n"
+    "rows, one paragraph each, counted in \"tables\".  Each page's\n"
+    "language, guessed from its text, is its \"lang\" (an ISO 639 code).\n"
+    "A \"shard\" record (or --pages) parses only its page range.  With\n"
+    "--plan, nothing is parsed: each document becomes \"shard\" records of\n"
+    "--shard-pages pages, to fan out:\n"
     "  rag-upload big.pdf | rag-parse --plan |\n"
     "    parallel --pipe -N1 'rag-parse | rag-chunk | rag-embed | rag-index'\n"
     "\n"
@@ -506,6 +507,9 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 			json_object_set_new(out, "needs_ocr", json_true());
 		if (page.garbled)
 			json_object_set_new(out, "garbled", json_true());
+		if (page.tables > 0)
+			json_object_set_new(out, "tables",
+			    json_integer(page.tables));
 		if ((lang = rag_lang_guess(page.text.data != NULL ?
 		    page.text.data : "", page.text.len)) != NULL)
 			json_object_set_new(out, "lang", json_string(lang));

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include "heading.h"
 #include "mem.h"
 #include "pdf.h"
+#include "table.h"
 #include "text.h"
 
 /*
@@ -1529,37 +1531,327 @@ check_heading(struct rag_pdf_page *out, struct fonts *f,
 		add_heading(out, level, para->data, para->len);
 }
 
-/* Appends the paragraphs of one text block to the page's text. */
+/*
+ * The page's tables (table.h), found once per page before its blocks are
+ * shaped: a table's cells may lie in many blocks, one a cell as MuPDF
+ * often makes them.  Lines of a table are left out of their blocks, and
+ * the table goes in their place, as one paragraph of Markdown rows, where
+ * its first line is met.
+ */
+struct piece {
+	fz_stext_line *line;
+	fz_stext_char *first, *last;	/* not spaces */
+};
+
+struct page_tables {
+	struct piece *pieces;
+	struct rag_table_word *words;
+	int n, cap;
+	int block;			/* the block being cut */
+	struct line_table {
+		const fz_stext_line *line;
+		int table;
+	} *lines;			/* sorted by line */
+	int nlines;
+	char **md;			/* each table's Markdown */
+	bool *done;			/* already in the text */
+	int ntables;
+};
+
+static float
+char_left(const fz_stext_char *ch)
+{
+	return fminf(ch->quad.ll.x, ch->quad.ul.x);
+}
+
+static float
+char_right(const fz_stext_char *ch)
+{
+	return fmaxf(ch->quad.lr.x, ch->quad.ur.x);
+}
+
+/*
+ * A list marker: "1.", "iv)", "(a)", or one character that is neither a
+ * letter nor a digit: a bullet, a dash, or a symbol font's bullet that
+ * has come out as "!" or a private-use code point.
+ */
+static bool
+is_marker(const fz_stext_char *first, const fz_stext_char *last)
+{
+	const fz_stext_char *ch;
+	int n = 1;
+
+	if (first == last)
+		return first->c < 0x80 ? !isalnum(first->c) :
+		    (first->c >= 0x2010 && first->c <= 0x2bff) ||
+		    (first->c >= 0xe000 && first->c <= 0xf8ff) ||
+		    first->c == 0xb7;
+	for (ch = first; ch != last; ch = ch->next)
+		n++;
+	return n <= 5 && (last->c == '.' || last->c == ')');
+}
+
+/* Dot leaders, as a table of contents has: four dots, spaced or not. */
+static bool
+has_leader(const fz_stext_char *first, const fz_stext_char *last)
+{
+	const fz_stext_char *ch;
+	int dots = 0;
+
+	for (ch = first; ch != NULL; ch = ch->next) {
+		if (ch->c == '.' || ch->c == 0x2026)
+			dots += ch->c == '.' ? 1 : 3;
+		else if (ch->c != ' ')
+			dots = 0;
+		if (dots >= 4)
+			return true;
+		if (ch == last)
+			break;
+	}
+	return false;
+}
+
 static void
-shape_block(struct rag_pdf_page *out, struct fonts *f, fz_stext_block *block)
+add_piece(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
+    fz_stext_char *first, fz_stext_char *last, float x1)
+{
+	struct rag_table_word *w;
+
+	if (pt->n == pt->cap) {
+		pt->cap = pt->cap ? 2 * pt->cap : 64;
+		pt->pieces = rag_xrealloc(pt->pieces,
+		    (size_t)pt->cap * sizeof(*pt->pieces));
+		pt->words = rag_xrealloc(pt->words,
+		    (size_t)pt->cap * sizeof(*pt->words));
+	}
+	pt->pieces[pt->n].line = line;
+	pt->pieces[pt->n].first = first;
+	pt->pieces[pt->n].last = last;
+	w = &pt->words[pt->n++];
+	w->x0 = char_left(first);
+	w->x1 = x1;
+	w->base = first->origin.y;
+	w->size = first->size;
+	w->block = pt->block;
+	w->marker = is_marker(first, last);
+	w->leader = has_leader(first, last);
+	w->mono = first->font != NULL && fz_font_is_monospaced(ctx,
+	    first->font);
+}
+
+/* Cuts a horizontal line into pieces at gaps wider than RAG_TABLE_GAP. */
+static void
+line_pieces(fz_context *ctx, struct page_tables *pt, fz_stext_line *line)
+{
+	fz_stext_char *ch, *first = NULL, *last = NULL;
+	float right = 0;
+
+	for (ch = line->first_char; ch != NULL; ch = ch->next) {
+		if (is_space(ch->c))
+			continue;
+		if (first != NULL && char_left(ch) - right >
+		    RAG_TABLE_GAP * fmaxf(ch->size, last->size)) {
+			add_piece(ctx, pt, line, first, last, right);
+			first = NULL;
+		}
+		if (first == NULL)
+			first = ch;
+		last = ch;
+		right = char_right(ch);
+	}
+	if (first != NULL)
+		add_piece(ctx, pt, line, first, last, right);
+}
+
+static int
+line_table_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct line_table *)a)->line;
+	uintptr_t y = (uintptr_t)((const struct line_table *)b)->line;
+
+	return (x > y) - (x < y);
+}
+
+/* The table that line is in, or -1. */
+static int
+line_table(const struct page_tables *pt, const fz_stext_line *line)
+{
+	struct line_table key = { line, -1 }, *hit;
+
+	if (pt->nlines == 0)
+		return -1;
+	hit = bsearch(&key, pt->lines, (size_t)pt->nlines, sizeof(key),
+	    line_table_cmp);
+	return hit != NULL ? hit->table : -1;
+}
+
+/* The text of a piece, cleaned as a line is. */
+static void
+piece_utf8(struct rag_buf *b, const struct piece *p)
+{
+	fz_stext_line tmp = *p->line;
+	fz_stext_char *after = p->last->next;
+
+	tmp.first_char = p->first;
+	tmp.last_char = p->last;
+	p->last->next = NULL;
+	line_utf8(b, &tmp);
+	p->last->next = after;
+}
+
+struct place_sort {
+	const struct rag_table_word *words;
+	const struct rag_table_place *place;
+};
+
+/* Pieces by table, row, column, then in reading order. */
+static int
+place_cmp(const void *a, const void *b, void *arg)
+{
+	const struct place_sort *s = arg;
+	int i = *(const int *)a, j = *(const int *)b;
+	const struct rag_table_place *x = &s->place[i], *y = &s->place[j];
+	const struct rag_table_word *u = &s->words[i], *v = &s->words[j];
+
+	if (x->table != y->table)
+		return x->table - y->table;
+	if (x->row != y->row)
+		return x->row - y->row;
+	if (x->col != y->col)
+		return x->col - y->col;
+	if (fabsf(u->base - v->base) >= 0.3f * fmaxf(u->size, v->size))
+		return (u->base > v->base) - (u->base < v->base);
+	return (u->x0 > v->x0) - (u->x0 < v->x0);
+}
+
+/*
+ * The Markdown of table t, whose pieces are idx[0, n) in cell order; NULL
+ * when fewer cells than rows have text once cleaned (a text layer that is
+ * not text), and the lines stay in their blocks.
+ */
+static char *
+render_table(const struct page_tables *pt, const struct rag_table *t,
+    const struct rag_table_place *place, const int *idx, int n)
+{
+	size_t ncells = (size_t)t->rows * (size_t)t->cols;
+	struct rag_buf *cells = rag_xcalloc(ncells, sizeof(*cells));
+	const char **strs = rag_xcalloc(ncells, sizeof(*strs));
+	struct rag_buf raw = RAG_BUF_INIT, md = RAG_BUF_INIT;
+	size_t c, full = 0;
+
+	for (int k = 0; k < n; k++) {
+		const struct rag_table_place *p = &place[idx[k]];
+
+		piece_utf8(&raw, &pt->pieces[idx[k]]);
+		rag_text_join_line(&cells[(size_t)p->row * (size_t)t->cols +
+		    (size_t)p->col], rag_buf_str(&raw), raw.len);
+	}
+	for (c = 0; c < ncells; c++) {
+		strs[c] = cells[c].len > 0 ? rag_buf_str(&cells[c]) : NULL;
+		full += cells[c].len > 0;
+	}
+	if (full >= (size_t)t->rows)
+		rag_table_markdown(&md, strs, t->rows, t->cols);
+	for (c = 0; c < ncells; c++)
+		rag_buf_release(&cells[c]);
+	free(cells);
+	free(strs);
+	rag_buf_release(&raw);
+	return md.len > 0 ? rag_buf_detach(&md) : NULL;
+}
+
+/* Notes which lines the tables hold, and renders each table. */
+static void
+keep_tables(struct page_tables *pt, const struct rag_table *tabs, int ntab,
+    const struct rag_table_place *place)
+{
+	struct place_sort s = { pt->words, place };
+	int *idx, i, k, m = 0, start;
+
+	idx = rag_xmalloc((size_t)pt->n * sizeof(*idx));
+	for (i = 0; i < pt->n; i++)
+		if (place[i].table >= 0)
+			idx[m++] = i;
+	qsort_r(idx, (size_t)m, sizeof(*idx), place_cmp, &s);
+	pt->md = rag_xcalloc((size_t)ntab, sizeof(*pt->md));
+	pt->done = rag_xcalloc((size_t)ntab, sizeof(*pt->done));
+	pt->lines = rag_xmalloc((size_t)m * sizeof(*pt->lines));
+	for (start = 0; start < m; start = k) {
+		int t = place[idx[start]].table;
+
+		for (k = start; k < m && place[idx[k]].table == t; k++)
+			;
+		pt->md[t] = render_table(pt, &tabs[t], place, idx + start,
+		    k - start);
+		for (i = start; i < k && pt->md[t] != NULL; i++) {
+			pt->lines[pt->nlines].line = pt->pieces[idx[i]].line;
+			pt->lines[pt->nlines++].table = t;
+		}
+	}
+	qsort(pt->lines, (size_t)pt->nlines, sizeof(*pt->lines),
+	    line_table_cmp);
+	pt->ntables = ntab;
+	free(idx);
+}
+
+/*
+ * Finds the page's tables among its horizontal left-to-right lines;
+ * right-to-left and vertical text stays as it is shaped without them.
+ */
+static void
+find_tables(fz_context *ctx, fz_stext_page *st, struct page_tables *pt)
+{
+	struct rag_table_place *place;
+	struct rag_table *tabs = NULL;
+	fz_stext_block *b;
+	fz_stext_line *l;
+	int ntab;
+
+	for (b = st->first_block; b != NULL; b = b->next) {
+		if (b->type != FZ_STEXT_BLOCK_TEXT)
+			continue;
+		pt->block++;
+		for (l = b->u.t.first_line; l != NULL; l = l->next)
+			if (l->wmode == 0 && fabsf(l->dir.y) < 0.01f &&
+			    l->dir.x > 0 && !line_has_rtl(l))
+				line_pieces(ctx, pt, l);
+	}
+	if (pt->n == 0)
+		return;
+	place = rag_xmalloc((size_t)pt->n * sizeof(*place));
+	ntab = rag_table_find(pt->words, pt->n, place, &tabs);
+	if (ntab > 0)
+		keep_tables(pt, tabs, ntab, place);
+	free(tabs);
+	free(place);
+}
+
+static void
+page_tables_release(struct page_tables *pt)
+{
+	for (int t = 0; t < pt->ntables; t++)
+		free(pt->md[t]);
+	free(pt->md);
+	free(pt->done);
+	free(pt->lines);
+	free(pt->words);
+	free(pt->pieces);
+}
+
+/* Appends the paragraphs of lines v[0, n) of a block to the page's text. */
+static void
+shape_lines(struct rag_pdf_page *out, struct fonts *f, struct line *v, int n)
 {
 	struct rag_buf *text = &out->text;
 	struct rag_buf para = RAG_BUF_INIT, raw = RAG_BUF_INIT;
-	struct line *v = NULL;
-	fz_stext_line *l;
 	bool straight = true;
-	int n = 0, i, j, k, c, cols, rows;
+	int i, j, k, c, cols, rows;
 	bool rtl;
 
-	for (l = block->u.t.first_line; l != NULL; l = l->next)
-		n++;
-	if (n == 0)
-		return;
-	v = rag_xcalloc((size_t)n, sizeof(*v));
-	i = 0;
-	for (l = block->u.t.first_line; l != NULL; l = l->next, i++) {
-		v[i].line = l;
-		v[i].x0 = l->bbox.x0;
-		v[i].x1 = l->bbox.x1;
-		v[i].base = l->bbox.y1;
-		if (l->first_char != NULL) {
-			v[i].base = l->first_char->origin.y;
-			v[i].size = l->first_char->size;
-		}
-		/* only horizontal text has columns side by side */
-		if (l->wmode != 0 || fabsf(l->dir.y) > 0.01f)
+	/* only horizontal text has columns side by side */
+	for (i = 0; i < n; i++)
+		if (v[i].line->wmode != 0 || fabsf(v[i].line->dir.y) > 0.01f)
 			straight = false;
-	}
 	cols = straight ? find_columns(v, n) : 1;
 	for (c = 0; c < cols; c++) {
 		rag_buf_reset(&para);
@@ -1590,9 +1882,53 @@ shape_block(struct rag_pdf_page *out, struct fonts *f, fz_stext_block *block)
 		rag_text_add_para(text, para.data, para.len);
 		check_heading(out, f, &para, v, n, c, rows);
 	}
-	free(v);
 	rag_buf_release(&raw);
 	rag_buf_release(&para);
+}
+
+/*
+ * Appends the paragraphs of one text block to the page's text, and each
+ * table where its first line is met.
+ */
+static void
+shape_block(struct rag_pdf_page *out, struct fonts *f, fz_stext_block *block,
+    struct page_tables *pt)
+{
+	struct line *v;
+	fz_stext_line *l;
+	int n = 0, i, j, t;
+
+	for (l = block->u.t.first_line; l != NULL; l = l->next)
+		n++;
+	if (n == 0)
+		return;
+	v = rag_xcalloc((size_t)n, sizeof(*v));
+	i = 0;
+	for (l = block->u.t.first_line; l != NULL; l = l->next, i++) {
+		v[i].line = l;
+		v[i].x0 = l->bbox.x0;
+		v[i].x1 = l->bbox.x1;
+		v[i].base = l->bbox.y1;
+		if (l->first_char != NULL) {
+			v[i].base = l->first_char->origin.y;
+			v[i].size = l->first_char->size;
+		}
+	}
+	for (i = 0; i < n; i = j) {
+		t = line_table(pt, v[i].line);
+		j = i + 1;
+		if (t < 0) {
+			while (j < n && line_table(pt, v[j].line) < 0)
+				j++;
+			shape_lines(out, f, v + i, j - i);
+		} else if (!pt->done[t]) {
+			rag_text_add_para(&out->text, pt->md[t],
+			    strlen(pt->md[t]));
+			pt->done[t] = true;
+			out->tables++;
+		}
+	}
+	free(v);
 }
 
 static bool
@@ -1664,7 +2000,9 @@ shape_page(fz_context *ctx, struct rag_pdf_page *out, fz_stext_page *st,
 	size_t solid, found = 0;
 	int sizes[SIZE_BINS] = { 0 };
 	struct fonts f = { ctx, NULL, false, 0 };
+	struct page_tables pt;
 
+	memset(&pt, 0, sizeof(pt));
 	for (b = st->first_block; b != NULL; b = b->next) {
 		if (b->type == FZ_STEXT_BLOCK_IMAGE)
 			out->images++;
@@ -1673,9 +2011,11 @@ shape_page(fz_context *ctx, struct rag_pdf_page *out, fz_stext_page *st,
 			    headings ? sizes : NULL);
 	}
 	f.body = headings ? body_size(sizes) : 0;
+	find_tables(ctx, st, &pt);
 	for (b = st->first_block; b != NULL; b = b->next)
 		if (b->type == FZ_STEXT_BLOCK_TEXT)
-			shape_block(out, &f, b);
+			shape_block(out, &f, b, &pt);
+	page_tables_release(&pt);
 	out->chars = rag_text_count(rag_buf_str(&out->text), out->text.len,
 	    &solid);
 	out->needs_ocr = out->images > 0 && solid < OCR_MAX_CHARS;
@@ -1772,6 +2112,7 @@ rag_pdf_page_text(struct rag_pdf *pdf, int number, struct rag_pdf_page *out,
 	out->needs_ocr = false;
 	out->unreadable = 0;
 	out->garbled = false;
+	out->tables = 0;
 	headings_clear(out);
 	if (number < 1 || number > pdf->pages)
 		return rag_error_set(err, RAG_EXIT_FAILED,

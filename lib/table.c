@@ -17,7 +17,7 @@
 #define ROW_GAP 3.0f		/* rows further apart end a table */
 #define CONT_GAP 2.0f		/* a lone cell further down is no part */
 #define GUTTER 0.5f		/* the narrowest gutter between columns */
-#define PROSE_WIDTH 15.0f	/* a column of text is this wide at least */
+#define PROSE_WIDTH 12.0f	/* a column of text is this wide at least */
 
 struct seg {
 	float x0, x1;
@@ -166,8 +166,32 @@ struct run {
 	int start, end;		/* rows[start, end) */
 	struct seg cols[MAX_COLS];
 	int nc;
-	float size;		/* the largest font size in it */
+	float size;		/* the largest font size in it, and once
+				   grown its rows' median */
 };
+
+static int
+float_cmp(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The run's body size: headings in it must not make its columns narrow. */
+static float
+median_size(const struct finder *f, const struct run *run)
+{
+	int n = run->end - run->start;
+	float *v = rag_xmalloc((size_t)n * sizeof(*v)), size;
+
+	for (int i = 0; i < n; i++)
+		v[i] = f->rows[run->start + i].size;
+	qsort(v, (size_t)n, sizeof(*v), float_cmp);
+	size = v[n / 2];
+	free(v);
+	return size;
+}
 
 /*
  * Grows the run starting at row i (of two segments or more) while the
@@ -211,11 +235,71 @@ grow_run(const struct finder *f, int i, struct run *run)
 			last = j;
 	}
 	run->end = last + 1;
+	run->size = median_size(f, run);
 }
 
 /*
- * True when two columns or more are mostly filled by long segments:
- * the columns of an article, not a table's.
+ * True when row i, next to the run, has a line as wide as column c and
+ * starting where it does: the column goes on as running text beyond the
+ * rows that seemed aligned.
+ */
+static bool
+goes_on(const struct finder *f, const struct run *run, int i, int c)
+{
+	const struct row *r;
+	float width = run->cols[c].x1 - run->cols[c].x0;
+	int k;
+
+	if (i < 0 || i >= f->nrows)
+		return false;
+	r = &f->rows[i];
+	if (fabsf(r->base - f->rows[i < run->start ? run->start :
+	    run->end - 1].base) > ROW_GAP * run->size)
+		return false;
+	for (k = 0; k < r->nseg; k++) {
+		const struct seg *s = &f->segs[r->seg0 + k];
+
+		if (fabsf(s->x0 - run->cols[c].x0) < run->size &&
+		    s->x1 - s->x0 >= 0.7f * width &&
+		    s->x1 < run->cols[c].x1 + run->size)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * True when the words of column c come from few blocks of text, four
+ * rows or more each: MuPDF saw paragraphs running down the rows, which
+ * a table's cells, each a line or two, are not.
+ */
+static bool
+few_blocks(const struct finder *f, const struct run *run, int c)
+{
+	int i, k, block = -1, blocks = 0, rows = 0;
+
+	for (i = run->start; i < run->end; i++) {
+		bool in = false;
+
+		for (k = f->rows[i].first; k < f->rows[i].first +
+		    f->rows[i].n; k++) {
+			const struct rag_table_word *x = &f->w[f->order[k]];
+
+			if (col_of(run->cols, run->nc, x->x0, x->x1) != c)
+				continue;
+			in = true;
+			if (x->block != block)
+				blocks++;
+			block = x->block;
+		}
+		rows += in;
+	}
+	return blocks * 4 <= rows;
+}
+
+/*
+ * True when two columns or more are mostly filled by long segments, or
+ * one is and its text goes on above or below or runs in paragraphs: the
+ * columns of an article, not a table's.
  */
 static bool
 is_prose(const struct finder *f, const struct run *run)
@@ -240,8 +324,12 @@ is_prose(const struct finder *f, const struct run *run)
 				if (s->x1 - s->x0 >= 0.7f * width)
 					full++;
 			}
-		if (cells > 0 && full * 2 >= cells)
-			prose++;
+		if (cells == 0 || full * 2 <= cells)
+			continue;
+		if (goes_on(f, run, run->start - 1, c) ||
+		    goes_on(f, run, run->end, c) || few_blocks(f, run, c))
+			return true;
+		prose++;
 	}
 	return prose >= 2;
 }
@@ -253,26 +341,37 @@ is_prose(const struct finder *f, const struct run *run)
 static bool
 not_table(const struct finder *f, const struct run *run)
 {
-	int i, k, multi = 0, first = 0, markers = 0, words = 0, mono = 0;
+	int i, k, multi = 0, rows = 0, first = 0, markers = 0, words = 0;
+	int mono = 0, leaders = 0;
 
 	for (i = run->start; i < run->end; i++) {
 		const struct row *r = &f->rows[i];
 
-		if (r->nseg >= 2)
+		int c0 = col_of(run->cols, run->nc, f->segs[r->seg0].x0,
+		    f->segs[r->seg0].x1);
+		int c1 = col_of(run->cols, run->nc,
+		    f->segs[r->seg0 + r->nseg - 1].x0,
+		    f->segs[r->seg0 + r->nseg - 1].x1);
+
+		if (c1 > c0)
 			multi++;
+		if (r->nseg >= 2 || c0 == 0)
+			rows++;
 		for (k = r->first; k < r->first + r->n; k++) {
 			const struct rag_table_word *x = &f->w[f->order[k]];
 
 			words++;
 			mono += x->mono;
+			leaders += x->leader;
 			if (col_of(run->cols, run->nc, x->x0, x->x1) != 0)
 				continue;
 			first++;
 			markers += x->marker;
 		}
 	}
-	return multi < MIN_ROWS || run->nc < 2 || markers * 5 >= first * 4 ||
-	    mono * 2 > words || is_prose(f, run);
+	return multi < MIN_ROWS || multi * 2 < rows || run->nc < 2 ||
+	    markers * 5 >= first * 4 || mono * 2 > words || leaders >= 2 ||
+	    is_prose(f, run);
 }
 
 /* Places the run's words as table t; returns its size. */

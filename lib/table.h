@@ -16,8 +16,11 @@ struct rag_table_word {
 	float x0, x1;		/* left and right edges */
 	float base;		/* baseline */
 	float size;		/* font size */
+	int block;		/* the text block it is in: MuPDF's guess
+				   at a paragraph */
 	bool marker;		/* a list marker: "1.", "a)", a bullet */
 	bool mono;		/* set in a monospaced font */
+	bool leader;		/* has dot leaders: ". . . ." */
 };
 
 /* Where a word went: its table (-1 for none), row and column. */
@@ -40,11 +43,13 @@ struct rag_table {
  * Finds the tables among the n words w of a page.  A table is at least
  * three rows of print, one after the other, whose words fall into the
  * same two or more column x-ranges: gutters that no word of those rows
- * crosses.  A line that fills one column alone, close under a row,
- * carries on that row's cell (a cell of several lines).  Not tables:
- * columns of running text (two or more columns mostly filled by long
- * lines: an article's columns), numbered or bulleted lists (the first
- * of two columns all list markers) and code (mostly monospaced words).
+ * crosses, and most of whose rows have two cells or more.  A line alone
+ * in a column other than the first, close under a row, carries on that
+ * row's cell (a cell of several lines).  Not tables: columns of running
+ * text (two or more columns mostly filled by long lines, or one whose
+ * lines are one paragraph or go on above or below the rows: an
+ * article's columns), lists (the first column all list markers),
+ * tables of contents (dot leaders) and code (mostly monospaced words).
  *
  * Fills place[0, n) and returns the number of tables (0 for none), with
  * *tables set to an array of them that the caller frees (NULL when
