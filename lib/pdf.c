@@ -1547,7 +1547,7 @@ struct page_tables {
 	struct piece *pieces;
 	struct rag_table_word *words;
 	int n, cap;
-	int block;			/* the block being cut */
+	int block, block_lines;		/* the block being cut, its lines */
 	struct line_table {
 		const fz_stext_line *line;
 		int table;
@@ -1633,6 +1633,7 @@ add_piece(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
 	w->base = first->origin.y;
 	w->size = first->size;
 	w->block = pt->block;
+	w->block_lines = pt->block_lines;
 	w->marker = is_marker(first, last);
 	w->leader = has_leader(first, last);
 	w->mono = first->font != NULL && fz_font_is_monospaced(ctx,
@@ -1811,6 +1812,9 @@ find_tables(fz_context *ctx, fz_stext_page *st, struct page_tables *pt)
 		if (b->type != FZ_STEXT_BLOCK_TEXT)
 			continue;
 		pt->block++;
+		pt->block_lines = 0;
+		for (l = b->u.t.first_line; l != NULL; l = l->next)
+			pt->block_lines++;
 		for (l = b->u.t.first_line; l != NULL; l = l->next)
 			if (l->wmode == 0 && fabsf(l->dir.y) < 0.01f &&
 			    l->dir.x > 0 && !line_has_rtl(l))

@@ -196,15 +196,16 @@ median_size(const struct finder *f, const struct run *run)
 /*
  * Grows the run starting at row i (of two segments or more) while the
  * rows keep its gutters.  A row of one segment that stays in a column
- * carries on a cell (or, in the first column, starts a row of its own);
- * it ends the run when it is the last.
+ * other than the first carries on a cell; in the first column it ends
+ * the run, as it is as likely a heading or text after the table as a
+ * label for the rows below.
  */
 static void
 grow_run(const struct finder *f, int i, struct run *run)
 {
 	const struct row *r = &f->rows[i];
 	struct seg next[MAX_COLS];
-	int j, m, last = i;
+	int j, m, c0, c1, last = i;
 
 	run->start = i;
 	run->nc = merge_cols(NULL, 0, f->segs + r->seg0, r->nseg, r->size,
@@ -223,16 +224,16 @@ grow_run(const struct finder *f, int i, struct run *run)
 		    q->nseg, size, next);
 		if (m < run->nc)
 			break;
-		if (q->nseg == 1 && m != run->nc)
+		c0 = col_of(next, m, f->segs[q->seg0].x0,
+		    f->segs[q->seg0].x1);
+		c1 = col_of(next, m, f->segs[q->seg0 + q->nseg - 1].x0,
+		    f->segs[q->seg0 + q->nseg - 1].x1);
+		if (c0 == c1 && (m != run->nc || c0 == 0))
 			break;
 		memcpy(run->cols, next, (size_t)m * sizeof(*next));
 		run->nc = m;
 		run->size = fmaxf(run->size, q->size);
-		if (q->nseg >= 2)
-			last = j;
-		else if (col_of(run->cols, run->nc, f->segs[q->seg0].x0,
-		    f->segs[q->seg0].x1) > 0)
-			last = j;
+		last = j;
 	}
 	run->end = last + 1;
 	run->size = median_size(f, run);
@@ -267,39 +268,53 @@ goes_on(const struct finder *f, const struct run *run, int i, int c)
 	return false;
 }
 
+/* Does a word of the run outside column c share block with x? */
+static bool
+block_shared(const struct finder *f, const struct run *run, int c,
+    const struct rag_table_word *x)
+{
+	for (int i = run->start; i < run->end; i++)
+		for (int k = f->rows[i].first; k < f->rows[i].first +
+		    f->rows[i].n; k++) {
+			const struct rag_table_word *y = &f->w[f->order[k]];
+
+			if (y->block == x->block && col_of(run->cols, run->nc,
+			    y->x0, y->x1) != c)
+				return true;
+		}
+	return false;
+}
+
 /*
- * True when the words of column c come from few blocks of text, four
- * rows or more each: MuPDF saw paragraphs running down the rows, which
- * a table's cells, each a line or two, are not.
+ * True when most words of column c are in blocks of four lines or more
+ * that hold no word of another column: MuPDF saw paragraphs running
+ * down the column, which a table's cells, parted by the other columns'
+ * cells, are not.
  */
 static bool
-few_blocks(const struct finder *f, const struct run *run, int c)
+paragraphs(const struct finder *f, const struct run *run, int c)
 {
-	int i, k, block = -1, blocks = 0, rows = 0;
+	int i, k, words = 0, para = 0;
 
-	for (i = run->start; i < run->end; i++) {
-		bool in = false;
-
+	for (i = run->start; i < run->end; i++)
 		for (k = f->rows[i].first; k < f->rows[i].first +
 		    f->rows[i].n; k++) {
 			const struct rag_table_word *x = &f->w[f->order[k]];
 
 			if (col_of(run->cols, run->nc, x->x0, x->x1) != c)
 				continue;
-			in = true;
-			if (x->block != block)
-				blocks++;
-			block = x->block;
+			words++;
+			if (x->block_lines >= 4 &&
+			    !block_shared(f, run, c, x))
+				para++;
 		}
-		rows += in;
-	}
-	return blocks * 4 <= rows;
+	return para * 2 > words;
 }
 
 /*
- * True when two columns or more are mostly filled by long segments, or
- * one is and its text goes on above or below or runs in paragraphs: the
- * columns of an article, not a table's.
+ * True when a wide column runs in paragraphs, or two columns or more are
+ * mostly filled by long segments, or one is and its text goes on above
+ * or below: the columns of an article, not a table's.
  */
 static bool
 is_prose(const struct finder *f, const struct run *run)
@@ -312,6 +327,8 @@ is_prose(const struct finder *f, const struct run *run)
 
 		if (width < PROSE_WIDTH * run->size)
 			continue;
+		if (paragraphs(f, run, c))
+			return true;
 		for (i = run->start; i < run->end; i++)
 			for (k = 0; k < f->rows[i].nseg; k++) {
 				const struct seg *s =
@@ -327,7 +344,7 @@ is_prose(const struct finder *f, const struct run *run)
 		if (cells == 0 || full * 2 <= cells)
 			continue;
 		if (goes_on(f, run, run->start - 1, c) ||
-		    goes_on(f, run, run->end, c) || few_blocks(f, run, c))
+		    goes_on(f, run, run->end, c))
 			return true;
 		prose++;
 	}
@@ -355,7 +372,7 @@ not_table(const struct finder *f, const struct run *run)
 
 		if (c1 > c0)
 			multi++;
-		if (r->nseg >= 2 || c0 == 0)
+		if (c1 > c0 || c0 == 0)
 			rows++;
 		for (k = r->first; k < r->first + r->n; k++) {
 			const struct rag_table_word *x = &f->w[f->order[k]];
@@ -387,7 +404,11 @@ place_run(const struct finder *f, const struct run *run, int t,
 		int first_col = col_of(run->cols, run->nc,
 		    f->segs[r->seg0].x0, f->segs[r->seg0].x1);
 
-		if (r->nseg >= 2 || first_col == 0 || tab.rows == 0)
+		int last_col = col_of(run->cols, run->nc,
+		    f->segs[r->seg0 + r->nseg - 1].x0,
+		    f->segs[r->seg0 + r->nseg - 1].x1);
+
+		if (last_col > first_col || first_col == 0 || tab.rows == 0)
 			tab.rows++;
 		for (k = r->first; k < r->first + r->n; k++) {
 			const struct rag_table_word *x = &f->w[f->order[k]];
@@ -399,6 +420,38 @@ place_run(const struct finder *f, const struct run *run, int t,
 		}
 	}
 	return tab;
+}
+
+/*
+ * True when fewer than 60% of the table's cells have words: labels of a
+ * figure or a diagram, which line up by chance, not a grid of data.
+ */
+static bool
+sparse(const struct rag_table *t, int tab, const struct rag_table_place *place,
+    int n)
+{
+	size_t cells = (size_t)t->rows * (size_t)t->cols, filled = 0;
+	unsigned char *seen = rag_xcalloc(cells, 1);
+
+	for (int i = 0; i < n; i++)
+		if (place[i].table == tab) {
+			size_t k = (size_t)place[i].row * (size_t)t->cols +
+			    (size_t)place[i].col;
+
+			filled += !seen[k];
+			seen[k] = 1;
+		}
+	free(seen);
+	return filled * 10 < cells * 6;
+}
+
+/* Takes the words of table tab back out. */
+static void
+unplace(int tab, struct rag_table_place *place, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (place[i].table == tab)
+			place[i].table = place[i].row = place[i].col = -1;
 }
 
 int
@@ -431,7 +484,10 @@ rag_table_find(const struct rag_table_word *w, int n,
 		}
 		out = rag_xrealloc(out, (size_t)(ntables + 1) * sizeof(*out));
 		out[ntables] = place_run(&f, &run, ntables, place);
-		ntables++;
+		if (sparse(&out[ntables], ntables, place, n))
+			unplace(ntables, place, n);
+		else
+			ntables++;
 		i = run.end;
 	}
 	free(f.segs);

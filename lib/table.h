@@ -18,6 +18,7 @@ struct rag_table_word {
 	float size;		/* font size */
 	int block;		/* the text block it is in: MuPDF's guess
 				   at a paragraph */
+	int block_lines;	/* the lines of that block */
 	bool marker;		/* a list marker: "1.", "a)", a bullet */
 	bool mono;		/* set in a monospaced font */
 	bool leader;		/* has dot leaders: ". . . ." */
