@@ -1532,6 +1532,316 @@ check_heading(struct rag_pdf_page *out, struct fonts *f,
 }
 
 /*
+ * Rulings
+ * -------
+ * MuPDF 1.21's text device has no use for paths (FZ_STEXT_COLLECT_VECTORS
+ * came later), so a device in front of it hands it everything it takes and
+ * keeps, of the paths, the lines a table is ruled with: strokes along an
+ * axis, and filled rectangles thin enough to be lines.
+ */
+#define MAX_PAGE_RULES 4096	/* more is a drawing, not a table */
+#define RULE_THIN 3.0f		/* points: a filled rectangle this thin */
+#define RULE_MIN 4.0f		/* points: shorter is a tick or a dot */
+
+struct rules {
+	struct rag_table_rule *v;
+	int n, cap;
+};
+
+static void
+add_rule(struct rules *r, fz_point a, fz_point b)
+{
+	struct rag_table_rule *x;
+	float x0 = fminf(a.x, b.x), x1 = fmaxf(a.x, b.x);
+	float y0 = fminf(a.y, b.y), y1 = fmaxf(a.y, b.y);
+
+	if (fmaxf(x1 - x0, y1 - y0) < RULE_MIN ||
+	    fminf(x1 - x0, y1 - y0) > RULE_THIN || r->n == MAX_PAGE_RULES)
+		return;
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->v = rag_xrealloc(r->v, (size_t)r->cap * sizeof(*r->v));
+	}
+	x = &r->v[r->n++];
+	*x = (struct rag_table_rule){ x0, y0, x1, y1 };
+	if (x1 - x0 >= y1 - y0)
+		x->y0 = x->y1 = (y0 + y1) / 2;
+	else
+		x->x0 = x->x1 = (x0 + x1) / 2;
+}
+
+/* A path being walked: its points in page space. */
+struct walk {
+	struct rules *rules;
+	fz_matrix ctm;
+	bool fill;
+	fz_point start, cur;
+	fz_rect box;		/* of the subpath, when filled */
+	bool open, curved;
+};
+
+static void
+end_subpath(struct walk *w)
+{
+	if (w->fill && w->open && !w->curved)
+		add_rule(w->rules, fz_make_point(w->box.x0, w->box.y0),
+		    fz_make_point(w->box.x1, w->box.y1));
+	w->open = w->curved = false;
+}
+
+static void
+walk_moveto(fz_context *ctx, void *arg, float x, float y)
+{
+	struct walk *w = arg;
+
+	(void)ctx;
+	end_subpath(w);
+	w->start = w->cur = fz_transform_point_xy(x, y, w->ctm);
+	w->box = fz_make_rect(w->cur.x, w->cur.y, w->cur.x, w->cur.y);
+	w->open = true;
+}
+
+static void
+walk_lineto(fz_context *ctx, void *arg, float x, float y)
+{
+	struct walk *w = arg;
+	fz_point p = fz_transform_point_xy(x, y, w->ctm);
+
+	(void)ctx;
+	if (!w->fill)
+		add_rule(w->rules, w->cur, p);
+	w->box = fz_include_point_in_rect(w->box, p);
+	w->cur = p;
+}
+
+static void
+walk_curveto(fz_context *ctx, void *arg, float x1, float y1, float x2,
+    float y2, float x3, float y3)
+{
+	struct walk *w = arg;
+
+	(void)ctx;
+	(void)x1;
+	(void)y1;
+	(void)x2;
+	(void)y2;
+	w->cur = fz_transform_point_xy(x3, y3, w->ctm);
+	w->curved = true;
+}
+
+static void
+walk_closepath(fz_context *ctx, void *arg)
+{
+	struct walk *w = arg;
+
+	(void)ctx;
+	if (!w->fill)
+		add_rule(w->rules, w->cur, w->start);
+	w->cur = w->start;
+}
+
+static void
+walk_rectto(fz_context *ctx, void *arg, float x0, float y0, float x1,
+    float y1)
+{
+	struct walk *w = arg;
+	fz_point a = fz_transform_point_xy(x0, y0, w->ctm);
+	fz_point b = fz_transform_point_xy(x1, y0, w->ctm);
+	fz_point c = fz_transform_point_xy(x1, y1, w->ctm);
+	fz_point d = fz_transform_point_xy(x0, y1, w->ctm);
+
+	(void)ctx;
+	end_subpath(w);
+	if (w->fill) {
+		fz_rect r = fz_make_rect(a.x, a.y, a.x, a.y);
+
+		r = fz_include_point_in_rect(r, b);
+		r = fz_include_point_in_rect(r, c);
+		r = fz_include_point_in_rect(r, d);
+		add_rule(w->rules, fz_make_point(r.x0, r.y0),
+		    fz_make_point(r.x1, r.y1));
+	} else {
+		add_rule(w->rules, a, b);
+		add_rule(w->rules, b, c);
+		add_rule(w->rules, c, d);
+		add_rule(w->rules, d, a);
+	}
+	w->start = w->cur = a;
+}
+
+static void
+walk_path(fz_context *ctx, struct rules *rules, const fz_path *path,
+    fz_matrix ctm, bool fill)
+{
+	static const fz_path_walker walker = { walk_moveto, walk_lineto,
+		walk_curveto, walk_closepath, NULL, NULL, NULL, walk_rectto };
+	struct walk w;
+
+	if (rules->n == MAX_PAGE_RULES)
+		return;
+	memset(&w, 0, sizeof(w));
+	w.rules = rules;
+	w.ctm = ctm;
+	w.fill = fill;
+	fz_walk_path(ctx, path, &walker, &w);
+	end_subpath(&w);
+}
+
+/* The device in front of the text device. */
+struct rule_device {
+	fz_device super;
+	fz_device *inner;
+	struct rules *rules;
+};
+
+#define INNER(dev) (((struct rule_device *)(dev))->inner)
+
+static void
+rd_fill_path(fz_context *ctx, fz_device *dev, const fz_path *path,
+    int even_odd, fz_matrix ctm, fz_colorspace *cs, const float *color,
+    float alpha, fz_color_params cp)
+{
+	(void)even_odd;
+	(void)cs;
+	(void)color;
+	(void)alpha;
+	(void)cp;
+	walk_path(ctx, ((struct rule_device *)dev)->rules, path, ctm, true);
+}
+
+static void
+rd_stroke_path(fz_context *ctx, fz_device *dev, const fz_path *path,
+    const fz_stroke_state *ss, fz_matrix ctm, fz_colorspace *cs,
+    const float *color, float alpha, fz_color_params cp)
+{
+	(void)ss;
+	(void)cs;
+	(void)color;
+	(void)alpha;
+	(void)cp;
+	walk_path(ctx, ((struct rule_device *)dev)->rules, path, ctm, false);
+}
+
+static void
+rd_fill_text(fz_context *ctx, fz_device *dev, const fz_text *text,
+    fz_matrix ctm, fz_colorspace *cs, const float *color, float alpha,
+    fz_color_params cp)
+{
+	fz_fill_text(ctx, INNER(dev), text, ctm, cs, color, alpha, cp);
+}
+
+static void
+rd_stroke_text(fz_context *ctx, fz_device *dev, const fz_text *text,
+    const fz_stroke_state *ss, fz_matrix ctm, fz_colorspace *cs,
+    const float *color, float alpha, fz_color_params cp)
+{
+	fz_stroke_text(ctx, INNER(dev), text, ss, ctm, cs, color, alpha, cp);
+}
+
+static void
+rd_clip_text(fz_context *ctx, fz_device *dev, const fz_text *text,
+    fz_matrix ctm, fz_rect scissor)
+{
+	fz_clip_text(ctx, INNER(dev), text, ctm, scissor);
+}
+
+static void
+rd_clip_stroke_text(fz_context *ctx, fz_device *dev, const fz_text *text,
+    const fz_stroke_state *ss, fz_matrix ctm, fz_rect scissor)
+{
+	fz_clip_stroke_text(ctx, INNER(dev), text, ss, ctm, scissor);
+}
+
+static void
+rd_ignore_text(fz_context *ctx, fz_device *dev, const fz_text *text,
+    fz_matrix ctm)
+{
+	fz_ignore_text(ctx, INNER(dev), text, ctm);
+}
+
+static void
+rd_fill_shade(fz_context *ctx, fz_device *dev, fz_shade *shd, fz_matrix ctm,
+    float alpha, fz_color_params cp)
+{
+	fz_fill_shade(ctx, INNER(dev), shd, ctm, alpha, cp);
+}
+
+static void
+rd_fill_image(fz_context *ctx, fz_device *dev, fz_image *img, fz_matrix ctm,
+    float alpha, fz_color_params cp)
+{
+	fz_fill_image(ctx, INNER(dev), img, ctm, alpha, cp);
+}
+
+static void
+rd_fill_image_mask(fz_context *ctx, fz_device *dev, fz_image *img,
+    fz_matrix ctm, fz_colorspace *cs, const float *color, float alpha,
+    fz_color_params cp)
+{
+	fz_fill_image_mask(ctx, INNER(dev), img, ctm, cs, color, alpha, cp);
+}
+
+static void
+rd_close(fz_context *ctx, fz_device *dev)
+{
+	fz_close_device(ctx, INNER(dev));
+}
+
+static void
+rd_drop(fz_context *ctx, fz_device *dev)
+{
+	fz_drop_device(ctx, INNER(dev));
+}
+
+/*
+ * True when the text device takes only what the rule device passes on;
+ * a MuPDF whose text device takes more is run without rulings.
+ */
+static bool
+forwardable(const fz_device *d)
+{
+	return d->fill_path == NULL && d->stroke_path == NULL &&
+	    d->clip_path == NULL && d->clip_stroke_path == NULL &&
+	    d->clip_image_mask == NULL && d->pop_clip == NULL &&
+	    d->begin_mask == NULL && d->end_mask == NULL &&
+	    d->begin_group == NULL && d->end_group == NULL &&
+	    d->begin_tile == NULL && d->end_tile == NULL &&
+	    d->render_flags == NULL && d->set_default_colorspaces == NULL &&
+	    d->begin_layer == NULL && d->end_layer == NULL;
+}
+
+/*
+ * A device that passes what inner (forwardable) takes to it and collects
+ * the rulings into rules; it owns inner once made.  Throws as MuPDF does,
+ * inner still the caller's then.
+ */
+static fz_device *
+new_rule_device(fz_context *ctx, fz_device *inner, struct rules *rules)
+{
+	struct rule_device *d = fz_new_derived_device(ctx, struct rule_device);
+
+	d->inner = inner;
+	d->rules = rules;
+	d->super.hints = inner->hints;
+	d->super.flags = inner->flags;
+	d->super.close_device = rd_close;
+	d->super.drop_device = rd_drop;
+	d->super.fill_path = rd_fill_path;
+	d->super.stroke_path = rd_stroke_path;
+	d->super.fill_text = inner->fill_text ? rd_fill_text : NULL;
+	d->super.stroke_text = inner->stroke_text ? rd_stroke_text : NULL;
+	d->super.clip_text = inner->clip_text ? rd_clip_text : NULL;
+	d->super.clip_stroke_text = inner->clip_stroke_text ?
+	    rd_clip_stroke_text : NULL;
+	d->super.ignore_text = inner->ignore_text ? rd_ignore_text : NULL;
+	d->super.fill_shade = inner->fill_shade ? rd_fill_shade : NULL;
+	d->super.fill_image = inner->fill_image ? rd_fill_image : NULL;
+	d->super.fill_image_mask = inner->fill_image_mask ?
+	    rd_fill_image_mask : NULL;
+	return &d->super;
+}
+
+/*
  * The page's tables (table.h), found once per page before its blocks are
  * shaped: a table's cells may lie in many blocks, one a cell as MuPDF
  * often makes them.  Lines of a table are left out of their blocks, and
@@ -1640,9 +1950,28 @@ add_piece(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
 	    first->font);
 }
 
-/* Cuts a horizontal line into pieces at gaps wider than RAG_TABLE_GAP. */
+/* Does a vertical ruling part x0 from x1 (x0 < x1) at height y? */
+static bool
+ruled_between(const struct rules *rules, float x0, float x1, float y)
+{
+	for (int i = 0; i < rules->n; i++) {
+		const struct rag_table_rule *r = &rules->v[i];
+
+		if (r->x0 == r->x1 && r->x0 > x0 && r->x0 < x1 &&
+		    r->y0 <= y && r->y1 >= y)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Cuts a horizontal line into pieces at gaps wider than RAG_TABLE_GAP and
+ * at vertical rulings: MuPDF runs cells a ruling parts into one line when
+ * they are close.
+ */
 static void
-line_pieces(fz_context *ctx, struct page_tables *pt, fz_stext_line *line)
+line_pieces(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
+    const struct rules *rules)
 {
 	fz_stext_char *ch, *first = NULL, *last = NULL;
 	float right = 0;
@@ -1650,8 +1979,11 @@ line_pieces(fz_context *ctx, struct page_tables *pt, fz_stext_line *line)
 	for (ch = line->first_char; ch != NULL; ch = ch->next) {
 		if (is_space(ch->c))
 			continue;
-		if (first != NULL && char_left(ch) - right >
-		    RAG_TABLE_GAP * fmaxf(ch->size, last->size)) {
+		if (first != NULL && (char_left(ch) - right >
+		    RAG_TABLE_GAP * fmaxf(ch->size, last->size) ||
+		    (rules->n > 0 && char_left(ch) - right > 0.05f * ch->size &&
+		    ruled_between(rules, right - 0.5f, char_left(ch) + 0.5f,
+		    ch->origin.y - 0.3f * ch->size)))) {
 			add_piece(ctx, pt, line, first, last, right);
 			first = NULL;
 		}
@@ -1800,7 +2132,8 @@ keep_tables(struct page_tables *pt, const struct rag_table *tabs, int ntab,
  * right-to-left and vertical text stays as it is shaped without them.
  */
 static void
-find_tables(fz_context *ctx, fz_stext_page *st, struct page_tables *pt)
+find_tables(fz_context *ctx, fz_stext_page *st, const struct rules *rules,
+    struct page_tables *pt)
 {
 	struct rag_table_place *place;
 	struct rag_table *tabs = NULL;
@@ -1818,12 +2151,13 @@ find_tables(fz_context *ctx, fz_stext_page *st, struct page_tables *pt)
 		for (l = b->u.t.first_line; l != NULL; l = l->next)
 			if (l->wmode == 0 && fabsf(l->dir.y) < 0.01f &&
 			    l->dir.x > 0 && !line_has_rtl(l))
-				line_pieces(ctx, pt, l);
+				line_pieces(ctx, pt, l, rules);
 	}
 	if (pt->n == 0)
 		return;
 	place = rag_xmalloc((size_t)pt->n * sizeof(*place));
-	ntab = rag_table_find(pt->words, pt->n, place, &tabs);
+	ntab = rag_table_find(pt->words, pt->n, rules->v, rules->n, place,
+	    &tabs);
 	if (ntab > 0)
 		keep_tables(pt, tabs, ntab, place);
 	free(tabs);
@@ -1998,7 +2332,7 @@ body_size(const int *sizes)
  */
 static void
 shape_page(fz_context *ctx, struct rag_pdf_page *out, fz_stext_page *st,
-    bool headings)
+    const struct rules *rules, bool headings)
 {
 	fz_stext_block *b;
 	size_t solid, found = 0;
@@ -2015,7 +2349,7 @@ shape_page(fz_context *ctx, struct rag_pdf_page *out, fz_stext_page *st,
 			    headings ? sizes : NULL);
 	}
 	f.body = headings ? body_size(sizes) : 0;
-	find_tables(ctx, st, &pt);
+	find_tables(ctx, st, rules, &pt);
 	for (b = st->first_block; b != NULL; b = b->next)
 		if (b->type == FZ_STEXT_BLOCK_TEXT)
 			shape_block(out, &f, b, &pt);
@@ -2057,8 +2391,8 @@ page_warning(const struct diag *d, const fz_cookie *cookie)
  * structured text, or NULL with MuPDF's reason in reason.
  */
 static fz_stext_page *
-run_page(struct rag_pdf *pdf, int i, fz_cookie *cookie, char *reason,
-    size_t size)
+run_page(struct rag_pdf *pdf, int i, fz_cookie *cookie, struct rules *rules,
+    char *reason, size_t size)
 {
 	fz_context *ctx = pdf->ctx;
 	/*
@@ -2070,21 +2404,26 @@ run_page(struct rag_pdf *pdf, int i, fz_cookie *cookie, char *reason,
 		FZ_STEXT_PRESERVE_IMAGES | FZ_STEXT_MEDIABOX_CLIP, 1
 	};
 	fz_page *page = NULL;
-	fz_device *dev = NULL;
+	fz_device *dev = NULL, *text = NULL;
 	fz_stext_page *st = NULL;
 
 	fz_var(page);
 	fz_var(dev);
+	fz_var(text);
 	fz_var(st);
 	fz_try(ctx) {
 		page = fz_load_page(ctx, &pdf->doc->super, i);
 		st = fz_new_stext_page(ctx, fz_bound_page(ctx, page));
-		dev = fz_new_stext_device(ctx, st, &opts);
+		text = fz_new_stext_device(ctx, st, &opts);
+		dev = forwardable(text) ? new_rule_device(ctx, text, rules) :
+		    text;
+		text = NULL;
 		fz_run_page(ctx, page, dev, fz_identity, cookie);
 		fz_close_device(ctx, dev);
 	}
 	fz_always(ctx) {
 		fz_drop_device(ctx, dev);
+		fz_drop_device(ctx, text);
 		fz_drop_page(ctx, page);
 	}
 	fz_catch(ctx) {
@@ -2102,6 +2441,7 @@ rag_pdf_page_text(struct rag_pdf *pdf, int number, struct rag_pdf_page *out,
 	fz_context *ctx = pdf->ctx;
 	fz_cookie cookie;
 	fz_stext_page *st;
+	struct rules rules = { NULL, 0, 0 };
 	char reason[200] = "";
 	bool late;
 	int rc = 0;
@@ -2129,7 +2469,8 @@ rag_pdf_page_text(struct rag_pdf *pdf, int number, struct rag_pdf_page *out,
 	pdf->mem.tripped = false;
 	memset(&cookie, 0, sizeof(cookie));
 	watchdog_arm(pdf->dog, &cookie, pdf->page_seconds);
-	st = run_page(pdf, number - 1, &cookie, reason, sizeof(reason));
+	st = run_page(pdf, number - 1, &cookie, &rules, reason,
+	    sizeof(reason));
 	late = watchdog_disarm(pdf->dog);
 	fz_flush_warnings(ctx);
 	if (late) {
@@ -2142,9 +2483,10 @@ rag_pdf_page_text(struct rag_pdf *pdf, int number, struct rag_pdf_page *out,
 		rc = rag_error_set(err, RAG_EXIT_FAILED,
 		    "page %d: MuPDF cannot read it: %s", number, reason);
 	} else {
-		shape_page(ctx, out, st, !rag_pdf_has_outline(pdf));
+		shape_page(ctx, out, st, &rules, !rag_pdf_has_outline(pdf));
 		out->warning = page_warning(&pdf->diag, &cookie);
 	}
 	fz_drop_stext_page(ctx, st);
+	free(rules.v);
 	return rc;
 }

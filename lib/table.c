@@ -5,6 +5,7 @@
  * functions over plain structs, so that the tests need no PDF.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,7 @@ struct row {
 struct finder {
 	const struct rag_table_word *w;
 	int n;
+	const struct rag_table_place *place;	/* words in grids skipped */
 	int *order;		/* words by baseline, then by x */
 	struct row *rows;
 	int nrows;
@@ -79,16 +81,17 @@ static void
 find_rows(struct finder *f)
 {
 	const struct rag_table_word *w = f->w;
-	int i, k;
+	int i, k, n = 0;
 
 	for (i = 0; i < f->n; i++)
-		f->order[i] = i;
-	qsort_r(f->order, (size_t)f->n, sizeof(int), base_cmp, (void *)w);
-	for (i = 0; i < f->n; i = k) {
+		if (f->place[i].table < 0)
+			f->order[n++] = i;
+	qsort_r(f->order, (size_t)n, sizeof(int), base_cmp, (void *)w);
+	for (i = 0; i < n; i = k) {
 		struct row *r = &f->rows[f->nrows++];
 		float size = w[f->order[i]].size;
 
-		for (k = i + 1; k < f->n; k++) {
+		for (k = i + 1; k < n; k++) {
 			const struct rag_table_word *x = &w[f->order[k]];
 
 			if (x->base - w[f->order[i]].base >=
@@ -422,6 +425,272 @@ place_run(const struct finder *f, const struct run *run, int t,
 	return tab;
 }
 
+
+/*
+ * Ruled tables
+ * ------------
+ * Rulings that touch make a group; a group with two vertical rulings or
+ * more and two horizontal ones or more is a grid, whose columns lie
+ * between the x of its vertical rulings (and its edges) and whose rows
+ * between the y of its horizontal ones.  A word goes in the cell its
+ * middle is in, so a cell of several lines, or one set in the middle of
+ * a tall row, stays one cell.
+ */
+#define RULE_TOL 2.0f		/* points: rulings this close touch */
+#define MAX_RULES 4096
+#define MAX_GRID_ROWS 1024
+
+static bool
+is_vertical(const struct rag_table_rule *r)
+{
+	return r->x1 - r->x0 < r->y1 - r->y0;
+}
+
+static bool
+touch(const struct rag_table_rule *a, const struct rag_table_rule *b)
+{
+	return a->x0 <= b->x1 + RULE_TOL && b->x0 <= a->x1 + RULE_TOL &&
+	    a->y0 <= b->y1 + RULE_TOL && b->y0 <= a->y1 + RULE_TOL;
+}
+
+static int
+uf_find(int *parent, int i)
+{
+	while (parent[i] != i)
+		i = parent[i] = parent[parent[i]];
+	return i;
+}
+
+/* Sorts v[0, n) and merges values closer than RULE_TOL; returns the count. */
+static int
+unique_lines(float *v, int n)
+{
+	int i, m = 0;
+
+	qsort(v, (size_t)n, sizeof(*v), float_cmp);
+	for (i = 0; i < n; i++)
+		if (m == 0 || v[i] - v[m - 1] > RULE_TOL)
+			v[m++] = v[i];
+	return m;
+}
+
+/* The interval of lines v[0, n) that x falls in, or -1 outside them. */
+static int
+interval(const float *v, int n, float x)
+{
+	int i;
+
+	if (n < 2 || x <= v[0] || x >= v[n - 1])
+		return -1;
+	for (i = 1; i < n - 1 && x > v[i]; i++)
+		;
+	return i - 1;
+}
+
+/* A grid: the x of its column lines, the y of its row lines. */
+struct grid {
+	float *xs, *ys;
+	int nx, ny;
+};
+
+/* The columns (bits) that words idx[a, b) fill. */
+static uint64_t
+cols_filled(const int *gc, const int *idx, int a, int b)
+{
+	uint64_t m = 0;
+
+	for (int k = a; k < b; k++)
+		m |= (uint64_t)1 << gc[idx[k]];
+	return m;
+}
+
+/*
+ * Numbers the rows of print in band words idx[0, m) (sorted by baseline)
+ * from *next on, into sub.  A band is one row unless two of its lines or
+ * more fill its columns (all but one at most): then the rulings are only
+ * around the header and the body (as in booktabs), and each line that
+ * fills two columns or more starts a row.  Lines that fill few columns
+ * are the lines of cells of several lines, or cells set in the middle of
+ * a tall row, and stay one row.
+ */
+static void
+split_band(const struct rag_table_word *w, const int *gc, const int *idx,
+    int m, int *sub, int *next)
+{
+	uint64_t all = cols_filled(gc, idx, 0, m);
+	int want = __builtin_popcountll(all) - 1, full = 0, a, b, pass;
+
+	if (want < 2)
+		want = 2;
+	for (pass = 0; pass < 2; pass++) {
+		for (a = 0; a < m; a = b) {
+			const struct rag_table_word *x = &w[idx[a]];
+			int filled;
+
+			for (b = a + 1; b < m && w[idx[b]].base - x->base <
+			    ROW_SLACK * x->size; b++)
+				;
+			filled = __builtin_popcountll(cols_filled(gc, idx, a,
+			    b));
+			if (pass == 0) {
+				full += filled >= want;
+				continue;
+			}
+			if (a == 0 || (full >= 2 && filled >= 2))
+				(*next)++;
+			for (int k = a; k < b; k++)
+				sub[idx[k]] = *next - 1;
+		}
+	}
+}
+
+static int
+idx_base_cmp(const void *a, const void *b, void *arg)
+{
+	const struct rag_table_word *w = arg;
+	float x = w[*(const int *)a].base, y = w[*(const int *)b].base;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Places the words inside grid g as table t, leaving out columns without
+ * words.  Returns false, placing nothing, when there are not two rows of
+ * two cells or more.
+ */
+static bool
+place_grid(const struct rag_table_word *w, int n, const struct grid *g,
+    int t, struct rag_table_place *place, struct rag_table *tab)
+{
+	int bands = g->ny - 1, cols = g->nx - 1, i, r, c, k, m, multi = 0;
+	int *gr = rag_xmalloc((size_t)n * sizeof(int));
+	int *gc = rag_xmalloc((size_t)n * sizeof(int));
+	int *sub = rag_xmalloc((size_t)n * sizeof(int));
+	int *idx = rag_xmalloc((size_t)n * sizeof(int));
+	int *cmap = rag_xcalloc((size_t)cols, sizeof(int));
+	uint64_t *filled;
+	bool ok;
+
+	for (i = 0; i < n; i++) {
+		gr[i] = gc[i] = -1;
+		if (place[i].table >= 0)
+			continue;
+		c = interval(g->xs, g->nx, (w[i].x0 + w[i].x1) / 2);
+		r = interval(g->ys, g->ny, w[i].base - 0.3f * w[i].size);
+		if (r < 0 || c < 0)
+			continue;
+		gr[i] = r;
+		gc[i] = c;
+		cmap[c] = 1;
+	}
+	tab->rows = 0;
+	for (r = 0; r < bands; r++) {
+		for (m = 0, i = 0; i < n; i++)
+			if (gr[i] == r)
+				idx[m++] = i;
+		qsort_r(idx, (size_t)m, sizeof(int), idx_base_cmp, (void *)w);
+		split_band(w, gc, idx, m, sub, &tab->rows);
+	}
+	tab->cols = 0;
+	for (c = 0; c < cols; c++)
+		cmap[c] = cmap[c] ? tab->cols++ : -1;
+	filled = rag_xcalloc((size_t)tab->rows + 1, sizeof(*filled));
+	for (i = 0; i < n; i++)
+		if (gr[i] >= 0)
+			filled[sub[i]] |= (uint64_t)1 << gc[i];
+	for (k = 0; k < tab->rows; k++)
+		multi += __builtin_popcountll(filled[k]) >= 2;
+	ok = multi >= 2 && tab->cols >= 2;
+	for (i = 0; i < n && ok; i++) {
+		if (gr[i] < 0)
+			continue;
+		place[i].table = t;
+		place[i].row = sub[i];
+		place[i].col = cmap[gc[i]];
+	}
+	free(filled);
+	free(cmap);
+	free(idx);
+	free(sub);
+	free(gc);
+	free(gr);
+	return ok;
+}
+
+/* The grid that the rulings idx[0, m) of one group make, if any. */
+static bool
+make_grid(const struct rag_table_rule *rules, const int *idx, int m,
+    struct grid *g)
+{
+	float x0 = 1e9f, x1 = -1e9f, y0 = 1e9f, y1 = -1e9f;
+	int i, nv = 0, nh = 0;
+
+	g->nx = g->ny = 0;
+	for (i = 0; i < m; i++) {
+		const struct rag_table_rule *r = &rules[idx[i]];
+
+		x0 = fminf(x0, r->x0);
+		x1 = fmaxf(x1, r->x1);
+		y0 = fminf(y0, r->y0);
+		y1 = fmaxf(y1, r->y1);
+		if (is_vertical(r))
+			g->xs[nv++] = (r->x0 + r->x1) / 2;
+		else
+			g->ys[nh++] = (r->y0 + r->y1) / 2;
+	}
+	if (nv < 2 || nh < 2)
+		return false;
+	g->xs[nv++] = x0;
+	g->xs[nv++] = x1;
+	g->ys[nh++] = y0;
+	g->ys[nh++] = y1;
+	g->nx = unique_lines(g->xs, nv);
+	g->ny = unique_lines(g->ys, nh);
+	return g->nx >= 3 && g->ny >= 3 && g->nx <= MAX_COLS + 1 &&
+	    g->ny <= MAX_GRID_ROWS;
+}
+
+/* Finds the ruled tables; returns their number, in *out. */
+static int
+find_grids(const struct rag_table_word *w, int n,
+    const struct rag_table_rule *rules, int nrules,
+    struct rag_table_place *place, struct rag_table **out)
+{
+	struct grid g;
+	int *parent, *idx, i, j, m, root, ntables = 0;
+
+	if (nrules < 4 || nrules > MAX_RULES)
+		return 0;
+	parent = rag_xmalloc((size_t)nrules * sizeof(*parent));
+	idx = rag_xmalloc((size_t)nrules * sizeof(*idx));
+	g.xs = rag_xmalloc((size_t)(nrules + 2) * sizeof(float));
+	g.ys = rag_xmalloc((size_t)(nrules + 2) * sizeof(float));
+	for (i = 0; i < nrules; i++)
+		parent[i] = i;
+	for (i = 0; i < nrules; i++)
+		for (j = i + 1; j < nrules; j++)
+			if (touch(&rules[i], &rules[j]))
+				parent[uf_find(parent, i)] = uf_find(parent, j);
+	for (root = 0; root < nrules; root++) {
+		if (uf_find(parent, root) != root)
+			continue;
+		for (m = 0, i = 0; i < nrules; i++)
+			if (uf_find(parent, i) == root)
+				idx[m++] = i;
+		if (!make_grid(rules, idx, m, &g))
+			continue;
+		*out = rag_xrealloc(*out, (size_t)(ntables + 1) *
+		    sizeof(**out));
+		if (place_grid(w, n, &g, ntables, place, &(*out)[ntables]))
+			ntables++;
+	}
+	free(g.ys);
+	free(g.xs);
+	free(idx);
+	free(parent);
+	return ntables;
+}
+
 /*
  * True when fewer than 60% of the table's cells have words: labels of a
  * figure or a diagram, which line up by chance, not a grid of data.
@@ -456,9 +725,10 @@ unplace(int tab, struct rag_table_place *place, int n)
 
 int
 rag_table_find(const struct rag_table_word *w, int n,
+    const struct rag_table_rule *rules, int nrules,
     struct rag_table_place *place, struct rag_table **tables)
 {
-	struct finder f = { w, n, NULL, NULL, 0, NULL, 0 };
+	struct finder f = { w, n, place, NULL, NULL, 0, NULL, 0 };
 	struct rag_table *out = NULL;
 	struct run run;
 	int i, ntables = 0;
@@ -466,8 +736,11 @@ rag_table_find(const struct rag_table_word *w, int n,
 	*tables = NULL;
 	for (i = 0; i < n; i++)
 		place[i].table = place[i].row = place[i].col = -1;
-	if (n < 2 * MIN_ROWS)
+	if (n == 0)
 		return 0;
+	ntables = find_grids(w, n, rules, nrules, place, &out);
+	if (n < 2 * MIN_ROWS)
+		goto out;
 	f.order = rag_xmalloc((size_t)n * sizeof(*f.order));
 	f.rows = rag_xmalloc((size_t)n * sizeof(*f.rows));
 	f.segs = rag_xmalloc((size_t)n * sizeof(*f.segs));
@@ -493,6 +766,11 @@ rag_table_find(const struct rag_table_word *w, int n,
 	free(f.segs);
 	free(f.rows);
 	free(f.order);
+out:
+	if (ntables == 0) {
+		free(out);
+		out = NULL;
+	}
 	*tables = out;
 	return ntables;
 }

@@ -24,6 +24,14 @@ struct rag_table_word {
 	bool leader;		/* has dot leaders: ". . . ." */
 };
 
+/*
+ * A ruling: a line drawn, or a thin filled rectangle, horizontal (y0 ==
+ * y1 or nearly) or vertical (x0 == x1), x0 <= x1 and y0 <= y1.
+ */
+struct rag_table_rule {
+	float x0, y0, x1, y1;
+};
+
 /* Where a word went: its table (-1 for none), row and column. */
 struct rag_table_place {
 	int table, row, col;
@@ -41,22 +49,28 @@ struct rag_table {
 #define RAG_TABLE_GAP 0.8f
 
 /*
- * Finds the tables among the n words w of a page.  A table is at least
- * three rows of print, one after the other, whose words fall into the
- * same two or more column x-ranges: gutters that no word of those rows
- * crosses, and most of whose rows have two cells or more.  A line alone
+ * Finds the tables among the n words w of a page and its rulings.  First
+ * the ruled ones: rulings that touch one another, two vertical and two
+ * horizontal or more, make a grid; its cells are between its rulings (a
+ * word goes in the cell its middle is in) and empty rows and columns are
+ * left out; a grid with fewer than two rows of two cells is no table.
+ * Then, among the words left, the aligned ones: at least three rows of
+ * print, one after the other, whose words fall into the same two or more
+ * column x-ranges (gutters that no word of those rows crosses), most of
+ * them with two cells or more, and 60% of the cells filled.  A line alone
  * in a column other than the first, close under a row, carries on that
  * row's cell (a cell of several lines).  Not tables: columns of running
  * text (two or more columns mostly filled by long lines, or one whose
- * lines are one paragraph or go on above or below the rows: an
- * article's columns), lists (the first column all list markers),
- * tables of contents (dot leaders) and code (mostly monospaced words).
+ * lines are paragraphs or go on above or below the rows: an article's
+ * columns), lists (the first column all list markers), tables of
+ * contents (dot leaders) and code (mostly monospaced words).
  *
  * Fills place[0, n) and returns the number of tables (0 for none), with
  * *tables set to an array of them that the caller frees (NULL when
  * none).  Never fails: memory exhaustion aborts, as rag_xmalloc does.
  */
 int rag_table_find(const struct rag_table_word *w, int n,
+    const struct rag_table_rule *rules, int nrules,
     struct rag_table_place *place, struct rag_table **tables);
 
 /*

@@ -10,7 +10,8 @@
 struct page {
 	struct rag_table_word w[MAXW];
 	struct rag_table_place place[MAXW];
-	int n;
+	struct rag_table_rule rules[MAXW];
+	int n, nrules;
 };
 
 /* A word from x0 to x1 on baseline base, in 10 pt type. */
@@ -29,7 +30,7 @@ word(struct page *p, float x0, float x1, float base)
 static int
 find(struct page *p, struct rag_table **t)
 {
-	return rag_table_find(p->w, p->n, p->place, t);
+	return rag_table_find(p->w, p->n, p->rules, p->nrules, p->place, t);
 }
 
 /* Three columns at 50, 150 and 250, rows 14 pt apart, header first. */
@@ -137,6 +138,80 @@ test_not_tables(void)
 }
 
 static void
+rule(struct page *p, float x0, float y0, float x1, float y1)
+{
+	p->rules[p->nrules++] = (struct rag_table_rule){ x0, y0, x1, y1 };
+}
+
+/*
+ * A ruled grid of 2 columns (40-140, 140-300) and 3 rows 20 pt tall from
+ * y 100; the cell of row 1, column 1 has two lines, the one of column 0
+ * is set in the middle of the row.
+ */
+static void
+test_grid(void)
+{
+	struct page p = { .n = 0 };
+	struct rag_table *t;
+	int n;
+
+	for (int i = 0; i <= 3; i++)
+		rule(&p, 40, 100 + 20 * (float)i, 300, 100 + 20 * (float)i);
+	rule(&p, 40, 100, 40, 160);
+	rule(&p, 140, 100, 140, 160);
+	rule(&p, 300, 100, 300, 160);
+	word(&p, 45, 80, 114);		/* header */
+	word(&p, 145, 200, 114);
+	word(&p, 45, 90, 134);		/* middle of row 1 */
+	word(&p, 145, 290, 129);	/* two lines */
+	word(&p, 145, 250, 138);
+	word(&p, 45, 80, 154);		/* row 2 */
+	word(&p, 145, 200, 154);
+	word(&p, 45, 200, 90);		/* above the grid */
+	n = find(&p, &t);
+	is_int(n, 1, "a ruled grid: a table");
+	if (n == 1) {
+		is_int(t[0].rows, 3, "its rows, between the rulings");
+		is_int(t[0].cols, 2, "its columns");
+	}
+	is_int(p.place[2].row, 1, "a cell set in the middle of its row");
+	is_int(p.place[3].row, 1, "a cell of two lines: its first");
+	is_int(p.place[4].row, 1, "and its second line, one cell");
+	is_int(p.place[4].col, 1, "in column 1");
+	is_int(p.place[7].table, -1, "a word above is not in it");
+	free(t);
+
+	/* Rulings only around the header and the body: rows by lines. */
+	p.n = p.nrules = 0;
+	rule(&p, 40, 100, 300, 100);
+	rule(&p, 40, 120, 300, 120);
+	rule(&p, 40, 180, 300, 180);
+	for (int x = 40; x <= 300; x += 130) {
+		rule(&p, (float)x, 100, (float)x, 120);
+		rule(&p, (float)x, 120, (float)x, 180);
+	}
+	for (int i = 0; i < 5; i++) {
+		word(&p, 45, 80, 114 + 12 * (float)i);
+		word(&p, 175, 200, 114 + 12 * (float)i);
+	}
+	n = find(&p, &t);
+	is_int(n, 1, "rulings around header and body: a table");
+	if (n == 1)
+		is_int(t[0].rows, 5, "a row for each line of the body");
+	free(t);
+
+	/* A frame around text is no table. */
+	p.n = p.nrules = 0;
+	rule(&p, 40, 100, 300, 100);
+	rule(&p, 40, 180, 300, 180);
+	rule(&p, 40, 100, 40, 180);
+	rule(&p, 300, 100, 300, 180);
+	for (int i = 0; i < 5; i++)
+		word(&p, 45, 290, 114 + 12 * (float)i);
+	is_int(find(&p, &t), 0, "a frame around a paragraph: no table");
+}
+
+static void
 test_markdown(void)
 {
 	const char *cells[] = { "Name", "Value", "a|b", NULL, "x", "" };
@@ -155,6 +230,7 @@ main(void)
 	test_aligned();
 	test_continued();
 	test_not_tables();
+	test_grid();
 	test_markdown();
 	return tap_done();
 }
