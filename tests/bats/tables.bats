@@ -9,7 +9,7 @@ MAKE=$BATS_TEST_DIRNAME/../data/tables/make-pdf.sh
 
 setup_file() {
 	local kind
-	for kind in table columns list; do
+	for kind in table columns list ruled; do
 		"$MAKE" $kind "$BATS_FILE_TMPDIR/$kind.pdf"
 	done
 }
@@ -50,6 +50,15 @@ pages() {
 	# Every row is in a chunk, in order.
 	[ "$(jq -r .text <<<"$chunks" | grep -o '^| C[0-9]* ' | uniq | wc -l)" -eq 60 ]
 	[ "$(jq -r .text <<<"$chunks" | grep -o '^| C[0-9]* ' | uniq | sort -u | wc -l)" -eq 60 ]
+}
+
+@test "a ruled table: its cells from the grid, a cell of two lines one cell" {
+	run -0 --separate-stderr pages ruled
+	[ "$(jq .tables <<<"$output")" = 1 ]
+	[ "$(jq -r .text <<<"$output" | grep '^|')" = "$(printf '%s\n' \
+		'| Item | Price | Note |' '|---|---|---|' \
+		'| Apples | 1.20 | sold by the kilo, from the farm |' \
+		'| Pears | 2.10 | ripe |' '| Plums | 3.05 | sour |')" ]
 }
 
 @test "two columns of text, and a numbered list, are no table" {

@@ -6,6 +6,8 @@
 #             and a paragraph after it
 #   columns   two columns of running text whose lines share baselines
 #   list      a numbered list whose items are indented after the number
+#   ruled     a table ruled as a grid, 3 columns and 4 rows, where a cell
+#             has two lines and the cells beside it are set in the middle
 set -eu
 kind=$1
 out=$2
@@ -56,6 +58,21 @@ line() {
 			y=$((y - 14))
 			i=$((i + 1))
 		done
+		;;
+	ruled)
+		line 72 740 'Table 1: ruled'
+		# rows 700-680, 680-650, 650-630, 630-610; columns at 72, 200, 330, 500
+		for y in 700 680 650 630 610; do
+			printf '72 %s m 500 %s l S\n' $y $y
+		done
+		for x in 72 200 330 500; do
+			printf '%s 700 m %s 610 l S\n' $x $x
+		done
+		line 76 687 'Item'; line 204 687 'Price'; line 334 687 'Note'
+		line 76 662 'Apples'; line 204 662 '1.20'
+		line 334 668 'sold by the kilo,'; line 334 657 'from the farm'
+		line 76 637 'Pears'; line 204 637 '2.10'; line 334 637 'ripe'
+		line 76 617 'Plums'; line 204 617 '3.05'; line 334 617 'sour'
 		;;
 	*)
 		echo "make-pdf.sh: unknown kind '$kind'" >&2
