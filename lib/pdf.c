@@ -1901,29 +1901,9 @@ is_marker(const fz_stext_char *first, const fz_stext_char *last)
 	return n <= 5 && (last->c == '.' || last->c == ')');
 }
 
-/* Dot leaders, as a table of contents has: four dots, spaced or not. */
-static bool
-has_leader(const fz_stext_char *first, const fz_stext_char *last)
-{
-	const fz_stext_char *ch;
-	int dots = 0;
-
-	for (ch = first; ch != NULL; ch = ch->next) {
-		if (ch->c == '.' || ch->c == 0x2026)
-			dots += ch->c == '.' ? 1 : 3;
-		else if (ch->c != ' ')
-			dots = 0;
-		if (dots >= 4)
-			return true;
-		if (ch == last)
-			break;
-	}
-	return false;
-}
-
 static void
 add_piece(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
-    fz_stext_char *first, fz_stext_char *last, float x1)
+    fz_stext_char *first, fz_stext_char *last, float x1, bool leader)
 {
 	struct rag_table_word *w;
 
@@ -1945,7 +1925,7 @@ add_piece(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
 	w->block = pt->block;
 	w->block_lines = pt->block_lines;
 	w->marker = is_marker(first, last);
-	w->leader = has_leader(first, last);
+	w->leader = leader;
 	w->mono = first->font != NULL && fz_font_is_monospaced(ctx,
 	    first->font);
 }
@@ -1967,25 +1947,38 @@ ruled_between(const struct rules *rules, float x0, float x1, float y)
 /*
  * Cuts a horizontal line into pieces at gaps wider than RAG_TABLE_GAP and
  * at vertical rulings: MuPDF runs cells a ruling parts into one line when
- * they are close.
+ * they are close.  Notes dot leaders (four dots, spaced or not), as a
+ * table of contents has.  A line with right-to-left text gives none.
+ * One pass over the characters: it is done for every line of every page.
  */
 static void
 line_pieces(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
     const struct rules *rules)
 {
 	fz_stext_char *ch, *first = NULL, *last = NULL;
-	float right = 0;
+	float right = 0, left;
+	int start = pt->n, dots = 0;
+	bool leader = false;
 
 	for (ch = line->first_char; ch != NULL; ch = ch->next) {
+		if (ch->c >= 0x590 && rag_bidi_is_rtl(ch->c)) {
+			pt->n = start;
+			return;
+		}
+		dots = ch->c == '.' ? dots + 1 : ch->c == 0x2026 ? dots + 3 :
+		    ch->c == ' ' ? dots : 0;
+		leader |= dots >= 4;
 		if (is_space(ch->c))
 			continue;
-		if (first != NULL && (char_left(ch) - right >
-		    RAG_TABLE_GAP * fmaxf(ch->size, last->size) ||
-		    (rules->n > 0 && char_left(ch) - right > 0.05f * ch->size &&
-		    ruled_between(rules, right - 0.5f, char_left(ch) + 0.5f,
-		    ch->origin.y - 0.3f * ch->size)))) {
-			add_piece(ctx, pt, line, first, last, right);
+		left = char_left(ch);
+		if (first != NULL && (left - right > RAG_TABLE_GAP *
+		    fmaxf(ch->size, last->size) || (rules->n > 0 &&
+		    left - right > 0.05f * ch->size && ruled_between(rules,
+		    right - 0.5f, left + 0.5f, ch->origin.y -
+		    0.3f * ch->size)))) {
+			add_piece(ctx, pt, line, first, last, right, leader);
 			first = NULL;
+			leader = false;
 		}
 		if (first == NULL)
 			first = ch;
@@ -1993,7 +1986,7 @@ line_pieces(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
 		right = char_right(ch);
 	}
 	if (first != NULL)
-		add_piece(ctx, pt, line, first, last, right);
+		add_piece(ctx, pt, line, first, last, right, leader);
 }
 
 static int
@@ -2150,7 +2143,7 @@ find_tables(fz_context *ctx, fz_stext_page *st, const struct rules *rules,
 			pt->block_lines++;
 		for (l = b->u.t.first_line; l != NULL; l = l->next)
 			if (l->wmode == 0 && fabsf(l->dir.y) < 0.01f &&
-			    l->dir.x > 0 && !line_has_rtl(l))
+			    l->dir.x > 0)
 				line_pieces(ctx, pt, l, rules);
 	}
 	if (pt->n == 0)
