@@ -1968,7 +1968,8 @@ line_pieces(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
 		dots = ch->c == '.' ? dots + 1 : ch->c == 0x2026 ? dots + 3 :
 		    ch->c == ' ' ? dots : 0;
 		leader |= dots >= 4;
-		if (is_space(ch->c))
+		/* MuPDF has made all white space ' ' (no PRESERVE_WHITESPACE) */
+		if (ch->c == ' ')
 			continue;
 		left = char_left(ch);
 		if (first != NULL && (left - right > RAG_TABLE_GAP *

@@ -243,6 +243,42 @@ grow_run(const struct finder *f, int i, struct run *run)
 }
 
 /*
+ * Refines the run's columns from its fullest rows (those with the most
+ * segments) when they are half its rows of several cells or more: a
+ * header cell that spans two columns, or a title across the top, would
+ * otherwise merge the columns beneath it.  The other rows' words then go
+ * to the column their middle is in.
+ */
+static void
+refine_cols(const struct finder *f, struct run *run)
+{
+	struct seg cols[MAX_COLS], next[MAX_COLS];
+	int i, most = 0, multi = 0, full = 0, nc = 0;
+
+	for (i = run->start; i < run->end; i++) {
+		multi += f->rows[i].nseg >= 2;
+		if (f->rows[i].nseg > most)
+			most = f->rows[i].nseg;
+	}
+	for (i = run->start; i < run->end; i++) {
+		const struct row *r = &f->rows[i];
+
+		if (r->nseg != most)
+			continue;
+		nc = merge_cols(cols, nc, f->segs + r->seg0, r->nseg,
+		    run->size, next);
+		if (nc == 0)
+			return;
+		memcpy(cols, next, (size_t)nc * sizeof(*cols));
+		full++;
+	}
+	if (full * 2 < multi || nc <= run->nc)
+		return;
+	memcpy(run->cols, cols, (size_t)nc * sizeof(*cols));
+	run->nc = nc;
+}
+
+/*
  * True when row i, next to the run, has a line as wide as column c and
  * starting where it does: the column goes on as running text beyond the
  * rows that seemed aligned.
@@ -751,6 +787,7 @@ rag_table_find(const struct rag_table_word *w, int n,
 			continue;
 		}
 		grow_run(&f, i, &run);
+		refine_cols(&f, &run);
 		if (not_table(&f, &run)) {
 			i = run.end > i + 1 ? run.end : i + 1;
 			continue;
