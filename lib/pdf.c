@@ -1546,6 +1546,7 @@ check_heading(struct rag_pdf_page *out, struct fonts *f,
 struct rules {
 	struct rag_table_rule *v;
 	int n, cap;
+	int vertical;		/* how many of them are */
 };
 
 static void
@@ -1564,10 +1565,12 @@ add_rule(struct rules *r, fz_point a, fz_point b)
 	}
 	x = &r->v[r->n++];
 	*x = (struct rag_table_rule){ x0, y0, x1, y1 };
-	if (x1 - x0 >= y1 - y0)
+	if (x1 - x0 >= y1 - y0) {
 		x->y0 = x->y1 = (y0 + y1) / 2;
-	else
+	} else {
 		x->x0 = x->x1 = (x0 + x1) / 2;
+		r->vertical++;
+	}
 }
 
 /* A path being walked: its points in page space. */
@@ -1868,16 +1871,17 @@ struct page_tables {
 	int ntables;
 };
 
-static float
+/* (Comparisons, not fminf and fmaxf: these run for every character.) */
+static inline float
 char_left(const fz_stext_char *ch)
 {
-	return fminf(ch->quad.ll.x, ch->quad.ul.x);
+	return ch->quad.ll.x < ch->quad.ul.x ? ch->quad.ll.x : ch->quad.ul.x;
 }
 
-static float
+static inline float
 char_right(const fz_stext_char *ch)
 {
-	return fmaxf(ch->quad.lr.x, ch->quad.ur.x);
+	return ch->quad.lr.x > ch->quad.ur.x ? ch->quad.lr.x : ch->quad.ur.x;
 }
 
 /*
@@ -1956,38 +1960,49 @@ line_pieces(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
     const struct rules *rules)
 {
 	fz_stext_char *ch, *first = NULL, *last = NULL;
-	float right = 0, left;
+	float right, left, size;
 	int start = pt->n, dots = 0;
-	bool leader = false;
+	bool leader = false, spaced = false, ruled = rules->vertical > 0;
 
 	for (ch = line->first_char; ch != NULL; ch = ch->next) {
 		if (ch->c >= 0x590 && rag_bidi_is_rtl(ch->c)) {
 			pt->n = start;
 			return;
 		}
-		dots = ch->c == '.' ? dots + 1 : ch->c == 0x2026 ? dots + 3 :
-		    ch->c == ' ' ? dots : 0;
-		leader |= dots >= 4;
 		/* MuPDF has made all white space ' ' (no PRESERVE_WHITESPACE) */
-		if (ch->c == ' ')
+		if (ch->c == ' ') {
+			spaced = true;
 			continue;
-		left = char_left(ch);
-		if (first != NULL && (left - right > RAG_TABLE_GAP *
-		    fmaxf(ch->size, last->size) || (rules->n > 0 &&
-		    left - right > 0.05f * ch->size && ruled_between(rules,
-		    right - 0.5f, left + 0.5f, ch->origin.y -
-		    0.3f * ch->size)))) {
-			add_piece(ctx, pt, line, first, last, right, leader);
-			first = NULL;
-			leader = false;
 		}
+		dots = ch->c == '.' ? dots + 1 : ch->c == 0x2026 ? dots + 3 : 0;
+		leader |= dots >= 4;
+		/*
+		 * MuPDF puts a space in every gap wider than a space, so a
+		 * wide gap is looked for only after one; a ruling may part
+		 * cells set closer, without one.
+		 */
+		if (first != NULL && (spaced || ruled)) {
+			left = char_left(ch);
+			right = char_right(last);
+			size = ch->size > last->size ? ch->size : last->size;
+			if (left - right > RAG_TABLE_GAP * size || (ruled &&
+			    left - right > 0.05f * ch->size &&
+			    ruled_between(rules, right - 0.5f, left + 0.5f,
+			    ch->origin.y - 0.3f * ch->size))) {
+				add_piece(ctx, pt, line, first, last, right,
+				    leader);
+				first = NULL;
+				leader = false;
+			}
+		}
+		spaced = false;
 		if (first == NULL)
 			first = ch;
 		last = ch;
-		right = char_right(ch);
 	}
 	if (first != NULL)
-		add_piece(ctx, pt, line, first, last, right, leader);
+		add_piece(ctx, pt, line, first, last, char_right(last),
+		    leader);
 }
 
 static int
@@ -2435,7 +2450,7 @@ rag_pdf_page_text(struct rag_pdf *pdf, int number, struct rag_pdf_page *out,
 	fz_context *ctx = pdf->ctx;
 	fz_cookie cookie;
 	fz_stext_page *st;
-	struct rules rules = { NULL, 0, 0 };
+	struct rules rules = { NULL, 0, 0, 0 };
 	char reason[200] = "";
 	bool late;
 	int rc = 0;

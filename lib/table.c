@@ -99,8 +99,9 @@ find_rows(struct finder *f)
 				break;
 			size = fmaxf(size, x->size);
 		}
-		qsort_r(f->order + i, (size_t)(k - i), sizeof(int), x_cmp,
-		    (void *)w);
+		if (k - i > 1)
+			qsort_r(f->order + i, (size_t)(k - i), sizeof(int),
+			    x_cmp, (void *)w);
 		r->first = i;
 		r->n = k - i;
 		r->base = w[f->order[i]].base;
@@ -686,34 +687,67 @@ make_grid(const struct rag_table_rule *rules, const int *idx, int m,
 	    g->ny <= MAX_GRID_ROWS;
 }
 
-/* Finds the ruled tables; returns their number, in *out. */
+static int
+rule_x_cmp(const void *a, const void *b)
+{
+	const struct rag_table_rule *x = a, *y = b;
+
+	return (x->x0 > y->x0) - (x->x0 < y->x0);
+}
+
+static int
+root_cmp(const void *a, const void *b, void *arg)
+{
+	const int *root = arg;
+	int x = root[*(const int *)a], y = root[*(const int *)b];
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Finds the ruled tables; returns their number, in *out.  The rulings are
+ * swept by x, so that a page of many (underlines, a form) costs about
+ * their number, not its square.
+ */
 static int
 find_grids(const struct rag_table_word *w, int n,
     const struct rag_table_rule *rules, int nrules,
     struct rag_table_place *place, struct rag_table **out)
 {
+	struct rag_table_rule *r;
 	struct grid g;
-	int *parent, *idx, i, j, m, root, ntables = 0;
+	int *parent, *root, *idx, i, j, a, b, nv = 0, ntables = 0;
 
 	if (nrules < 4 || nrules > MAX_RULES)
 		return 0;
+	for (i = 0; i < nrules; i++)
+		nv += is_vertical(&rules[i]);
+	if (nv < 2 || nrules - nv < 2)
+		return 0;
+	r = rag_xmalloc((size_t)nrules * sizeof(*r));
+	memcpy(r, rules, (size_t)nrules * sizeof(*r));
+	qsort(r, (size_t)nrules, sizeof(*r), rule_x_cmp);
 	parent = rag_xmalloc((size_t)nrules * sizeof(*parent));
+	root = rag_xmalloc((size_t)nrules * sizeof(*root));
 	idx = rag_xmalloc((size_t)nrules * sizeof(*idx));
 	g.xs = rag_xmalloc((size_t)(nrules + 2) * sizeof(float));
 	g.ys = rag_xmalloc((size_t)(nrules + 2) * sizeof(float));
 	for (i = 0; i < nrules; i++)
 		parent[i] = i;
 	for (i = 0; i < nrules; i++)
-		for (j = i + 1; j < nrules; j++)
-			if (touch(&rules[i], &rules[j]))
+		for (j = i + 1; j < nrules && r[j].x0 <= r[i].x1 + RULE_TOL;
+		    j++)
+			if (touch(&r[i], &r[j]))
 				parent[uf_find(parent, i)] = uf_find(parent, j);
-	for (root = 0; root < nrules; root++) {
-		if (uf_find(parent, root) != root)
-			continue;
-		for (m = 0, i = 0; i < nrules; i++)
-			if (uf_find(parent, i) == root)
-				idx[m++] = i;
-		if (!make_grid(rules, idx, m, &g))
+	for (i = 0; i < nrules; i++) {
+		root[i] = uf_find(parent, i);
+		idx[i] = i;
+	}
+	qsort_r(idx, (size_t)nrules, sizeof(*idx), root_cmp, root);
+	for (a = 0; a < nrules; a = b) {
+		for (b = a + 1; b < nrules && root[idx[b]] == root[idx[a]]; b++)
+			;
+		if (b - a < 4 || !make_grid(r, idx + a, b - a, &g))
 			continue;
 		*out = rag_xrealloc(*out, (size_t)(ntables + 1) *
 		    sizeof(**out));
@@ -723,7 +757,9 @@ find_grids(const struct rag_table_word *w, int n,
 	free(g.ys);
 	free(g.xs);
 	free(idx);
+	free(root);
 	free(parent);
+	free(r);
 	return ntables;
 }
 
