@@ -2136,32 +2136,14 @@ keep_tables(struct page_tables *pt, const struct rag_table *tabs, int ntab,
 	free(idx);
 }
 
-/*
- * Finds the page's tables among its horizontal left-to-right lines;
- * right-to-left and vertical text stays as it is shaped without them.
- */
+/* Finds the tables among the pieces survey_block() cut. */
 static void
-find_tables(fz_context *ctx, fz_stext_page *st, const struct rules *rules,
-    struct page_tables *pt)
+find_tables(const struct rules *rules, struct page_tables *pt)
 {
 	struct rag_table_place *place;
 	struct rag_table *tabs = NULL;
-	fz_stext_block *b;
-	fz_stext_line *l;
 	int ntab;
 
-	for (b = st->first_block; b != NULL; b = b->next) {
-		if (b->type != FZ_STEXT_BLOCK_TEXT)
-			continue;
-		pt->block++;
-		pt->block_lines = 0;
-		for (l = b->u.t.first_line; l != NULL; l = l->next)
-			pt->block_lines++;
-		for (l = b->u.t.first_line; l != NULL; l = l->next)
-			if (l->wmode == 0 && fabsf(l->dir.y) < 0.01f &&
-			    l->dir.x > 0)
-				line_pieces(ctx, pt, l, rules);
-	}
 	if (pt->n == 0)
 		return;
 	place = rag_xmalloc((size_t)pt->n * sizeof(*place));
@@ -2295,30 +2277,52 @@ is_unreadable(int c)
 }
 
 /*
- * Counts the characters of a block MuPDF found, spaces not counted, and
+ * Counts the characters of a line MuPDF found, spaces not counted, and
  * those of them that are not text, before clean-up drops them.
  */
 static void
-count_block(fz_stext_block *block, size_t *solid, size_t *unreadable,
-    int *sizes)
+count_line(fz_stext_line *l, size_t *solid, size_t *unreadable, int *sizes)
 {
-	fz_stext_line *l;
 	fz_stext_char *ch;
 	int q;
 
+	for (ch = l->first_char; ch != NULL; ch = ch->next) {
+		if (is_space(ch->c))
+			continue;
+		(*solid)++;
+		if (is_unreadable(ch->c))
+			(*unreadable)++;
+		if (sizes == NULL)
+			continue;
+		q = (int)(ch->size * SIZE_STEPS + 0.5f);
+		if (q > 0 && q < SIZE_BINS)
+			sizes[q]++;
+	}
+}
+
+/*
+ * Counts a text block's characters (count_line) and cuts its horizontal
+ * left-to-right lines into pieces for the tables (table.h), line by line:
+ * a line's characters are still in the cache for the second look, which
+ * after a pass over a long page they would not be.  Right-to-left and
+ * vertical text is shaped as if there were no tables.
+ */
+static void
+survey_block(fz_context *ctx, fz_stext_block *block, struct page_tables *pt,
+    const struct rules *rules, size_t *solid, size_t *unreadable,
+    int *sizes)
+{
+	fz_stext_line *l;
+
+	pt->block++;
+	pt->block_lines = 0;
 	for (l = block->u.t.first_line; l != NULL; l = l->next)
-		for (ch = l->first_char; ch != NULL; ch = ch->next) {
-			if (is_space(ch->c))
-				continue;
-			(*solid)++;
-			if (is_unreadable(ch->c))
-				(*unreadable)++;
-			if (sizes == NULL)
-				continue;
-			q = (int)(ch->size * SIZE_STEPS + 0.5f);
-			if (q > 0 && q < SIZE_BINS)
-				sizes[q]++;
-		}
+		pt->block_lines++;
+	for (l = block->u.t.first_line; l != NULL; l = l->next) {
+		count_line(l, solid, unreadable, sizes);
+		if (l->wmode == 0 && fabsf(l->dir.y) < 0.01f && l->dir.x > 0)
+			line_pieces(ctx, pt, l, rules);
+	}
 }
 
 /* The size most characters have: the body text's. */
@@ -2354,11 +2358,11 @@ shape_page(fz_context *ctx, struct rag_pdf_page *out, fz_stext_page *st,
 		if (b->type == FZ_STEXT_BLOCK_IMAGE)
 			out->images++;
 		else if (b->type == FZ_STEXT_BLOCK_TEXT)
-			count_block(b, &found, &out->unreadable,
-			    headings ? sizes : NULL);
+			survey_block(ctx, b, &pt, rules, &found,
+			    &out->unreadable, headings ? sizes : NULL);
 	}
 	f.body = headings ? body_size(sizes) : 0;
-	find_tables(ctx, st, rules, &pt);
+	find_tables(rules, &pt);
 	for (b = st->first_block; b != NULL; b = b->next)
 		if (b->type == FZ_STEXT_BLOCK_TEXT)
 			shape_block(out, &f, b, &pt);
