@@ -1962,7 +1962,9 @@ line_pieces(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
 	fz_stext_char *ch, *first = NULL, *last = NULL;
 	float right, left, size;
 	int start = pt->n, dots = 0;
-	bool leader = false, spaced = false, ruled = rules->vertical > 0;
+	bool leader = false, spaced = false;
+	/* (each gap is checked against every vertical ruling) */
+	bool ruled = rules->vertical > 0 && rules->vertical <= 512;
 
 	for (ch = line->first_char; ch != NULL; ch = ch->next) {
 		if (ch->c >= 0x590 && rag_bidi_is_rtl(ch->c)) {

@@ -308,46 +308,51 @@ goes_on(const struct finder *f, const struct run *run, int i, int c)
 	return false;
 }
 
-/* Does a word of the run outside column c share block with x? */
-static bool
-block_shared(const struct finder *f, const struct run *run, int c,
-    const struct rag_table_word *x)
+static int
+int_cmp(const void *a, const void *b)
 {
-	for (int i = run->start; i < run->end; i++)
-		for (int k = f->rows[i].first; k < f->rows[i].first +
-		    f->rows[i].n; k++) {
-			const struct rag_table_word *y = &f->w[f->order[k]];
+	int x = *(const int *)a, y = *(const int *)b;
 
-			if (y->block == x->block && col_of(run->cols, run->nc,
-			    y->x0, y->x1) != c)
-				return true;
-		}
-	return false;
+	return (x > y) - (x < y);
 }
 
 /*
  * True when most words of column c are in blocks of four lines or more
  * that hold no word of another column: MuPDF saw paragraphs running
  * down the column, which a table's cells, parted by the other columns'
- * cells, are not.
+ * cells, are not.  The other columns' blocks are sorted and looked up,
+ * so that a long run costs no more than a sort.
  */
 static bool
 paragraphs(const struct finder *f, const struct run *run, int c)
 {
-	int i, k, words = 0, para = 0;
+	int i, k, words = 0, para = 0, nother = 0, *other;
+	bool mine;
 
+	other = rag_xmalloc((size_t)f->n * sizeof(*other));
 	for (i = run->start; i < run->end; i++)
 		for (k = f->rows[i].first; k < f->rows[i].first +
 		    f->rows[i].n; k++) {
 			const struct rag_table_word *x = &f->w[f->order[k]];
 
 			if (col_of(run->cols, run->nc, x->x0, x->x1) != c)
+				other[nother++] = x->block;
+		}
+	qsort(other, (size_t)nother, sizeof(*other), int_cmp);
+	for (i = run->start; i < run->end; i++)
+		for (k = f->rows[i].first; k < f->rows[i].first +
+		    f->rows[i].n; k++) {
+			const struct rag_table_word *x = &f->w[f->order[k]];
+
+			mine = col_of(run->cols, run->nc, x->x0, x->x1) == c;
+			if (!mine)
 				continue;
 			words++;
-			if (x->block_lines >= 4 &&
-			    !block_shared(f, run, c, x))
+			if (x->block_lines >= 4 && bsearch(&x->block, other,
+			    (size_t)nother, sizeof(*other), int_cmp) == NULL)
 				para++;
 		}
+	free(other);
 	return para * 2 > words;
 }
 
@@ -511,17 +516,22 @@ unique_lines(float *v, int n)
 	return m;
 }
 
-/* The interval of lines v[0, n) that x falls in, or -1 outside them. */
+/* The interval of lines v[0, n) (sorted) that x falls in, or -1 outside. */
 static int
 interval(const float *v, int n, float x)
 {
-	int i;
+	int lo = 0, hi = n - 1, mid;
 
-	if (n < 2 || x <= v[0] || x >= v[n - 1])
+	if (n < 2 || !(x > v[0] && x < v[n - 1]))
 		return -1;
-	for (i = 1; i < n - 1 && x > v[i]; i++)
-		;
-	return i - 1;
+	while (hi - lo > 1) {		/* v[lo] < x < v[hi] */
+		mid = lo + (hi - lo) / 2;
+		if (x > v[mid])
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* A grid: the x of its column lines, the y of its row lines. */
@@ -581,12 +591,21 @@ split_band(const struct rag_table_word *w, const int *gc, const int *idx,
 	}
 }
 
-static int
-idx_base_cmp(const void *a, const void *b, void *arg)
-{
-	const struct rag_table_word *w = arg;
-	float x = w[*(const int *)a].base, y = w[*(const int *)b].base;
+struct band_sort {
+	const struct rag_table_word *w;
+	const int *gr;
+};
 
+/* Words by band, then by baseline. */
+static int
+band_cmp(const void *a, const void *b, void *arg)
+{
+	const struct band_sort *s = arg;
+	int i = *(const int *)a, j = *(const int *)b;
+	float x = s->w[i].base, y = s->w[j].base;
+
+	if (s->gr[i] != s->gr[j])
+		return (s->gr[i] > s->gr[j]) - (s->gr[i] < s->gr[j]);
 	return (x > y) - (x < y);
 }
 
@@ -599,7 +618,8 @@ static bool
 place_grid(const struct rag_table_word *w, int n, const struct grid *g,
     int t, struct rag_table_place *place, struct rag_table *tab)
 {
-	int bands = g->ny - 1, cols = g->nx - 1, i, r, c, k, m, multi = 0;
+	int cols = g->nx - 1, i, r, c, k, m, multi = 0;
+	struct band_sort bs;
 	int *gr = rag_xmalloc((size_t)n * sizeof(int));
 	int *gc = rag_xmalloc((size_t)n * sizeof(int));
 	int *sub = rag_xmalloc((size_t)n * sizeof(int));
@@ -621,12 +641,16 @@ place_grid(const struct rag_table_word *w, int n, const struct grid *g,
 		cmap[c] = 1;
 	}
 	tab->rows = 0;
-	for (r = 0; r < bands; r++) {
-		for (m = 0, i = 0; i < n; i++)
-			if (gr[i] == r)
-				idx[m++] = i;
-		qsort_r(idx, (size_t)m, sizeof(int), idx_base_cmp, (void *)w);
-		split_band(w, gc, idx, m, sub, &tab->rows);
+	for (m = 0, i = 0; i < n; i++)
+		if (gr[i] >= 0)
+			idx[m++] = i;
+	bs.w = w;
+	bs.gr = gr;
+	qsort_r(idx, (size_t)m, sizeof(int), band_cmp, &bs);
+	for (i = 0; i < m; i = k) {
+		for (k = i + 1; k < m && gr[idx[k]] == gr[idx[i]]; k++)
+			;
+		split_band(w, gc, idx + i, k - i, sub, &tab->rows);
 	}
 	tab->cols = 0;
 	for (c = 0; c < cols; c++)
@@ -808,7 +832,7 @@ rag_table_find(const struct rag_table_word *w, int n,
 	*tables = NULL;
 	for (i = 0; i < n; i++)
 		place[i].table = place[i].row = place[i].col = -1;
-	if (n == 0)
+	if (n == 0 || n > RAG_TABLE_MAX_WORDS)
 		return 0;
 	ntables = find_grids(w, n, rules, nrules, place, &out);
 	if (n < 2 * MIN_ROWS)

@@ -48,6 +48,8 @@ struct rag_table {
  */
 #define RAG_TABLE_GAP 0.8f
 
+#define RAG_TABLE_MAX_WORDS 50000
+
 /*
  * Finds the tables among the n words w of a page and its rulings.  First
  * the ruled ones: rulings that touch one another, two vertical and two
@@ -64,6 +66,10 @@ struct rag_table {
  * lines are paragraphs or go on above or below the rows: an article's
  * columns), lists (the first column all list markers), tables of
  * contents (dot leaders) and code (mostly monospaced words).
+ *
+ * A page of more than RAG_TABLE_MAX_WORDS words, or more than 4096
+ * rulings (a drawing), is not looked at, or not for ruled tables: the
+ * time a hostile page can take stays bounded.
  *
  * Fills place[0, n) and returns the number of tables (0 for none), with
  * *tables set to an array of them that the caller frees (NULL when

@@ -211,6 +211,42 @@ test_grid(void)
 	is_int(find(&p, &t), 0, "a frame around a paragraph: no table");
 }
 
+/* A page of many words and rulings: found, and in bounded time. */
+static void
+test_large(void)
+{
+	enum { ROWS = 4000, COLS = 5 };
+	struct rag_table_word *w = calloc(ROWS * COLS, sizeof(*w));
+	struct rag_table_place *place = calloc(ROWS * COLS, sizeof(*place));
+	struct rag_table_rule *rules = calloc(2 * ROWS, sizeof(*rules));
+	struct rag_table *t;
+	int i, n;
+
+	for (i = 0; i < ROWS * COLS; i++) {
+		w[i].x0 = 50 + 100 * (float)(i % COLS);
+		w[i].x1 = w[i].x0 + 40;
+		w[i].base = 100 + 12 * (float)(i / COLS);
+		w[i].size = 10;
+		w[i].block = i;
+		w[i].block_lines = 1;
+	}
+	n = rag_table_find(w, ROWS * COLS, NULL, 0, place, &t);
+	is_int(n, 1, "4000 rows of 5 aligned cells: one table");
+	if (n == 1)
+		is_int(t[0].rows, ROWS, "all its rows");
+	free(t);
+	/* as many horizontal rulings, none vertical: no grid, no time */
+	for (i = 0; i < 2 * ROWS; i++)
+		rules[i] = (struct rag_table_rule){ 40, 95 + 6 * (float)i,
+			560, 95 + 6 * (float)i };
+	n = rag_table_find(w, ROWS * COLS, rules, 2 * ROWS, place, &t);
+	is_int(n, 1, "more rulings than the limit: the aligned table still");
+	free(t);
+	free(rules);
+	free(place);
+	free(w);
+}
+
 static void
 test_markdown(void)
 {
@@ -231,6 +267,7 @@ main(void)
 	test_continued();
 	test_not_tables();
 	test_grid();
+	test_large();
 	test_markdown();
 	return tap_done();
 }
