@@ -558,6 +558,9 @@ flush(struct rag_chunker *ck, long long budget)
 		/* Whole rows of a table, or none. */
 		while (t < ck->text.len && ck->text.data[t++] != '\n')
 			;
+		while (t < ck->text.len &&
+		    is_ws((unsigned char)ck->text.data[t]))
+			t++;
 		tcost = units(ck->text.data + t, ck->text.len - t);
 	}
 	if (t >= ck->text.len) {
@@ -1043,34 +1046,47 @@ static int
 put_table(struct rag_chunker *ck, const struct sep *first, const char *s,
     size_t n, size_t hlen)
 {
-	static const struct sep nl = { "\n", 1, 6 };
-	size_t i, e, c, hc = units(s, hlen);
+	struct sep sep;
+	size_t i, j, e, c, hc;
 	const char *end;
 
+	/* rows are pieces: trimmed, joined by the white space between */
+	while (hlen > 0 && is_ws((unsigned char)s[hlen - 1]))
+		hlen--;
+	hc = units(s, hlen);
 	if (hc > ck->room_u / 2)
 		return put_sentences(ck, first, s, n);
 	if (put(ck, first, s, hlen, hc) < 0)
 		return -1;
-	for (i = hlen + 1; i < n; i = e + 1) {
-		end = memchr(s + i, '\n', n - i);
-		e = end != NULL ? (size_t)(end - s) : n;
-		c = units_upto(s + i, e - i, ck->room_u);
+	for (i = hlen; i < n; i = e) {
+		for (j = i; j < n && is_ws((unsigned char)s[j]); j++)
+			;
+		if (j == n)
+			break;
+		sep.s = s + i;
+		sep.len = j - i;
+		sep.cost = ws_units(sep.s, sep.len);
+		end = memchr(s + j, '\n', n - j);
+		for (e = end != NULL ? (size_t)(end - s) : n; e > j &&
+		    is_ws((unsigned char)s[e - 1]); e--)
+			;
+		c = units_upto(s + j, e - j, ck->room_u);
 		if (c > ck->room_u) {
-			if (put_words(ck, &nl, s + i, e - i) < 0)
+			if (put_words(ck, &sep, s + j, e - j) < 0)
 				return -1;
 			continue;
 		}
-		if (cost_with(ck, &nl, s + i, e - i, c) >
+		if (cost_with(ck, &sep, s + j, e - j, c) >
 		    (long long)ck->max_u) {
 			if (emit(ck) < 0)
 				return -1;
 			start_with_header(ck, s, hlen);
-			if (cost_with(ck, &nl, s + i, e - i, c) >
+			if (cost_with(ck, &sep, s + j, e - j, c) >
 			    (long long)ck->max_u)
 				clear_chunk(ck);
 		}
-		append(ck, &nl, s + i, e - i, cost_with(ck, &nl, s + i,
-		    e - i, c));
+		append(ck, &sep, s + j, e - j, cost_with(ck, &sep, s + j,
+		    e - j, c));
 	}
 	return 0;
 }

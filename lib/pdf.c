@@ -1860,7 +1860,7 @@ struct page_tables {
 	struct piece *pieces;
 	struct rag_table_word *words;
 	int n, cap;
-	int block, block_lines;		/* the block being cut, its lines */
+	int block, block_lines;		/* the block being cut; lines */
 	struct line_table {
 		const fz_stext_line *line;
 		int table;
@@ -1971,7 +1971,7 @@ line_pieces(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
 			pt->n = start;
 			return;
 		}
-		/* MuPDF has made all white space ' ' (no PRESERVE_WHITESPACE) */
+		/* MuPDF made all white space ' ' (no PRESERVE_WHITESPACE) */
 		if (ch->c == ' ') {
 			spaced = true;
 			continue;

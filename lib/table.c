@@ -14,7 +14,7 @@
 
 #define MIN_ROWS 3		/* rows of two cells or more */
 #define MAX_COLS 64
-#define ROW_SLACK 0.3f		/* baselines this close (x size): one row */
+#define ROW_SLACK 0.3f		/* baselines closer (x size): one row */
 #define ROW_GAP 3.0f		/* rows further apart end a table */
 #define CONT_GAP 2.0f		/* a lone cell further down is no part */
 #define GUTTER 0.5f		/* the narrowest gutter between columns */
@@ -26,7 +26,7 @@ struct seg {
 
 struct row {
 	int first, n;		/* its words: order[first, first + n) */
-	int seg0, nseg;		/* its segments: segs[seg0, seg0 + nseg) */
+	int seg0, nseg;		/* its segments, segs[seg0, +nseg) */
 	float base, size;
 };
 
