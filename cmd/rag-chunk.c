@@ -62,8 +62,8 @@ static const struct option longopts[] = {
 
 /* Page fields that describe one page, not the chunk's document. */
 static const char *const page_only[] = { "type", "page", "page_label",
-	"text", "needs_ocr", "garbled", "section", "headings", "lang",
-	"tables", NULL };
+	"text", "needs_ocr", "garbled", "ocr", "ocr_confidence", "section",
+	"headings", "lang", "tables", NULL };
 
 /*
  * A chunk never crosses the start of a group of GROUP_PAGES pages (pages
@@ -80,7 +80,7 @@ struct run {
 	char doc_id[208];
 	char shard[48];
 	long chunks, documents;
-	long doc_chunks, doc_pages, doc_ocr;	/* of the current document */
+	long doc_chunks, doc_pages, doc_ocr, doc_read;	/* of the current document */
 	int group_pages;	/* GROUP_PAGES, or 1 with --by-page */
 	int group;		/* the group being chunked, 0 before any */
 	struct page_of_group {
@@ -259,11 +259,16 @@ finish_doc(struct run *r, struct rag_error *err)
 			    "index: %ld of its %ld pages have no text layer "
 			    "(scanned?) and need OCR", src ? src : r->doc_id,
 			    r->doc_ocr, r->doc_pages);
-		else
+		else if (r->doc_read == r->doc_pages)
 			rag_error_set(&e, RAG_EXIT_FAILED, "'%s' has no text to "
-			    "index: its %ld page%s hold no words",
+			    "index: OCR found no words on its %ld page%s",
 			    src ? src : r->doc_id, r->doc_pages,
 			    r->doc_pages == 1 ? "" : "s");
+		else
+			rag_error_set(&e, RAG_EXIT_FAILED, "'%s' has no text to "
+			    "index: its %ld page%s no words",
+			    src ? src : r->doc_id, r->doc_pages,
+			    r->doc_pages == 1 ? " holds" : "s hold");
 		rag_stream_fail(r->s, &e, r->base);
 	}
 	json_decref(r->base);
@@ -321,12 +326,14 @@ chunk_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 			json_object_del(r->base, page_only[i]);
 		snprintf(r->doc_id, sizeof(r->doc_id), "%s", doc_id);
 		snprintf(r->shard, sizeof(r->shard), "%s", shard);
-		r->doc_chunks = r->doc_pages = r->doc_ocr = 0;
+		r->doc_chunks = r->doc_pages = r->doc_ocr = r->doc_read = 0;
 		r->seq_page = 0;
 	}
 	r->doc_pages++;
 	if (json_is_true(json_object_get(rec, "needs_ocr")))
 		r->doc_ocr++;
+	else if (json_is_true(json_object_get(rec, "ocr")))
+		r->doc_read++;
 	group = (int)((page - 1) / r->group_pages) + 1;
 	if (group != r->group) {
 		if (r->group != 0 && rag_chunker_finish(r->ck, err) != 0)

@@ -13,6 +13,7 @@
 #include "lang.h"
 #include "log.h"
 #include "mem.h"
+#include "ocr.h"
 #include "opt.h"
 #include "pdf.h"
 #include "record.h"
@@ -23,6 +24,7 @@ static const char help[] =
     "usage: rag-parse [-qv] [--pages FIRST-LAST] [--strip-furniture]\n"
     "                 [--password-file FILE] [--max-memory SIZE]\n"
     "                 [--page-timeout SECONDS] [--doc-timeout SECONDS]\n"
+    "                 [--ocr auto|always|never] [--ocr-lang LANGS]\n"
     "                 [--dlq FILE] [FILE ...]\n"
     "       rag-parse --plan [--shard-pages N] [FILE ...]\n"
     "\n"
@@ -31,17 +33,18 @@ static const char help[] =
     "line, with the page number, the page label and the document's\n"
     "metadata.  One page is in memory at a time.  A document that cannot be\n"
     "opened (damaged, encrypted without its password, not a PDF) becomes an\n"
-    "\"error\" record and the stream goes on; a page without a text layer is\n"
-    "flagged \"needs_ocr\" and reported, and so is one whose text layer is\n"
-    "not readable text (\"garbled\").  Right-to-left text (Arabic, Hebrew)\n"
-    "comes out in logical order.  Without an outline, the page's headings\n"
-    "(told by font size and weight) are its \"headings\" and their path its\n"
-    "\"section\".  Tables (rows of aligned cells) come out as Markdown\n"
-    "rows, one paragraph each, counted in \"tables\".  Each page's\n"
-    "language, guessed from its text, is its \"lang\" (an ISO 639 code).\n"
-    "A \"shard\" record (or --pages) parses only its page range.  With\n"
-    "--plan, nothing is parsed: each document becomes \"shard\" records of\n"
-    "--shard-pages pages, to fan out:\n"
+    "\"error\" record and the stream goes on.  A page without a text layer\n"
+    "(scanned), or whose text layer is not readable text (\"garbled\"), is\n"
+    "read by OCR (Tesseract) and marked \"ocr\"; with --ocr never it is\n"
+    "flagged \"needs_ocr\" or \"garbled\" and reported.  Right-to-left text\n"
+    "(Arabic, Hebrew) comes out in logical order.  Without an outline, the\n"
+    "page's headings (told by font size and weight) are its \"headings\"\n"
+    "and their path its \"section\".  Tables (rows of aligned cells) come\n"
+    "out as Markdown rows, one paragraph each, counted in \"tables\".  Each\n"
+    "page's language, guessed from its text, is its \"lang\" (an ISO 639\n"
+    "code).  A \"shard\" record (or --pages) parses only its page range.\n"
+    "With --plan, nothing is parsed: each document becomes \"shard\"\n"
+    "records of --shard-pages pages, to fan out:\n"
     "  rag-upload big.pdf | rag-parse --plan |\n"
     "    parallel --pipe -N1 'rag-parse | rag-chunk | rag-embed | rag-index'\n"
     "\n"
@@ -57,6 +60,10 @@ static const char help[] =
     "      --page-timeout SECS  give up on a page after this long (default 60)\n"
     "      --doc-timeout SECS   give up on the rest of a document after this\n"
     "                           long (default 1800; 0: never)\n"
+    "      --ocr WHEN           auto: OCR the pages that need it (default);\n"
+    "                           always: every page; never: flag them only\n"
+    "      --ocr-lang LANGS     Tesseract's languages, like eng+deu (default\n"
+    "                           eng)\n"
     "      --dlq FILE           also append error records to FILE\n"
     "  -q, --quiet              only errors\n"
     "  -v, --verbose            more detail\n"
@@ -75,8 +82,20 @@ enum {
 	OPT_PLAN,
 	OPT_SHARD_PAGES,
 	OPT_STRIP_FURNITURE,
-	OPT_DOC_TIMEOUT
+	OPT_DOC_TIMEOUT,
+	OPT_OCR,
+	OPT_OCR_LANG
 };
+
+enum ocr_mode { OCR_AUTO, OCR_ALWAYS, OCR_NEVER };
+
+/*
+ * Pages are drawn for OCR at 300 dpi, Tesseract's best resolution, but
+ * never above this many pixels (an A4 page at 300 dpi has 8.7 million):
+ * a page of hostile size gets fewer dots per inch, not more memory.
+ */
+#define OCR_DPI 300
+#define OCR_MAX_PIXELS ((size_t)36 << 20)
 
 /*
  * rag-chunk starts a new chunk, without overlap, at every page that
@@ -89,6 +108,8 @@ static const struct option longopts[] = {
 	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
 	{ "doc-timeout", required_argument, NULL, OPT_DOC_TIMEOUT },
 	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+	{ "ocr", required_argument, NULL, OPT_OCR },
+	{ "ocr-lang", required_argument, NULL, OPT_OCR_LANG },
 	{ "page-timeout", required_argument, NULL, OPT_PAGE_TIMEOUT },
 	{ "pages", required_argument, NULL, OPT_PAGES },
 	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
@@ -107,7 +128,11 @@ struct opts {
 	double doc_seconds;	/* 0: no limit on a whole document */
 	char *password;
 	struct rag_pdf_options pdf;
-	long documents, pages, ocr, garbled;
+	enum ocr_mode ocr_mode;
+	const char *ocr_lang;
+	struct rag_ocr *ocr;	/* started at the first page that needs it */
+	long documents, pages, ocr_needed, garbled, ocr_done;
+	double ocr_seconds;	/* spent drawing and recognising */
 };
 
 /* Fields of the document record a page record does not carry. */
@@ -385,6 +410,75 @@ add_headings(json_t *out, const struct rag_pdf_page *page)
 	rag_heading_path_release(&path);
 }
 
+static double
+seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) +
+	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static bool
+wants_ocr(const struct opts *o, const struct rag_pdf_page *page)
+{
+	return o->ocr_mode == OCR_ALWAYS || (o->ocr_mode == OCR_AUTO &&
+	    (page->needs_ocr || page->garbled));
+}
+
+/*
+ * Replaces the page's text with what OCR reads on it, within what is
+ * left of the page's time limit (t0 is when the page started).  Returns
+ * 0, or -1 with err set: RAG_EXIT_FAILED for this page alone,
+ * RAG_EXIT_FATAL when Tesseract cannot start.
+ */
+static int
+ocr_page(struct opts *o, struct rag_pdf *pdf, struct rag_pdf_page *page,
+    const struct timespec *t0, int *confidence, struct rag_error *err)
+{
+	struct rag_pdf_image im = { 0, 0, 0, 0, NULL };
+	double limit = o->pdf.page_seconds, left = 0;
+	struct timespec t1;
+	int rc;
+
+	if (o->ocr == NULL) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if ((o->ocr = rag_ocr_new(o->ocr_lang, err)) == NULL)
+			return -1;
+		rag_debug("Tesseract (%s%s) started in %.2f s", o->ocr_lang,
+		    rag_ocr_has_osd(o->ocr) ? ", orientation detection" : "",
+		    seconds_since(&t1));
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (limit > 0 && (left = limit - seconds_since(t0)) <= 0)
+		goto late;
+	if (rag_pdf_page_draw(pdf, page->number, OCR_DPI, OCR_MAX_PIXELS,
+	    left, &im, err) != 0)
+		return -1;
+	if (limit > 0 && (left = limit - seconds_since(t0)) <= 0)
+		goto late;
+	rag_buf_reset(&page->text);
+	rc = rag_ocr_image(o->ocr, im.pixels, im.width, im.height, im.stride,
+	    im.dpi, left, &page->text, confidence, err);
+	rag_pdf_image_release(&im);
+	o->ocr_seconds += seconds_since(&t1);
+	if (rc != 0 && limit > 0 && seconds_since(t0) >= limit)
+		goto late;
+	if (rc != 0) {
+		rag_error_prefix(err, "page %d", page->number);
+		return -1;
+	}
+	page->needs_ocr = page->garbled = false;
+	o->ocr_done++;
+	return 0;
+late:
+	rag_pdf_image_release(&im);
+	rag_buf_reset(&page->text);
+	return rag_error_set(err, RAG_EXIT_FAILED, "page %d: exceeded the "
+	    "%g s page time limit (OCR included)", page->number, limit);
+}
+
 static int
 parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 {
@@ -405,6 +499,7 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	int nbad = 0, *bad_pages = NULL;
 	const char *section, *lang;
 	struct timespec t0;
+	bool fatal = false;
 
 	if (strcmp(type, "document") != 0 && strcmp(type, "shard") != 0) {
 		rag_stream_emit(s, rec);	/* not ours: pass it on */
@@ -453,9 +548,11 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	bad_pages = rag_xcalloc((size_t)(last - first + 1), sizeof(int));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rag_pdf_page_init(&page);
-	for (int n = first; n <= last; n++) {
+	for (int n = first; n <= last && !fatal; n++) {
 		struct rag_error perr = RAG_ERROR_INIT;
-		struct timespec now;
+		struct timespec now, tp;
+		bool ocred = false;
+		int conf = 0;
 		json_t *out;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -473,7 +570,20 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 			break;
 		}
 
-		if (rag_pdf_page_text(pdf, n, &page, &perr) != 0) {
+		clock_gettime(CLOCK_MONOTONIC, &tp);
+		if (rag_pdf_page_text(pdf, n, &page, &perr) == 0 &&
+		    wants_ocr(o, &page)) {
+			if (ocr_page(o, pdf, &page, &tp, &conf, &perr) == 0)
+				ocred = true;
+			else if (perr.code != RAG_EXIT_FAILED) {
+				/* Tesseract cannot start: no page will do */
+				*err = perr;
+				rc = -1;
+				fatal = true;
+				break;
+			}
+		}
+		if (perr.code != 0) {
 			json_t *in = json_deep_copy(rec);
 			rag_error_prefix(&perr, "%s", po.name);
 			json_object_del(in, "password");
@@ -486,7 +596,7 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 			rag_warn("%s: page %d: %s", po.name, n, page.warning);
 		if (page.needs_ocr) {
 			ocr_pages[nocr++] = n;
-			o->ocr++;
+			o->ocr_needed++;
 		}
 		if (page.garbled) {
 			bad_pages[nbad++] = n;
@@ -503,6 +613,11 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 			add_headings(out, &page);
 		json_object_set_new(out, "text", json_stringn(page.text.data ?
 		    page.text.data : "", page.text.len));
+		if (ocred) {
+			json_object_set_new(out, "ocr", json_true());
+			json_object_set_new(out, "ocr_confidence",
+			    json_integer(conf));
+		}
 		if (page.needs_ocr)
 			json_object_set_new(out, "needs_ocr", json_true());
 		if (page.garbled)
@@ -519,6 +634,8 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 		rag_progress("%s: page %d of %d", po.name, n, last);
 	}
 	rag_pdf_page_release(&page);
+	if (fatal)
+		goto out;
 	page_ranges(&ocr, ocr_pages, nocr);
 	if (nocr > 0)
 		rag_warn("%s: %d of %d pages have no text layer (probably "
@@ -583,6 +700,7 @@ main(int argc, char **argv)
 	o.pdf.max_memory = 1ULL << 30;
 	o.pdf.page_seconds = 60;
 	o.doc_seconds = 1800;
+	o.ocr_lang = "eng";
 	rag_log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, RAG_OPT_COMMON_SHORT, longopts,
 	    NULL)) != -1) {
@@ -635,9 +753,27 @@ main(int argc, char **argv)
 				    "like 600 or 30m (0: never), not '%s'", optarg);
 			o.doc_seconds = secs;
 			break;
+		case OPT_OCR:
+			if (strcmp(optarg, "auto") == 0)
+				o.ocr_mode = OCR_AUTO;
+			else if (strcmp(optarg, "always") == 0)
+				o.ocr_mode = OCR_ALWAYS;
+			else if (strcmp(optarg, "never") == 0)
+				o.ocr_mode = OCR_NEVER;
+			else
+				rag_usage_error("--ocr takes auto, always or "
+				    "never, not '%s'", optarg);
+			break;
+		case OPT_OCR_LANG: o.ocr_lang = optarg; break;
 		case RAG_OPT_DLQ: so.dlq_path = optarg; break;
 		default: rag_usage_hint();
 		}
+	}
+	if (o.ocr_mode != OCR_NEVER && !o.plan) {
+		struct rag_error err = RAG_ERROR_INIT;
+
+		if (rag_ocr_check_langs(o.ocr_lang, &err) != 0)
+			rag_usage_error("--ocr-lang: %s", err.msg);
 	}
 	s = rag_stream_new(&so);
 	status = rag_stream_run(s, argv + optind, argc - optind, parse_one, &o);
@@ -648,9 +784,14 @@ main(int argc, char **argv)
 		    rag_stream_failures(s) ? ", some records failed" : "");
 	else
 		rag_info("%ld document%s, %ld pages%s%s", o.documents,
-	    o.documents == 1 ? "" : "s", o.pages,
-	    o.ocr || o.garbled ? " (some need OCR)" : "",
-	    rag_stream_failures(s) ? ", some records failed" : "");
+		    o.documents == 1 ? "" : "s", o.pages,
+		    o.ocr_needed || o.garbled ? " (some need OCR)" : "",
+		    rag_stream_failures(s) ? ", some records failed" : "");
+	if (o.ocr_done > 0)
+		rag_info("OCR read %ld page%s in %.1f s (%.2f s a page)",
+		    o.ocr_done, o.ocr_done == 1 ? "" : "s", o.ocr_seconds,
+		    o.ocr_seconds / (double)o.ocr_done);
+	rag_ocr_free(o.ocr);
 	rag_stream_free(s);
 	free(o.password);
 	return rag_finish_stdout(status);

@@ -28,6 +28,9 @@ _rag()
 	--stage)
 		mapfile -t COMPREPLY < <(compgen -W 'upload parse chunk embed index' -- "$cur")
 		return ;;
+	--ocr)
+		mapfile -t COMPREPLY < <(compgen -W 'auto always never' -- "$cur")
+		return ;;
 	--check)
 		mapfile -t COMPREPLY < <(compgen -W 'report retry refuse off' -- "$cur")
 		return ;;

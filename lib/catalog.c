@@ -136,7 +136,8 @@ rag_catalog_meta(const json_t *rec)
 		"collection", "request_id", "text", "page", "page_label",
 		"chunk_id", "seq", "page_start", "page_end", "tokens",
 		"embedding", "model", "needs_ocr", "shard", "section",
-		"password", "lang", "garbled", "tables", NULL };
+		"password", "lang", "garbled", "ocr", "ocr_confidence",
+		"headings", "tables", NULL };
 	json_t *meta = json_object(), *v;
 	const char *key;
 

@@ -137,4 +137,30 @@ void rag_pdf_page_release(struct rag_pdf_page *p);
 int rag_pdf_page_text(struct rag_pdf *pdf, int number,
     struct rag_pdf_page *out, struct rag_error *err);
 
+/*
+ * A page drawn in 8-bit gray, one byte a pixel, 0 black and 255 white,
+ * height rows of stride bytes; pixels belong to the image.
+ */
+struct rag_pdf_image {
+	int width, height;
+	int dpi;		/* the resolution it was drawn at */
+	size_t stride;
+	unsigned char *pixels;
+};
+
+/* Frees im's pixels and empties it; an empty image is fine. */
+void rag_pdf_image_release(struct rag_pdf_image *im);
+
+/*
+ * Draws page number (1-based) into out in gray at dpi dots per inch,
+ * or at the highest resolution below that which keeps the image within
+ * max_pixels pixels (0: no cap), so that a page of hostile size cannot
+ * exhaust memory.  The drawing stops after seconds (0: the document's
+ * page_seconds).  Returns 0, or -1 with err set (code RAG_EXIT_FAILED)
+ * and out empty, with messages as rag_pdf_page_text's.
+ */
+int rag_pdf_page_draw(struct rag_pdf *pdf, int number, int dpi,
+    size_t max_pixels, double seconds, struct rag_pdf_image *out,
+    struct rag_error *err);
+
 #endif

@@ -17,6 +17,9 @@ PACKAGES="$PACKAGES libarchive-dev libssl-dev libutf8proc-dev libstemmer-dev lib
 PACKAGES="$PACKAGES libjbig2dec0-dev libopenjp2-7-dev libgumbo-dev libmujs-dev"
 PACKAGES="$PACKAGES libjpeg-dev zlib1g-dev libharfbuzz-dev libfreetype-dev"
 PACKAGES="$PACKAGES libfribidi-dev"
+# OCR of scanned pages (rag-parse --ocr): Tesseract, its English model and
+# its orientation and script detection
+PACKAGES="$PACKAGES libtesseract-dev tesseract-ocr-eng tesseract-ocr-osd"
 # database: the server the tests run, and its headers for building pgvector
 # and rag's own extension (ext/rag_bm25); PgBouncer, which keeps the
 # embedded cluster's backends warm between tools
@@ -25,6 +28,7 @@ PACKAGES="$PACKAGES pgbouncer"
 # tests: runners, checkers, and the clients the tests drive
 PACKAGES="$PACKAGES bats bats-assert bats-support jq mandoc valgrind parallel"
 PACKAGES="$PACKAGES python3-swift s3cmd awscli mupdf-tools poppler-utils"
+PACKAGES="$PACKAGES tesseract-ocr"
 PACKAGES="$PACKAGES curl procps python3 time zip zstd strace git"
 
 # pgvector is built from Debian's own source package in trixie, because

@@ -8,7 +8,7 @@ setup_file() {
 	P=$BATS_FILE_TMPDIR/pages
 	mkdir -p "$P"
 	for f in sf-004-pdflatex-4-pages pm-simple1 mu-scanned-form-8pages; do
-		rag-upload -q "$PDFS/$f.pdf" | rag-parse -q >"$P/$f.jsonl"
+		rag-upload -q "$PDFS/$f.pdf" | rag-parse -q --ocr never >"$P/$f.jsonl"
 	done
 }
 

@@ -171,8 +171,8 @@ assert_no_secret() {
 	[[ "$stderr" == *"try 'rag-parse --help'"* ]]
 }
 
-@test "a scanned PDF gives pages with needs_ocr true and a warning on stderr" {
-	run -0 --separate-stderr rag-parse <<<"$(doc mu-scanned-form-8pages)"
+@test "--ocr never: a scanned PDF gives pages with needs_ocr true and a warning on stderr" {
+	run -0 --separate-stderr rag-parse --ocr never <<<"$(doc mu-scanned-form-8pages)"
 	[ "$(jq -s length <<<"$output")" -eq 8 ]
 	[ "$(jq -s '[.[] | .needs_ocr == true and .text == ""] | all' <<<"$output")" = true ]
 	[[ "$stderr" == *"mu-scanned-form-8pages.pdf: 8 of 8 pages have no text layer"*"need OCR: pages 1-8"* ]]
@@ -184,9 +184,9 @@ local_doc() {
 	jq -cn --arg s "$1" '{type: "document", source: $s}'
 }
 
-@test "a PDF whose fonts have no Unicode values: pages flagged garbled, one warning naming them" {
+@test "--ocr never: a PDF whose fonts have no Unicode values: pages flagged garbled, one warning naming them" {
 	pdf=$PDFS/pdfjs-tamreview-garbled-encoding.pdf
-	run -0 --separate-stderr rag-parse <<<"$(local_doc "$pdf")"
+	run -0 --separate-stderr rag-parse --ocr never <<<"$(local_doc "$pdf")"
 	[ "$(jq -s length <<<"$output")" -eq 23 ]
 	[ "$(jq -r 'select(.garbled == true) | .page' <<<"$output" | tr '\n' ' ')" = \
 		"$(seq -s ' ' 2 22) " ]
@@ -196,7 +196,7 @@ local_doc() {
 	[[ "$stderr" == *"rag-parse: $pdf: the text layer of 21 of 23 pages is not readable text"*"OCR them: pages 2-22"* ]]
 	[[ "$stderr" == *"(some need OCR)"* ]]
 	# a shard names only its own pages
-	run -0 --separate-stderr rag-parse --pages 20-23 <<<"$(local_doc "$pdf")"
+	run -0 --separate-stderr rag-parse --ocr never --pages 20-23 <<<"$(local_doc "$pdf")"
 	[[ "$stderr" == *"the text layer of 3 of 4 pages is not readable text"*"pages 20-22"* ]]
 }
 

@@ -92,11 +92,13 @@ jobs_of() {
 	assert_output $'parse\nupload'
 }
 
-# The shared PDFs MANIFEST.tsv says cannot be indexed, by kind, as in
-# pipeline.bats: unreadable, encrypted, scanned; the rest are indexable.
+# The shared PDFs by kind, from MANIFEST.tsv, as in pipeline.bats:
+# unreadable, encrypted, wordless (a lone 6x6-pixel image) cannot be
+# indexed; scanned ones are, from their OCR text; the rest are indexable.
 manifest_kind() {
 	awk -F'\t' -v f="$1" 'NR > 1 && $1 == f {
 		print $2 ~ /^ERR/ ? "unreadable" : $4 ~ /needs-user-password/ ? "encrypted" : \
+		    $4 ~ /image-only/ ? "wordless" : \
 		    $4 ~ /no-text-layer/ ? "scanned" : "indexable" }' "$PDFS/MANIFEST.tsv"
 }
 
@@ -119,12 +121,13 @@ manifest_kind() {
 		c=$(sql "SELECT count(*) FROM chunks c JOIN tenants t USING (tenant_id)
 			WHERE t.name = 't_corpus' AND c.doc_id = '$(sha256sum "$f" | cut -d' ' -f1)'")
 		case $kind in
-		indexable) [ -z "$why" ] && [ "$c" -gt 0 ] || fail "$f: $c chunks, $why"
+		indexable|scanned) [ -z "$why" ] && [ "$c" -gt 0 ] || fail "$f: $c chunks, $why"
 			indexed=$((indexed + 1)) ;;
 		unreadable) [[ "$why" =~ ^parse:\ \'$f\'\ (is\ damaged|has\ no\ pages\ MuPDF\ can\ read) ]] ||
 			fail "$f: $why" ;;
 		encrypted) [[ "$why" == "parse: '$f' is encrypted: give its password"* ]] || fail "$f: $why" ;;
-		scanned) [[ "$why" == "chunk: '$f' has no text to index: "*"need OCR" ]] || fail "$f: $why" ;;
+		wordless) [ "$why" = "chunk: '$f' has no text to index: OCR found no words on its 1 page" ] ||
+			fail "$f: $why" ;;
 		*) fail "$f is not in the manifest" ;;
 		esac
 	done
