@@ -470,6 +470,8 @@ ocr_page(struct opts *o, struct rag_pdf *pdf, struct rag_pdf_page *page,
 		return -1;
 	}
 	page->needs_ocr = page->garbled = false;
+	/* OCR text is lines, without the geometry tables are found in */
+	page->tables = 0;
 	o->ocr_done++;
 	return 0;
 late:
