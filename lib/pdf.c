@@ -1438,6 +1438,33 @@ row_rtl(struct rag_buf *b, const struct line *v, int n)
 }
 
 static bool is_space(int c);
+static bool is_unreadable(int c);
+
+/*
+ * The counts of a page's characters MuPDF found, spaces not counted, and
+ * of those of them that are not text, before clean-up drops them.
+ */
+struct tally {
+	size_t *solid, *unreadable;
+	int *sizes;		/* by size in SIZE_STEPS, or NULL */
+};
+
+static inline void
+tally_char(const struct tally *t, const fz_stext_char *ch)
+{
+	int q;
+
+	if (is_space(ch->c))
+		return;
+	(*t->solid)++;
+	if (is_unreadable(ch->c))
+		(*t->unreadable)++;
+	if (t->sizes == NULL)
+		return;
+	q = (int)(ch->size * SIZE_STEPS + 0.5f);
+	if (q > 0 && q < SIZE_BINS)
+		t->sizes[q]++;
+}
 
 /* The page's fonts as they matter to headings: is the last one bold? */
 struct fonts {
@@ -1957,19 +1984,24 @@ ruled_between(const struct rules *rules, float x0, float x1, float y)
  */
 static void
 line_pieces(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
-    const struct rules *rules)
+    const struct rules *rules, const struct tally *tally)
 {
 	fz_stext_char *ch, *first = NULL, *last = NULL;
 	float right, left, size;
 	int start = pt->n, dots = 0;
-	bool leader = false, spaced = false;
+	bool leader = false, spaced = false, rtl = false;
 	/* (each gap is checked against every vertical ruling) */
 	bool ruled = rules->vertical > 0 && rules->vertical <= 512;
 
 	for (ch = line->first_char; ch != NULL; ch = ch->next) {
+		tally_char(tally, ch);
+		if (rtl)
+			continue;
 		if (ch->c >= 0x590 && rag_bidi_is_rtl(ch->c)) {
 			pt->n = start;
-			return;
+			first = NULL;
+			rtl = true;
+			continue;
 		}
 		/* MuPDF made all white space ' ' (no PRESERVE_WHITESPACE) */
 		if (ch->c == ' ') {
@@ -2279,51 +2311,30 @@ is_unreadable(int c)
 }
 
 /*
- * Counts the characters of a line MuPDF found, spaces not counted, and
- * those of them that are not text, before clean-up drops them.
- */
-static void
-count_line(fz_stext_line *l, size_t *solid, size_t *unreadable, int *sizes)
-{
-	fz_stext_char *ch;
-	int q;
-
-	for (ch = l->first_char; ch != NULL; ch = ch->next) {
-		if (is_space(ch->c))
-			continue;
-		(*solid)++;
-		if (is_unreadable(ch->c))
-			(*unreadable)++;
-		if (sizes == NULL)
-			continue;
-		q = (int)(ch->size * SIZE_STEPS + 0.5f);
-		if (q > 0 && q < SIZE_BINS)
-			sizes[q]++;
-	}
-}
-
-/*
- * Counts a text block's characters (count_line) and cuts its horizontal
- * left-to-right lines into pieces for the tables (table.h), line by line:
- * a line's characters are still in the cache for the second look, which
- * after a pass over a long page they would not be.  Right-to-left and
+ * Counts a text block's characters (tally_char) and cuts its horizontal
+ * left-to-right lines into pieces for the tables (table.h), in one pass
+ * over them: the characters of a page are a linked list too long for the
+ * cache, and a second pass would cost as much again.  Right-to-left and
  * vertical text is shaped as if there were no tables.
  */
 static void
 survey_block(fz_context *ctx, fz_stext_block *block, struct page_tables *pt,
-    const struct rules *rules, size_t *solid, size_t *unreadable,
-    int *sizes)
+    const struct rules *rules, const struct tally *tally)
 {
 	fz_stext_line *l;
+	fz_stext_char *ch;
 
 	pt->block++;
 	pt->block_lines = 0;
 	for (l = block->u.t.first_line; l != NULL; l = l->next)
 		pt->block_lines++;
 	for (l = block->u.t.first_line; l != NULL; l = l->next) {
-		count_line(l, solid, unreadable, sizes);
-		if (l->wmode == 0 && fabsf(l->dir.y) < 0.01f && l->dir.x > 0)
-			line_pieces(ctx, pt, l, rules);
+		if (l->wmode == 0 && fabsf(l->dir.y) < 0.01f && l->dir.x > 0) {
+			line_pieces(ctx, pt, l, rules, tally);
+			continue;
+		}
+		for (ch = l->first_char; ch != NULL; ch = ch->next)
+			tally_char(tally, ch);
 	}
 }
 
@@ -2354,14 +2365,15 @@ shape_page(fz_context *ctx, struct rag_pdf_page *out, fz_stext_page *st,
 	int sizes[SIZE_BINS] = { 0 };
 	struct fonts f = { ctx, NULL, false, 0 };
 	struct page_tables pt;
+	struct tally tally = { &found, &out->unreadable,
+		headings ? sizes : NULL };
 
 	memset(&pt, 0, sizeof(pt));
 	for (b = st->first_block; b != NULL; b = b->next) {
 		if (b->type == FZ_STEXT_BLOCK_IMAGE)
 			out->images++;
 		else if (b->type == FZ_STEXT_BLOCK_TEXT)
-			survey_block(ctx, b, &pt, rules, &found,
-			    &out->unreadable, headings ? sizes : NULL);
+			survey_block(ctx, b, &pt, rules, &tally);
 	}
 	f.body = headings ? body_size(sizes) : 0;
 	find_tables(rules, &pt);
