@@ -21,15 +21,16 @@ static const char help[] =
     "write \"chunk\" records: text cut on paragraphs, then sentences, then\n"
     "words (then characters, for runs without spaces), packed into chunks of\n"
     "at most --max-tokens tokens, each repeating about --overlap tokens of\n"
-    "the one before.  Every chunk says which pages it came from\n"
-    "(page_start, page_end) and has a chunk_id derived from the document\n"
-    "and where the chunk starts, so a re-run gives the same ids, and the\n"
-    "section (from the PDF's outline, or else the path of the headings\n"
-    "rag-parse found, in effect where it starts) and language (\"lang\") of\n"
-    "the page it starts on.  Chunks span pages but never the start of a\n"
-    "group of 5 (pages 1, 6, 11, ...), so that shards of whole groups\n"
-    "(rag-parse --plan) give exactly the chunks of a whole run; a heading\n"
-    "path starts afresh there too.\n"
+    "the one before.  A table (Markdown rows from rag-parse) too long for a\n"
+    "chunk is cut between rows, each piece starting with its header.  Every\n"
+    "chunk says which pages it came from (page_start, page_end) and has a\n"
+    "chunk_id derived from the document and where the chunk starts, so a\n"
+    "re-run gives the same ids, and the section (from the PDF's outline, or\n"
+    "else the path of the headings rag-parse found, in effect where it\n"
+    "starts) and language (\"lang\") of the page it starts on.  Chunks\n"
+    "span pages but never the start of a group of 5 (pages 1, 6, 11, ...),\n"
+    "so that shards of whole groups (rag-parse --plan) give exactly the\n"
+    "chunks of a whole run; a heading path starts afresh there too.\n"
     "\n"
     "Tokens are counted by an approximation of OpenAI's cl100k_base\n"
     "(within about 4% on English text; see rag-chunk(1)).\n"
@@ -62,7 +63,7 @@ static const struct option longopts[] = {
 /* Page fields that describe one page, not the chunk's document. */
 static const char *const page_only[] = { "type", "page", "page_label",
 	"text", "needs_ocr", "garbled", "ocr", "ocr_confidence", "section",
-	"headings", "lang", NULL };
+	"headings", "lang", "tables", NULL };
 
 /*
  * A chunk never crosses the start of a group of GROUP_PAGES pages (pages

@@ -39,11 +39,12 @@ static const char help[] =
     "flagged \"needs_ocr\" or \"garbled\" and reported.  Right-to-left text\n"
     "(Arabic, Hebrew) comes out in logical order.  Without an outline, the\n"
     "page's headings (told by font size and weight) are its \"headings\"\n"
-    "and their path its \"section\".  Each page's language, guessed from its\n"
-    "text, is its \"lang\" (an ISO 639 code).  A \"shard\" record (or\n"
-    "--pages) parses only its page range.  With --plan, nothing is parsed:\n"
-    "each document becomes \"shard\" records of --shard-pages pages, to\n"
-    "fan out:\n"
+    "and their path its \"section\".  Tables (rows of aligned cells) come\n"
+    "out as Markdown rows, one paragraph each, counted in \"tables\".  Each\n"
+    "page's language, guessed from its text, is its \"lang\" (an ISO 639\n"
+    "code).  A \"shard\" record (or --pages) parses only its page range.\n"
+    "With --plan, nothing is parsed: each document becomes \"shard\"\n"
+    "records of --shard-pages pages, to fan out:\n"
     "  rag-upload big.pdf | rag-parse --plan |\n"
     "    parallel --pipe -N1 'rag-parse | rag-chunk | rag-embed | rag-index'\n"
     "\n"
@@ -469,6 +470,8 @@ ocr_page(struct opts *o, struct rag_pdf *pdf, struct rag_pdf_page *page,
 		return -1;
 	}
 	page->needs_ocr = page->garbled = false;
+	/* OCR text is lines, without the geometry tables are found in */
+	page->tables = 0;
 	o->ocr_done++;
 	return 0;
 late:
@@ -621,6 +624,9 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 			json_object_set_new(out, "needs_ocr", json_true());
 		if (page.garbled)
 			json_object_set_new(out, "garbled", json_true());
+		if (page.tables > 0)
+			json_object_set_new(out, "tables",
+			    json_integer(page.tables));
 		if ((lang = rag_lang_guess(page.text.data != NULL ?
 		    page.text.data : "", page.text.len)) != NULL)
 			json_object_set_new(out, "lang", json_string(lang));

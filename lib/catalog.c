@@ -137,7 +137,7 @@ rag_catalog_meta(const json_t *rec)
 		"chunk_id", "seq", "page_start", "page_end", "tokens",
 		"embedding", "model", "needs_ocr", "shard", "section",
 		"password", "lang", "garbled", "ocr", "ocr_confidence",
-		"headings", NULL };
+		"headings", "tables", NULL };
 	json_t *meta = json_object(), *v;
 	const char *key;
 

@@ -527,6 +527,19 @@ emit(struct rag_chunker *ck)
 	return ck->fn(&c, ck->arg, ck->err) != 0 ? -1 : 0;
 }
 
+/* Is s[i] inside a table row of s[0, n), after its first byte? */
+static bool
+in_table_row(const char *s, size_t n, size_t i)
+{
+	size_t a = i, z = i;
+
+	while (a > 0 && s[a - 1] != '\n')
+		a--;
+	while (z < n && s[z] != '\n')
+		z++;
+	return a < i && s[a] == '|' && s[z - 1] == '|';
+}
+
 /*
  * Emits the chunk and starts the next one with its overlap, which may cost
  * at most budget units.
@@ -541,6 +554,15 @@ flush(struct rag_chunker *ck, long long budget)
 	if (budget > (long long)ck->ov_u)
 		budget = (long long)ck->ov_u;
 	t = overlap_start(ck, ck->text.data, ck->text.len, budget, &tcost);
+	if (t < ck->text.len && in_table_row(ck->text.data, ck->text.len, t)) {
+		/* Whole rows of a table, or none. */
+		while (t < ck->text.len && ck->text.data[t++] != '\n')
+			;
+		while (t < ck->text.len &&
+		    is_ws((unsigned char)ck->text.data[t]))
+			t++;
+		tcost = units(ck->text.data + t, ck->text.len - t);
+	}
 	if (t >= ck->text.len) {
 		clear_chunk(ck);
 		return 0;
@@ -977,14 +999,108 @@ put_sentences(struct rag_chunker *ck, const struct sep *first, const char *s,
 	return 0;
 }
 
+/*
+ * The length of a table's header, when s[0, n) is a table as rag-parse
+ * writes one (table.h): a first line "| ... |", then a separator line of
+ * "|", "-", ":" and spaces starting "|---"; else 0.  The header is those
+ * two lines, without the newline after them.
+ */
+static size_t
+table_header(const char *s, size_t n)
+{
+	const char *nl = memchr(s, '\n', n);
+	size_t i;
+
+	if (nl == NULL || s[0] != '|' || nl == s || nl[-1] != '|')
+		return 0;
+	i = (size_t)(nl - s) + 1;
+	if (n - i < 4 || memcmp(s + i, "|---", 4) != 0)
+		return 0;
+	for (; i < n && s[i] != '\n'; i++)
+		if (s[i] != '|' && s[i] != '-' && s[i] != ':' && s[i] != ' ')
+			return 0;
+	return i;
+}
+
+/*
+ * Starts a chunk with a table's header, which stands in for the overlap:
+ * the rows that follow need their column names more than the end of the
+ * chunk before.
+ */
+static void
+start_with_header(struct rag_chunker *ck, const char *h, size_t hlen)
+{
+	clear_chunk(ck);
+	add_mark(ck, 0, ck->page);
+	rag_buf_add(&ck->text, h, hlen);
+	ck->cost = units(h, hlen);
+	ck->ov_len = hlen;
+}
+
+/*
+ * Adds a table too long for one chunk row by row, a row (a line) never
+ * cut unless it alone is too long for a chunk; each chunk that goes on
+ * with the table starts with its header.
+ */
+static int
+put_table(struct rag_chunker *ck, const struct sep *first, const char *s,
+    size_t n, size_t hlen)
+{
+	struct sep sep;
+	size_t i, j, e, c, hc;
+	const char *end;
+
+	/* rows are pieces: trimmed, joined by the white space between */
+	while (hlen > 0 && is_ws((unsigned char)s[hlen - 1]))
+		hlen--;
+	hc = units(s, hlen);
+	if (hc > ck->room_u / 2)
+		return put_sentences(ck, first, s, n);
+	if (put(ck, first, s, hlen, hc) < 0)
+		return -1;
+	for (i = hlen; i < n; i = e) {
+		for (j = i; j < n && is_ws((unsigned char)s[j]); j++)
+			;
+		if (j == n)
+			break;
+		sep.s = s + i;
+		sep.len = j - i;
+		sep.cost = ws_units(sep.s, sep.len);
+		end = memchr(s + j, '\n', n - j);
+		for (e = end != NULL ? (size_t)(end - s) : n; e > j &&
+		    is_ws((unsigned char)s[e - 1]); e--)
+			;
+		c = units_upto(s + j, e - j, ck->room_u);
+		if (c > ck->room_u) {
+			if (put_words(ck, &sep, s + j, e - j) < 0)
+				return -1;
+			continue;
+		}
+		if (cost_with(ck, &sep, s + j, e - j, c) >
+		    (long long)ck->max_u) {
+			if (emit(ck) < 0)
+				return -1;
+			start_with_header(ck, s, hlen);
+			if (cost_with(ck, &sep, s + j, e - j, c) >
+			    (long long)ck->max_u)
+				clear_chunk(ck);
+		}
+		append(ck, &sep, s + j, e - j, cost_with(ck, &sep, s + j,
+		    e - j, c));
+	}
+	return 0;
+}
+
 static int
 put_paragraph(struct rag_chunker *ck, const struct sep *sep, const char *s,
     size_t n)
 {
-	size_t c = units_upto(s, n, ck->room_u);
+	size_t c = units_upto(s, n, ck->room_u), h;
 
 	if (c <= ck->room_u)
 		return put(ck, sep, s, n, c);
+	if ((h = table_header(s, n)) > 0 && h < n)
+		return put_table(ck, sep, s, n, h);
 	return put_sentences(ck, sep, s, n);
 }
 

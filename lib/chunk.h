@@ -65,6 +65,14 @@ size_t rag_tokens_count(const char *text, size_t len);
  * points, never inside a UTF-8 sequence nor before a combining mark.  "Too
  * long" means more than max_tokens - overlap tokens.
  *
+ * A paragraph that is a Markdown table (a first line "| ... |", then a
+ * separator line "|---|...", as rag-parse writes tables) and is too long
+ * is cut into rows (lines) instead: a row is never cut unless it alone is
+ * too long; each chunk that goes on with the table starts with the
+ * table's header (its first two lines) in place of the overlap, and
+ * overlap_len covers it.  An overlap that would start inside a row of a
+ * table starts at the next row instead.
+ *
  * Pieces are packed greedily, in order, while the chunk stays within
  * max_tokens; a piece that is not too long is never cut to fill the rest
  * of a chunk, it starts the next one.  A piece is joined to the previous

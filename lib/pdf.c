@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include "heading.h"
 #include "mem.h"
 #include "pdf.h"
+#include "table.h"
 #include "text.h"
 
 /*
@@ -1436,6 +1438,33 @@ row_rtl(struct rag_buf *b, const struct line *v, int n)
 }
 
 static bool is_space(int c);
+static bool is_unreadable(int c);
+
+/*
+ * The counts of a page's characters MuPDF found, spaces not counted, and
+ * of those of them that are not text, before clean-up drops them.
+ */
+struct tally {
+	size_t *solid, *unreadable;
+	int *sizes;		/* by size in SIZE_STEPS, or NULL */
+};
+
+static inline void
+tally_char(const struct tally *t, const fz_stext_char *ch)
+{
+	int q;
+
+	if (is_space(ch->c))
+		return;
+	(*t->solid)++;
+	if (is_unreadable(ch->c))
+		(*t->unreadable)++;
+	if (t->sizes == NULL)
+		return;
+	q = (int)(ch->size * SIZE_STEPS + 0.5f);
+	if (q > 0 && q < SIZE_BINS)
+		t->sizes[q]++;
+}
 
 /* The page's fonts as they matter to headings: is the last one bold? */
 struct fonts {
@@ -1529,37 +1558,663 @@ check_heading(struct rag_pdf_page *out, struct fonts *f,
 		add_heading(out, level, para->data, para->len);
 }
 
-/* Appends the paragraphs of one text block to the page's text. */
+/*
+ * Rulings
+ * -------
+ * MuPDF 1.21's text device has no use for paths (FZ_STEXT_COLLECT_VECTORS
+ * came later), so a device in front of it hands it everything it takes and
+ * keeps, of the paths, the lines a table is ruled with: strokes along an
+ * axis, and filled rectangles thin enough to be lines.
+ */
+#define MAX_PAGE_RULES 4096	/* more is a drawing, not a table */
+#define RULE_THIN 3.0f		/* points: a filled rectangle this thin */
+#define RULE_MIN 4.0f		/* points: shorter is a tick or a dot */
+
+struct rules {
+	struct rag_table_rule *v;
+	int n, cap;
+	int vertical;		/* how many of them are */
+};
+
 static void
-shape_block(struct rag_pdf_page *out, struct fonts *f, fz_stext_block *block)
+add_rule(struct rules *r, fz_point a, fz_point b)
+{
+	struct rag_table_rule *x;
+	float x0 = fminf(a.x, b.x), x1 = fmaxf(a.x, b.x);
+	float y0 = fminf(a.y, b.y), y1 = fmaxf(a.y, b.y);
+
+	if (fmaxf(x1 - x0, y1 - y0) < RULE_MIN ||
+	    fminf(x1 - x0, y1 - y0) > RULE_THIN || r->n == MAX_PAGE_RULES)
+		return;
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->v = rag_xrealloc(r->v, (size_t)r->cap * sizeof(*r->v));
+	}
+	x = &r->v[r->n++];
+	*x = (struct rag_table_rule){ x0, y0, x1, y1 };
+	if (x1 - x0 >= y1 - y0) {
+		x->y0 = x->y1 = (y0 + y1) / 2;
+	} else {
+		x->x0 = x->x1 = (x0 + x1) / 2;
+		r->vertical++;
+	}
+}
+
+/* A path being walked: its points in page space. */
+struct walk {
+	struct rules *rules;
+	fz_matrix ctm;
+	bool fill;
+	fz_point start, cur;
+	fz_rect box;		/* of the subpath, when filled */
+	bool open, curved;
+};
+
+static void
+end_subpath(struct walk *w)
+{
+	if (w->fill && w->open && !w->curved)
+		add_rule(w->rules, fz_make_point(w->box.x0, w->box.y0),
+		    fz_make_point(w->box.x1, w->box.y1));
+	w->open = w->curved = false;
+}
+
+static void
+walk_moveto(fz_context *ctx, void *arg, float x, float y)
+{
+	struct walk *w = arg;
+
+	(void)ctx;
+	end_subpath(w);
+	w->start = w->cur = fz_transform_point_xy(x, y, w->ctm);
+	w->box = fz_make_rect(w->cur.x, w->cur.y, w->cur.x, w->cur.y);
+	w->open = true;
+}
+
+static void
+walk_lineto(fz_context *ctx, void *arg, float x, float y)
+{
+	struct walk *w = arg;
+	fz_point p = fz_transform_point_xy(x, y, w->ctm);
+
+	(void)ctx;
+	if (!w->fill)
+		add_rule(w->rules, w->cur, p);
+	w->box = fz_include_point_in_rect(w->box, p);
+	w->cur = p;
+}
+
+static void
+walk_curveto(fz_context *ctx, void *arg, float x1, float y1, float x2,
+    float y2, float x3, float y3)
+{
+	struct walk *w = arg;
+
+	(void)ctx;
+	(void)x1;
+	(void)y1;
+	(void)x2;
+	(void)y2;
+	w->cur = fz_transform_point_xy(x3, y3, w->ctm);
+	w->curved = true;
+}
+
+static void
+walk_closepath(fz_context *ctx, void *arg)
+{
+	struct walk *w = arg;
+
+	(void)ctx;
+	if (!w->fill)
+		add_rule(w->rules, w->cur, w->start);
+	w->cur = w->start;
+}
+
+static void
+walk_rectto(fz_context *ctx, void *arg, float x0, float y0, float x1,
+    float y1)
+{
+	struct walk *w = arg;
+	fz_point a = fz_transform_point_xy(x0, y0, w->ctm);
+	fz_point b = fz_transform_point_xy(x1, y0, w->ctm);
+	fz_point c = fz_transform_point_xy(x1, y1, w->ctm);
+	fz_point d = fz_transform_point_xy(x0, y1, w->ctm);
+
+	(void)ctx;
+	end_subpath(w);
+	if (w->fill) {
+		fz_rect r = fz_make_rect(a.x, a.y, a.x, a.y);
+
+		r = fz_include_point_in_rect(r, b);
+		r = fz_include_point_in_rect(r, c);
+		r = fz_include_point_in_rect(r, d);
+		add_rule(w->rules, fz_make_point(r.x0, r.y0),
+		    fz_make_point(r.x1, r.y1));
+	} else {
+		add_rule(w->rules, a, b);
+		add_rule(w->rules, b, c);
+		add_rule(w->rules, c, d);
+		add_rule(w->rules, d, a);
+	}
+	w->start = w->cur = a;
+}
+
+static void
+walk_path(fz_context *ctx, struct rules *rules, const fz_path *path,
+    fz_matrix ctm, bool fill)
+{
+	static const fz_path_walker walker = { walk_moveto, walk_lineto,
+		walk_curveto, walk_closepath, NULL, NULL, NULL, walk_rectto };
+	struct walk w;
+
+	if (rules->n == MAX_PAGE_RULES)
+		return;
+	memset(&w, 0, sizeof(w));
+	w.rules = rules;
+	w.ctm = ctm;
+	w.fill = fill;
+	fz_walk_path(ctx, path, &walker, &w);
+	end_subpath(&w);
+}
+
+/* The device in front of the text device. */
+struct rule_device {
+	fz_device super;
+	fz_device *inner;
+	struct rules *rules;
+};
+
+#define INNER(dev) (((struct rule_device *)(dev))->inner)
+
+static void
+rd_fill_path(fz_context *ctx, fz_device *dev, const fz_path *path,
+    int even_odd, fz_matrix ctm, fz_colorspace *cs, const float *color,
+    float alpha, fz_color_params cp)
+{
+	(void)even_odd;
+	(void)cs;
+	(void)color;
+	(void)alpha;
+	(void)cp;
+	walk_path(ctx, ((struct rule_device *)dev)->rules, path, ctm, true);
+}
+
+static void
+rd_stroke_path(fz_context *ctx, fz_device *dev, const fz_path *path,
+    const fz_stroke_state *ss, fz_matrix ctm, fz_colorspace *cs,
+    const float *color, float alpha, fz_color_params cp)
+{
+	(void)ss;
+	(void)cs;
+	(void)color;
+	(void)alpha;
+	(void)cp;
+	walk_path(ctx, ((struct rule_device *)dev)->rules, path, ctm, false);
+}
+
+static void
+rd_fill_text(fz_context *ctx, fz_device *dev, const fz_text *text,
+    fz_matrix ctm, fz_colorspace *cs, const float *color, float alpha,
+    fz_color_params cp)
+{
+	fz_fill_text(ctx, INNER(dev), text, ctm, cs, color, alpha, cp);
+}
+
+static void
+rd_stroke_text(fz_context *ctx, fz_device *dev, const fz_text *text,
+    const fz_stroke_state *ss, fz_matrix ctm, fz_colorspace *cs,
+    const float *color, float alpha, fz_color_params cp)
+{
+	fz_stroke_text(ctx, INNER(dev), text, ss, ctm, cs, color, alpha, cp);
+}
+
+static void
+rd_clip_text(fz_context *ctx, fz_device *dev, const fz_text *text,
+    fz_matrix ctm, fz_rect scissor)
+{
+	fz_clip_text(ctx, INNER(dev), text, ctm, scissor);
+}
+
+static void
+rd_clip_stroke_text(fz_context *ctx, fz_device *dev, const fz_text *text,
+    const fz_stroke_state *ss, fz_matrix ctm, fz_rect scissor)
+{
+	fz_clip_stroke_text(ctx, INNER(dev), text, ss, ctm, scissor);
+}
+
+static void
+rd_ignore_text(fz_context *ctx, fz_device *dev, const fz_text *text,
+    fz_matrix ctm)
+{
+	fz_ignore_text(ctx, INNER(dev), text, ctm);
+}
+
+static void
+rd_fill_shade(fz_context *ctx, fz_device *dev, fz_shade *shd, fz_matrix ctm,
+    float alpha, fz_color_params cp)
+{
+	fz_fill_shade(ctx, INNER(dev), shd, ctm, alpha, cp);
+}
+
+static void
+rd_fill_image(fz_context *ctx, fz_device *dev, fz_image *img, fz_matrix ctm,
+    float alpha, fz_color_params cp)
+{
+	fz_fill_image(ctx, INNER(dev), img, ctm, alpha, cp);
+}
+
+static void
+rd_fill_image_mask(fz_context *ctx, fz_device *dev, fz_image *img,
+    fz_matrix ctm, fz_colorspace *cs, const float *color, float alpha,
+    fz_color_params cp)
+{
+	fz_fill_image_mask(ctx, INNER(dev), img, ctm, cs, color, alpha, cp);
+}
+
+static void
+rd_close(fz_context *ctx, fz_device *dev)
+{
+	fz_close_device(ctx, INNER(dev));
+}
+
+static void
+rd_drop(fz_context *ctx, fz_device *dev)
+{
+	fz_drop_device(ctx, INNER(dev));
+}
+
+/*
+ * True when the text device takes only what the rule device passes on;
+ * a MuPDF whose text device takes more is run without rulings.
+ */
+static bool
+forwardable(const fz_device *d)
+{
+	return d->fill_path == NULL && d->stroke_path == NULL &&
+	    d->clip_path == NULL && d->clip_stroke_path == NULL &&
+	    d->clip_image_mask == NULL && d->pop_clip == NULL &&
+	    d->begin_mask == NULL && d->end_mask == NULL &&
+	    d->begin_group == NULL && d->end_group == NULL &&
+	    d->begin_tile == NULL && d->end_tile == NULL &&
+	    d->render_flags == NULL && d->set_default_colorspaces == NULL &&
+	    d->begin_layer == NULL && d->end_layer == NULL;
+}
+
+/*
+ * A device that passes what inner (forwardable) takes to it and collects
+ * the rulings into rules; it owns inner once made.  Throws as MuPDF does,
+ * inner still the caller's then.
+ */
+static fz_device *
+new_rule_device(fz_context *ctx, fz_device *inner, struct rules *rules)
+{
+	struct rule_device *d = fz_new_derived_device(ctx, struct rule_device);
+
+	d->inner = inner;
+	d->rules = rules;
+	d->super.hints = inner->hints;
+	d->super.flags = inner->flags;
+	d->super.close_device = rd_close;
+	d->super.drop_device = rd_drop;
+	d->super.fill_path = rd_fill_path;
+	d->super.stroke_path = rd_stroke_path;
+	d->super.fill_text = inner->fill_text ? rd_fill_text : NULL;
+	d->super.stroke_text = inner->stroke_text ? rd_stroke_text : NULL;
+	d->super.clip_text = inner->clip_text ? rd_clip_text : NULL;
+	d->super.clip_stroke_text = inner->clip_stroke_text ?
+	    rd_clip_stroke_text : NULL;
+	d->super.ignore_text = inner->ignore_text ? rd_ignore_text : NULL;
+	d->super.fill_shade = inner->fill_shade ? rd_fill_shade : NULL;
+	d->super.fill_image = inner->fill_image ? rd_fill_image : NULL;
+	d->super.fill_image_mask = inner->fill_image_mask ?
+	    rd_fill_image_mask : NULL;
+	return &d->super;
+}
+
+/*
+ * The page's tables (table.h), found once per page before its blocks are
+ * shaped: a table's cells may lie in many blocks, one a cell as MuPDF
+ * often makes them.  Lines of a table are left out of their blocks, and
+ * the table goes in their place, as one paragraph of Markdown rows, where
+ * its first line is met.
+ */
+struct piece {
+	fz_stext_line *line;
+	fz_stext_char *first, *last;	/* not spaces */
+};
+
+struct page_tables {
+	struct piece *pieces;
+	struct rag_table_word *words;
+	int n, cap;
+	int block, block_lines;		/* the block being cut; lines */
+	struct line_table {
+		const fz_stext_line *line;
+		int table;
+	} *lines;			/* sorted by line */
+	int nlines;
+	char **md;			/* each table's Markdown */
+	bool *done;			/* already in the text */
+	int ntables;
+};
+
+/* (Comparisons, not fminf and fmaxf: these run for every character.) */
+static inline float
+char_left(const fz_stext_char *ch)
+{
+	return ch->quad.ll.x < ch->quad.ul.x ? ch->quad.ll.x : ch->quad.ul.x;
+}
+
+static inline float
+char_right(const fz_stext_char *ch)
+{
+	return ch->quad.lr.x > ch->quad.ur.x ? ch->quad.lr.x : ch->quad.ur.x;
+}
+
+/*
+ * A list marker: "1.", "iv)", "(a)", or one character that is neither a
+ * letter nor a digit: a bullet, a dash, or a symbol font's bullet that
+ * has come out as "!" or a private-use code point.
+ */
+static bool
+is_marker(const fz_stext_char *first, const fz_stext_char *last)
+{
+	const fz_stext_char *ch;
+	int n = 1;
+
+	if (first == last)
+		return first->c < 0x80 ? !isalnum(first->c) :
+		    (first->c >= 0x2010 && first->c <= 0x2bff) ||
+		    (first->c >= 0xe000 && first->c <= 0xf8ff) ||
+		    first->c == 0xb7;
+	for (ch = first; ch != last; ch = ch->next)
+		n++;
+	return n <= 5 && (last->c == '.' || last->c == ')');
+}
+
+static void
+add_piece(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
+    fz_stext_char *first, fz_stext_char *last, float x1, bool leader)
+{
+	struct rag_table_word *w;
+
+	if (pt->n == pt->cap) {
+		pt->cap = pt->cap ? 2 * pt->cap : 64;
+		pt->pieces = rag_xrealloc(pt->pieces,
+		    (size_t)pt->cap * sizeof(*pt->pieces));
+		pt->words = rag_xrealloc(pt->words,
+		    (size_t)pt->cap * sizeof(*pt->words));
+	}
+	pt->pieces[pt->n].line = line;
+	pt->pieces[pt->n].first = first;
+	pt->pieces[pt->n].last = last;
+	w = &pt->words[pt->n++];
+	w->x0 = char_left(first);
+	w->x1 = x1;
+	w->base = first->origin.y;
+	w->size = first->size;
+	w->block = pt->block;
+	w->block_lines = pt->block_lines;
+	w->marker = is_marker(first, last);
+	w->leader = leader;
+	w->mono = first->font != NULL && fz_font_is_monospaced(ctx,
+	    first->font);
+}
+
+/* Does a vertical ruling part x0 from x1 (x0 < x1) at height y? */
+static bool
+ruled_between(const struct rules *rules, float x0, float x1, float y)
+{
+	for (int i = 0; i < rules->n; i++) {
+		const struct rag_table_rule *r = &rules->v[i];
+
+		if (r->x0 == r->x1 && r->x0 > x0 && r->x0 < x1 &&
+		    r->y0 <= y && r->y1 >= y)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Cuts a horizontal line into pieces at gaps wider than RAG_TABLE_GAP and
+ * at vertical rulings: MuPDF runs cells a ruling parts into one line when
+ * they are close.  Notes dot leaders (four dots, spaced or not), as a
+ * table of contents has.  A line with right-to-left text gives none.
+ * One pass over the characters: it is done for every line of every page.
+ */
+static void
+line_pieces(fz_context *ctx, struct page_tables *pt, fz_stext_line *line,
+    const struct rules *rules, const struct tally *tally)
+{
+	fz_stext_char *ch, *first = NULL, *last = NULL;
+	float right, left, size;
+	int start = pt->n, dots = 0;
+	bool leader = false, spaced = false, rtl = false;
+	/* (each gap is checked against every vertical ruling) */
+	bool ruled = rules->vertical > 0 && rules->vertical <= 512;
+
+	for (ch = line->first_char; ch != NULL; ch = ch->next) {
+		tally_char(tally, ch);
+		if (rtl)
+			continue;
+		if (ch->c >= 0x590 && rag_bidi_is_rtl(ch->c)) {
+			pt->n = start;
+			first = NULL;
+			rtl = true;
+			continue;
+		}
+		/* MuPDF made all white space ' ' (no PRESERVE_WHITESPACE) */
+		if (ch->c == ' ') {
+			spaced = true;
+			continue;
+		}
+		dots = ch->c == '.' ? dots + 1 : ch->c == 0x2026 ? dots + 3 : 0;
+		leader |= dots >= 4;
+		/*
+		 * MuPDF puts a space in every gap wider than a space, so a
+		 * wide gap is looked for only after one; a ruling may part
+		 * cells set closer, without one.
+		 */
+		if (first != NULL && (spaced || ruled)) {
+			left = char_left(ch);
+			right = char_right(last);
+			size = ch->size > last->size ? ch->size : last->size;
+			if (left - right > RAG_TABLE_GAP * size || (ruled &&
+			    left - right > 0.05f * ch->size &&
+			    ruled_between(rules, right - 0.5f, left + 0.5f,
+			    ch->origin.y - 0.3f * ch->size))) {
+				add_piece(ctx, pt, line, first, last, right,
+				    leader);
+				first = NULL;
+				leader = false;
+			}
+		}
+		spaced = false;
+		if (first == NULL)
+			first = ch;
+		last = ch;
+	}
+	if (first != NULL)
+		add_piece(ctx, pt, line, first, last, char_right(last),
+		    leader);
+}
+
+static int
+line_table_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct line_table *)a)->line;
+	uintptr_t y = (uintptr_t)((const struct line_table *)b)->line;
+
+	return (x > y) - (x < y);
+}
+
+/* The table that line is in, or -1. */
+static int
+line_table(const struct page_tables *pt, const fz_stext_line *line)
+{
+	struct line_table key = { line, -1 }, *hit;
+
+	if (pt->nlines == 0)
+		return -1;
+	hit = bsearch(&key, pt->lines, (size_t)pt->nlines, sizeof(key),
+	    line_table_cmp);
+	return hit != NULL ? hit->table : -1;
+}
+
+/* The text of a piece, cleaned as a line is. */
+static void
+piece_utf8(struct rag_buf *b, const struct piece *p)
+{
+	fz_stext_line tmp = *p->line;
+	fz_stext_char *after = p->last->next;
+
+	tmp.first_char = p->first;
+	tmp.last_char = p->last;
+	p->last->next = NULL;
+	line_utf8(b, &tmp);
+	p->last->next = after;
+}
+
+struct place_sort {
+	const struct rag_table_word *words;
+	const struct rag_table_place *place;
+};
+
+/* Pieces by table, row, column, then in reading order. */
+static int
+place_cmp(const void *a, const void *b, void *arg)
+{
+	const struct place_sort *s = arg;
+	int i = *(const int *)a, j = *(const int *)b;
+	const struct rag_table_place *x = &s->place[i], *y = &s->place[j];
+	const struct rag_table_word *u = &s->words[i], *v = &s->words[j];
+
+	if (x->table != y->table)
+		return x->table - y->table;
+	if (x->row != y->row)
+		return x->row - y->row;
+	if (x->col != y->col)
+		return x->col - y->col;
+	if (fabsf(u->base - v->base) >= 0.3f * fmaxf(u->size, v->size))
+		return (u->base > v->base) - (u->base < v->base);
+	return (u->x0 > v->x0) - (u->x0 < v->x0);
+}
+
+/*
+ * The Markdown of table t, whose pieces are idx[0, n) in cell order; NULL
+ * when fewer cells than rows have text once cleaned (a text layer that is
+ * not text), and the lines stay in their blocks.
+ */
+static char *
+render_table(const struct page_tables *pt, const struct rag_table *t,
+    const struct rag_table_place *place, const int *idx, int n)
+{
+	size_t ncells = (size_t)t->rows * (size_t)t->cols;
+	struct rag_buf *cells = rag_xcalloc(ncells, sizeof(*cells));
+	const char **strs = rag_xcalloc(ncells, sizeof(*strs));
+	struct rag_buf raw = RAG_BUF_INIT, md = RAG_BUF_INIT;
+	size_t c, full = 0;
+
+	for (int k = 0; k < n; k++) {
+		const struct rag_table_place *p = &place[idx[k]];
+
+		piece_utf8(&raw, &pt->pieces[idx[k]]);
+		rag_text_join_line(&cells[(size_t)p->row * (size_t)t->cols +
+		    (size_t)p->col], rag_buf_str(&raw), raw.len);
+	}
+	for (c = 0; c < ncells; c++) {
+		strs[c] = cells[c].len > 0 ? rag_buf_str(&cells[c]) : NULL;
+		full += cells[c].len > 0;
+	}
+	if (full >= (size_t)t->rows)
+		rag_table_markdown(&md, strs, t->rows, t->cols);
+	for (c = 0; c < ncells; c++)
+		rag_buf_release(&cells[c]);
+	free(cells);
+	free(strs);
+	rag_buf_release(&raw);
+	return md.len > 0 ? rag_buf_detach(&md) : NULL;
+}
+
+/* Notes which lines the tables hold, and renders each table. */
+static void
+keep_tables(struct page_tables *pt, const struct rag_table *tabs, int ntab,
+    const struct rag_table_place *place)
+{
+	struct place_sort s = { pt->words, place };
+	int *idx, i, k, m = 0, start;
+
+	idx = rag_xmalloc((size_t)pt->n * sizeof(*idx));
+	for (i = 0; i < pt->n; i++)
+		if (place[i].table >= 0)
+			idx[m++] = i;
+	qsort_r(idx, (size_t)m, sizeof(*idx), place_cmp, &s);
+	pt->md = rag_xcalloc((size_t)ntab, sizeof(*pt->md));
+	pt->done = rag_xcalloc((size_t)ntab, sizeof(*pt->done));
+	pt->lines = rag_xmalloc((size_t)m * sizeof(*pt->lines));
+	for (start = 0; start < m; start = k) {
+		int t = place[idx[start]].table;
+
+		for (k = start; k < m && place[idx[k]].table == t; k++)
+			;
+		pt->md[t] = render_table(pt, &tabs[t], place, idx + start,
+		    k - start);
+		for (i = start; i < k && pt->md[t] != NULL; i++) {
+			pt->lines[pt->nlines].line = pt->pieces[idx[i]].line;
+			pt->lines[pt->nlines++].table = t;
+		}
+	}
+	qsort(pt->lines, (size_t)pt->nlines, sizeof(*pt->lines),
+	    line_table_cmp);
+	pt->ntables = ntab;
+	free(idx);
+}
+
+/* Finds the tables among the pieces survey_block() cut. */
+static void
+find_tables(const struct rules *rules, struct page_tables *pt)
+{
+	struct rag_table_place *place;
+	struct rag_table *tabs = NULL;
+	int ntab;
+
+	if (pt->n == 0)
+		return;
+	place = rag_xmalloc((size_t)pt->n * sizeof(*place));
+	ntab = rag_table_find(pt->words, pt->n, rules->v, rules->n, place,
+	    &tabs);
+	if (ntab > 0)
+		keep_tables(pt, tabs, ntab, place);
+	free(tabs);
+	free(place);
+}
+
+static void
+page_tables_release(struct page_tables *pt)
+{
+	for (int t = 0; t < pt->ntables; t++)
+		free(pt->md[t]);
+	free(pt->md);
+	free(pt->done);
+	free(pt->lines);
+	free(pt->words);
+	free(pt->pieces);
+}
+
+/* Appends the paragraphs of lines v[0, n) of a block to the page's text. */
+static void
+shape_lines(struct rag_pdf_page *out, struct fonts *f, struct line *v, int n)
 {
 	struct rag_buf *text = &out->text;
 	struct rag_buf para = RAG_BUF_INIT, raw = RAG_BUF_INIT;
-	struct line *v = NULL;
-	fz_stext_line *l;
 	bool straight = true;
-	int n = 0, i, j, k, c, cols, rows;
+	int i, j, k, c, cols, rows;
 	bool rtl;
 
-	for (l = block->u.t.first_line; l != NULL; l = l->next)
-		n++;
-	if (n == 0)
-		return;
-	v = rag_xcalloc((size_t)n, sizeof(*v));
-	i = 0;
-	for (l = block->u.t.first_line; l != NULL; l = l->next, i++) {
-		v[i].line = l;
-		v[i].x0 = l->bbox.x0;
-		v[i].x1 = l->bbox.x1;
-		v[i].base = l->bbox.y1;
-		if (l->first_char != NULL) {
-			v[i].base = l->first_char->origin.y;
-			v[i].size = l->first_char->size;
-		}
-		/* only horizontal text has columns side by side */
-		if (l->wmode != 0 || fabsf(l->dir.y) > 0.01f)
+	/* only horizontal text has columns side by side */
+	for (i = 0; i < n; i++)
+		if (v[i].line->wmode != 0 || fabsf(v[i].line->dir.y) > 0.01f)
 			straight = false;
-	}
 	cols = straight ? find_columns(v, n) : 1;
 	for (c = 0; c < cols; c++) {
 		rag_buf_reset(&para);
@@ -1590,9 +2245,53 @@ shape_block(struct rag_pdf_page *out, struct fonts *f, fz_stext_block *block)
 		rag_text_add_para(text, para.data, para.len);
 		check_heading(out, f, &para, v, n, c, rows);
 	}
-	free(v);
 	rag_buf_release(&raw);
 	rag_buf_release(&para);
+}
+
+/*
+ * Appends the paragraphs of one text block to the page's text, and each
+ * table where its first line is met.
+ */
+static void
+shape_block(struct rag_pdf_page *out, struct fonts *f, fz_stext_block *block,
+    struct page_tables *pt)
+{
+	struct line *v;
+	fz_stext_line *l;
+	int n = 0, i, j, t;
+
+	for (l = block->u.t.first_line; l != NULL; l = l->next)
+		n++;
+	if (n == 0)
+		return;
+	v = rag_xcalloc((size_t)n, sizeof(*v));
+	i = 0;
+	for (l = block->u.t.first_line; l != NULL; l = l->next, i++) {
+		v[i].line = l;
+		v[i].x0 = l->bbox.x0;
+		v[i].x1 = l->bbox.x1;
+		v[i].base = l->bbox.y1;
+		if (l->first_char != NULL) {
+			v[i].base = l->first_char->origin.y;
+			v[i].size = l->first_char->size;
+		}
+	}
+	for (i = 0; i < n; i = j) {
+		t = line_table(pt, v[i].line);
+		j = i + 1;
+		if (t < 0) {
+			while (j < n && line_table(pt, v[j].line) < 0)
+				j++;
+			shape_lines(out, f, v + i, j - i);
+		} else if (!pt->done[t]) {
+			rag_text_add_para(&out->text, pt->md[t],
+			    strlen(pt->md[t]));
+			pt->done[t] = true;
+			out->tables++;
+		}
+	}
+	free(v);
 }
 
 static bool
@@ -1612,30 +2311,31 @@ is_unreadable(int c)
 }
 
 /*
- * Counts the characters of a block MuPDF found, spaces not counted, and
- * those of them that are not text, before clean-up drops them.
+ * Counts a text block's characters (tally_char) and cuts its horizontal
+ * left-to-right lines into pieces for the tables (table.h), in one pass
+ * over them: the characters of a page are a linked list too long for the
+ * cache, and a second pass would cost as much again.  Right-to-left and
+ * vertical text is shaped as if there were no tables.
  */
 static void
-count_block(fz_stext_block *block, size_t *solid, size_t *unreadable,
-    int *sizes)
+survey_block(fz_context *ctx, fz_stext_block *block, struct page_tables *pt,
+    const struct rules *rules, const struct tally *tally)
 {
 	fz_stext_line *l;
 	fz_stext_char *ch;
-	int q;
 
+	pt->block++;
+	pt->block_lines = 0;
 	for (l = block->u.t.first_line; l != NULL; l = l->next)
-		for (ch = l->first_char; ch != NULL; ch = ch->next) {
-			if (is_space(ch->c))
-				continue;
-			(*solid)++;
-			if (is_unreadable(ch->c))
-				(*unreadable)++;
-			if (sizes == NULL)
-				continue;
-			q = (int)(ch->size * SIZE_STEPS + 0.5f);
-			if (q > 0 && q < SIZE_BINS)
-				sizes[q]++;
+		pt->block_lines++;
+	for (l = block->u.t.first_line; l != NULL; l = l->next) {
+		if (l->wmode == 0 && fabsf(l->dir.y) < 0.01f && l->dir.x > 0) {
+			line_pieces(ctx, pt, l, rules, tally);
+			continue;
 		}
+		for (ch = l->first_char; ch != NULL; ch = ch->next)
+			tally_char(tally, ch);
+	}
 }
 
 /* The size most characters have: the body text's. */
@@ -1658,24 +2358,29 @@ body_size(const int *sizes)
  */
 static void
 shape_page(fz_context *ctx, struct rag_pdf_page *out, fz_stext_page *st,
-    bool headings)
+    const struct rules *rules, bool headings)
 {
 	fz_stext_block *b;
 	size_t solid, found = 0;
 	int sizes[SIZE_BINS] = { 0 };
 	struct fonts f = { ctx, NULL, false, 0 };
+	struct page_tables pt;
+	struct tally tally = { &found, &out->unreadable,
+		headings ? sizes : NULL };
 
+	memset(&pt, 0, sizeof(pt));
 	for (b = st->first_block; b != NULL; b = b->next) {
 		if (b->type == FZ_STEXT_BLOCK_IMAGE)
 			out->images++;
 		else if (b->type == FZ_STEXT_BLOCK_TEXT)
-			count_block(b, &found, &out->unreadable,
-			    headings ? sizes : NULL);
+			survey_block(ctx, b, &pt, rules, &tally);
 	}
 	f.body = headings ? body_size(sizes) : 0;
+	find_tables(rules, &pt);
 	for (b = st->first_block; b != NULL; b = b->next)
 		if (b->type == FZ_STEXT_BLOCK_TEXT)
-			shape_block(out, &f, b);
+			shape_block(out, &f, b, &pt);
+	page_tables_release(&pt);
 	out->chars = rag_text_count(rag_buf_str(&out->text), out->text.len,
 	    &solid);
 	out->needs_ocr = out->images > 0 && solid < OCR_MAX_CHARS;
@@ -1713,8 +2418,8 @@ page_warning(const struct diag *d, const fz_cookie *cookie)
  * structured text, or NULL with MuPDF's reason in reason.
  */
 static fz_stext_page *
-run_page(struct rag_pdf *pdf, int i, fz_cookie *cookie, char *reason,
-    size_t size)
+run_page(struct rag_pdf *pdf, int i, fz_cookie *cookie, struct rules *rules,
+    char *reason, size_t size)
 {
 	fz_context *ctx = pdf->ctx;
 	/*
@@ -1726,21 +2431,26 @@ run_page(struct rag_pdf *pdf, int i, fz_cookie *cookie, char *reason,
 		FZ_STEXT_PRESERVE_IMAGES | FZ_STEXT_MEDIABOX_CLIP, 1
 	};
 	fz_page *page = NULL;
-	fz_device *dev = NULL;
+	fz_device *dev = NULL, *text = NULL;
 	fz_stext_page *st = NULL;
 
 	fz_var(page);
 	fz_var(dev);
+	fz_var(text);
 	fz_var(st);
 	fz_try(ctx) {
 		page = fz_load_page(ctx, &pdf->doc->super, i);
 		st = fz_new_stext_page(ctx, fz_bound_page(ctx, page));
-		dev = fz_new_stext_device(ctx, st, &opts);
+		text = fz_new_stext_device(ctx, st, &opts);
+		dev = forwardable(text) ? new_rule_device(ctx, text, rules) :
+		    text;
+		text = NULL;
 		fz_run_page(ctx, page, dev, fz_identity, cookie);
 		fz_close_device(ctx, dev);
 	}
 	fz_always(ctx) {
 		fz_drop_device(ctx, dev);
+		fz_drop_device(ctx, text);
 		fz_drop_page(ctx, page);
 	}
 	fz_catch(ctx) {
@@ -1758,6 +2468,7 @@ rag_pdf_page_text(struct rag_pdf *pdf, int number, struct rag_pdf_page *out,
 	fz_context *ctx = pdf->ctx;
 	fz_cookie cookie;
 	fz_stext_page *st;
+	struct rules rules = { NULL, 0, 0, 0 };
 	char reason[200] = "";
 	bool late;
 	int rc = 0;
@@ -1772,6 +2483,7 @@ rag_pdf_page_text(struct rag_pdf *pdf, int number, struct rag_pdf_page *out,
 	out->needs_ocr = false;
 	out->unreadable = 0;
 	out->garbled = false;
+	out->tables = 0;
 	headings_clear(out);
 	if (number < 1 || number > pdf->pages)
 		return rag_error_set(err, RAG_EXIT_FAILED,
@@ -1784,7 +2496,8 @@ rag_pdf_page_text(struct rag_pdf *pdf, int number, struct rag_pdf_page *out,
 	pdf->mem.tripped = false;
 	memset(&cookie, 0, sizeof(cookie));
 	watchdog_arm(pdf->dog, &cookie, pdf->page_seconds);
-	st = run_page(pdf, number - 1, &cookie, reason, sizeof(reason));
+	st = run_page(pdf, number - 1, &cookie, &rules, reason,
+	    sizeof(reason));
 	late = watchdog_disarm(pdf->dog);
 	fz_flush_warnings(ctx);
 	if (late) {
@@ -1797,10 +2510,11 @@ rag_pdf_page_text(struct rag_pdf *pdf, int number, struct rag_pdf_page *out,
 		rc = rag_error_set(err, RAG_EXIT_FAILED,
 		    "page %d: MuPDF cannot read it: %s", number, reason);
 	} else {
-		shape_page(ctx, out, st, !rag_pdf_has_outline(pdf));
+		shape_page(ctx, out, st, &rules, !rag_pdf_has_outline(pdf));
 		out->warning = page_warning(&pdf->diag, &cookie);
 	}
 	fz_drop_stext_page(ctx, st);
+	free(rules.v);
 	return rc;
 }
 

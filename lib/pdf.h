@@ -114,6 +114,8 @@ struct rag_pdf_page {
 				   font size and weight (heading.h); none
 				   when the document has an outline */
 	size_t nheadings, headings_cap;
+	int tables;		/* tables found (table.h), each in text as
+				   one paragraph of Markdown rows */
 	char *warning;		/* NULL, or why text may be incomplete:
 				   "ignoring zlib error: incorrect data
 				   check: text may be incomplete" */

@@ -1022,6 +1022,72 @@ out:
 	rag_buf_release(&text);
 }
 
+/* Does every line of the chunk that starts as a row end as one? */
+static bool
+rows_whole(const char *s)
+{
+	const char *nl;
+
+	for (; *s != '\0'; s = *nl != '\0' ? nl + 1 : nl) {
+		nl = strchr(s, '\n');
+		if (nl == NULL)
+			nl = s + strlen(s);
+		if (*s == '|' && nl[-1] != '|')
+			return false;
+		if (*s != '|' && memchr(s, '|', (size_t)(nl - s)) != NULL)
+			return false;
+	}
+	return true;
+}
+
+static void
+test_tables(void)
+{
+	static const char header[] = "| Name | Size | Note |\n|---|---|---|";
+	struct rag_buf t = RAG_BUF_INIT;
+	struct rag_chunk_opts o = { 64, 8 };
+	struct items it = { 0 };
+	struct page pg;
+	size_t i, rows = 0;
+
+	rag_buf_adds(&t, "Before the table.\n\n");
+	rag_buf_adds(&t, header);
+	for (i = 0; i < 40; i++)
+		rag_buf_addf(&t, "\n| item%zu | %zu | a note on it |", i, i * 7);
+	rag_buf_adds(&t, "\n\nAfter the table, a sentence or two of text "
+	    "that runs on for a while so that it needs some room.");
+	pg.no = 1;
+	pg.text = t.data;
+	pg.len = t.len;
+	if (chunk_doc(&o, &pg, 1, &it) < 0 || it.n < 3) {
+		ok(0, "a long table makes several chunks (got %zu)", it.n);
+		goto out;
+	}
+	for (i = 0; i < it.n; i++) {
+		const char *h = strstr(it.v[i].text, "| Name |");
+		const char *r;
+
+		ok(rows_whole(it.v[i].text), "chunk %zu: rows whole", i);
+		ok(it.v[i].c.tokens <= 64, "chunk %zu: within the limit", i);
+		for (r = it.v[i].text; (r = strstr(r, "| item")) != NULL; r++)
+			rows++;
+		if (strstr(it.v[i].text, "| item") == NULL)
+			continue;
+		ok(h != NULL && strncmp(h, header, sizeof(header) - 1) == 0,
+		    "chunk %zu: has the header", i);
+	}
+	ok(strncmp(it.v[1].text, header, sizeof(header) - 1) == 0,
+	    "a piece after the first starts with the header");
+	is_int(it.v[1].c.overlap_len, sizeof(header) - 1,
+	    "the header stands for the overlap");
+	ok(rows >= 40, "every row is in some chunk (%zu)", rows);
+	ok(strstr(it.v[it.n - 1].text, "After the table") != NULL,
+	    "the text after follows");
+out:
+	items_free(&it);
+	rag_buf_release(&t);
+}
+
 int
 main(void)
 {
@@ -1031,6 +1097,7 @@ main(void)
 	test_page_joins();
 	test_sentences();
 	test_long_runs();
+	test_tables();
 	test_english();
 	test_documents_and_errors();
 	test_random();
