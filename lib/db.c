@@ -237,6 +237,7 @@ connect_db(struct rag_db *db, bool migrate, bool admin, struct rag_error *err)
 	if (db->conn == NULL && connect_retry(db, conninfo, "RAG_DATABASE_URL",
 	    err) != 0)
 		goto fail;
+	PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
 	if (migrate) {
 		bool needed;
 		int applied;
