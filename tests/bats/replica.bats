@@ -50,7 +50,20 @@ caught_up() {
 }
 
 @test "replica start makes a running, streaming standby and says its URL" {
+	# a cluster made before rag let it stream, or changed by hand
+	primary "ALTER SYSTEM SET wal_level = minimal" 2>/dev/null
+	primary "ALTER SYSTEM SET max_wal_senders = 0"
+	primary "ALTER SYSTEM SET max_slot_wal_keep_size = -1"
+	data=$(rag-db status --json | jq -r .cluster)/data
+	sed -i '/replication/d' "$data/pg_hba.conf"
+	rag-db -q stop && rag-db -q start
+	[ "$(primary 'SHOW wal_level')" = minimal ]
+	old_pid=$(rag-db status --json | jq -r .pid)
 	run -0 --separate-stderr rag-db replica start
+	[[ $stderr == *"wal_level = replica, max_wal_senders = 4, max_slot_wal_keep_size = 4GB, pg_hba.conf: local replication (restarted the embedded database for it)"* ]] ||
+		fail "$stderr"
+	[ "$(rag-db status --json | jq -r .pid)" != "$old_pid" ]
+	[ "$(primary 'SHOW wal_level')" = replica ]
 	[[ $stderr == *"made a standby"* ]] || fail "$stderr"
 	[[ $stderr == *"RAG_READ_DATABASE_URL="* ]] || fail "$stderr"
 	run -0 rag-db replica status --json
