@@ -315,6 +315,19 @@ connection(const struct rag_cluster_status *st)
 	return "pgbouncer";
 }
 
+/* Its standby, when it has one: whether it runs, and its URL. */
+static void
+replica_brief(struct rag_cluster *c, json_t *out)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_replica_status st;
+
+	if (rag_cluster_replica_status(c, &st, &err) != 0 || !st.initialised)
+		return;
+	json_object_set_new(out, "replica", json_pack("{s:b, s:s}",
+	    "running", st.running, "url", rag_cluster_replica_url(c)));
+}
+
 static int
 cmd_status(const struct opts *o)
 {
@@ -347,6 +360,7 @@ cmd_status(const struct opts *o)
 		    st.socket_dir, "port", st.pool_port, "pid",
 		    (int)st.pool_pid, "log", st.pool_log));
 		up = st.running;
+		replica_brief(c, out);
 		rag_cluster_free(c);
 	} else {
 		char *ci = rag_db_conninfo(&err);

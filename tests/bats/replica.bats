@@ -72,6 +72,8 @@ caught_up() {
 		(.lag_seconds | type) == "number"' <<<"$output" || fail "$output"
 	url=$(jq -r .url <<<"$output")
 	[ "$url" = "$(rag-db replica url)" ]
+	# rag-db status tells of it too
+	[ "$(rag-db status --json | jq -r .replica.url)" = "$url" ]
 	[ "$(standby 'SELECT pg_is_in_recovery()')" = t ]
 	[ "$(primary "SELECT count(*) FROM pg_replication_slots
 		WHERE slot_name = 'rag_replica' AND active")" = 1 ]
