@@ -94,6 +94,19 @@ caught_up() {
 	run -0 --separate-stderr rag-query --no-cache --json -k 3 gefburn
 	[ "$(head -1 <<<"$output" | jq -r .source)" = "$PDFS/$PDF" ] ||
 		fail "$output $stderr"
+	# Row-level security as on the primary: one tenant's rows only
+	jq -nc '{type: "page", tenant: "xray", doc_id: "doc-xray",
+		source: "xray.pdf", page: 1,
+		text: "The standby secret of xray is zulufox7, and nothing else."}' |
+		rag-chunk -q | rag-embed -q --tenant xray |
+		rag-index -q --tenant xray >/dev/null
+	caught_up
+	run -0 --separate-stderr rag-query --no-cache --json --mode lexical zulufox7
+	[[ $output != *zulufox7* ]] || fail "tenant default sees xray's: $output"
+	run -0 --separate-stderr rag-query --no-cache --json --tenant xray \
+		--mode lexical zulufox7
+	[ "$(head -1 <<<"$output" | jq -r .source)" = xray.pdf ] ||
+		fail "$output $stderr"
 	# A question that only reads needs no primary: it answers with the
 	# primary stopped.
 	rag-db -q stop
@@ -146,6 +159,12 @@ caught_up() {
 	gone "$pid" || fail "the standby still runs"
 	run -3 rag-db replica status --json
 	jq -e '.running == false and .initialised' <<<"$output"
+	# several hosts: with the standby down, prefer-standby reads from the
+	# primary (read-only), and the question is answered all the same
+	standby_dir=$(jq -r .socket <<<"$output")
+	run -0 --separate-stderr env RAG_READ_DATABASE_URL="postgresql:///rag?host=$standby_dir,$PRIMARY_SOCKET&port=5433,5432&user=rag&target_session_attrs=prefer-standby" \
+		rag-query --no-cache --json -k 1 gefburn
+	[ "$(jq -r .source <<<"$output")" = "$PDFS/$PDF" ] || fail "$output $stderr"
 	run -0 --separate-stderr rag-db replica destroy
 	[[ $stderr == *"deleted the standby"* ]] || fail "$stderr"
 	[ ! -e "$dir" ]
