@@ -180,3 +180,13 @@ caught_up() {
 	gone "$pid" || fail "the standby outlived its cluster"
 	rag-db -q start
 }
+
+@test "bash completion offers replica's commands" {
+	source "$BATS_TEST_DIRNAME/../../completions/rag.bash"
+	COMP_WORDS=(rag-db rep); COMP_CWORD=1
+	_rag
+	[ "${COMPREPLY[*]}" = replica ]
+	COMP_WORDS=(rag-db replica st); COMP_CWORD=2
+	_rag
+	[ "${COMPREPLY[*]}" = "start stop status" ]
+}
