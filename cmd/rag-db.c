@@ -603,8 +603,8 @@ cmd_replica(struct opts *o, int argc, char **argv)
 		rag_die(RAG_EXIT_USAGE, "'replica' makes a standby of the "
 		    "embedded database, but RAG_DATABASE_URL names another "
 		    "server: make that server's standby with pg_basebackup -R "
-		    "(see rag-db(1), \"Read scaling\") and set RAG_READ_DATABASE_URL to "
-		    "it");
+		    "(see rag-db(1), \"Read scaling\") and set "
+		    "RAG_READ_DATABASE_URL to it");
 	c = cluster();
 	if (strcmp(verb, "start") == 0) {
 		rc = replica_start(c);

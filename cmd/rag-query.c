@@ -700,7 +700,7 @@ main(int argc, char **argv)
 	o.connect_s = rag_http_now();
 	if (read_url() && o.history == NULL && o.forget == NULL &&
 	    o.keep_days < 0) {
-		/* Reads on the standby; the primary only once a write needs it. */
+		/* Reads on the standby; the primary once a write needs it. */
 		read = read_db();
 		db = rag_db_open_lazy();
 		o.ao.read = read;

@@ -1137,8 +1137,8 @@ allow_replication(struct rag_cluster *c, bool *restart, struct rag_buf *changed,
 		*restart = true;
 	}
 	if (senders) {
-		if ((res = primary_exec(conn, "ALTER SYSTEM SET max_wal_senders "
-		    "= 4", err)) == NULL)
+		if ((res = primary_exec(conn, "ALTER SYSTEM SET "
+		    "max_wal_senders = 4", err)) == NULL)
 			goto out;
 		PQclear(res);
 		rag_buf_addf(changed, "%smax_wal_senders = 4", changed->len ?
@@ -1234,7 +1234,8 @@ clone_primary(struct rag_cluster *c, struct rag_error *err)
 	char *prog_ = prog(c, "pg_basebackup");
 	char *from = rag_xasprintf("host=%s port=5432 user=rag", c->run);
 	const char *argv[] = { prog_, "-D", c->r_data, "-R", "-X", "stream",
-		"-C", "-S", REPLICA_SLOT, "-c", "fast", "-w", "-d", from, NULL };
+		"-C", "-S", REPLICA_SLOT, "-c", "fast", "-w", "-d", from,
+		NULL };
 	int rc = 0, st;
 
 	if (remove_tree(c->r_data) != 0) {
@@ -1269,9 +1270,9 @@ replica_pg_ctl(struct rag_cluster *c, bool start, struct rag_error *err)
 	int st = run(c, start ? argv_start : argv_stop, c->r_log, err), rc = 0;
 
 	if (st != 0)
-		rc = st < 0 ? -1 : rag_error_set(err, RAG_EXIT_FATAL, "cannot %s "
-		    "the standby (pg_ctl exit %d): see '%s'", start ? "start" :
-		    "stop", st, c->r_log);
+		rc = st < 0 ? -1 : rag_error_set(err, RAG_EXIT_FATAL,
+		    "cannot %s the standby (pg_ctl exit %d): see '%s'",
+		    start ? "start" : "stop", st, c->r_log);
 	free(pg_ctl);
 	return rc;
 }

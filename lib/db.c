@@ -175,15 +175,16 @@ connect_retry(struct rag_db *db, const char *conninfo, const char *setting,
 		if (attempt == 5) {
 			if (strcmp(setting, "RAG_READ_DATABASE_URL") == 0)
 				return rag_error_set(err, RAG_EXIT_TEMPFAIL,
-				    "cannot connect to %s: %.*s: is the standby "
-				    "running? (RAG_READ_DATABASE_URL names it: "
+				    "cannot connect to %s: %.*s: is the "
+				    "standby running? (RAG_READ_DATABASE_URL "
+				    "names it: "
 				    "'rag-db replica status' for the embedded "
 				    "one's; unset it to read from the primary)",
 				    db->where, len, msg);
 			return rag_error_set(err, RAG_EXIT_TEMPFAIL,
-			    "cannot connect to %s: %.*s: is the server running? "
-			    "(RAG_DATABASE_URL names it; unset it for the "
-			    "embedded default)", db->where, len, msg);
+			    "cannot connect to %s: %.*s: is the server "
+			    "running? (RAG_DATABASE_URL names it; unset it "
+			    "for the embedded default)", db->where, len, msg);
 		}
 		PQfinish(db->conn);
 		db->conn = NULL;
@@ -339,10 +340,11 @@ rag_db_open_read(struct rag_error *err)
 		goto fail;
 	}
 	if (needed) {
-		rag_error_set(err, RAG_EXIT_FATAL, "%s lacks migrations of rag's "
-		    "schema: run 'rag-db migrate' on the primary and let the "
-		    "standby replay them, or check that RAG_READ_DATABASE_URL "
-		    "names a copy of RAG_DATABASE_URL's database", db->where);
+		rag_error_set(err, RAG_EXIT_FATAL, "%s lacks migrations of "
+		    "rag's schema: run 'rag-db migrate' on the primary and "
+		    "let the standby replay them, or check that "
+		    "RAG_READ_DATABASE_URL names a copy of RAG_DATABASE_URL's "
+		    "database", db->where);
 		goto fail;
 	}
 	if (set_read_session(db, err) != 0)
