@@ -26,6 +26,8 @@ static const char usage[] =
     "usage: rag-db [-qv] [--json] init | start | stop | status | migrate |\n"
     "              url | psql [--tenant NAME | --admin] [psql-argument ...] |\n"
     "              destroy --yes\n"
+    "       rag-db [-qv] [--json] replica start | stop | status | url |\n"
+    "              destroy\n"
     "       rag-db [-qvy] [--json] forget --tenant NAME\n"
     "       rag-db [-qv] [--json] [--tenant NAME] [--collection NAME]\n"
     "              retention [KIND=DURATION ...]\n"
@@ -56,6 +58,11 @@ static const char help[] =
     "             the tools run, seeing one tenant's rows (RAG_TENANT, or\n"
     "             psql --tenant NAME), or every row with psql --admin\n"
     "  destroy    stop the embedded cluster and delete it (needs --yes)\n"
+    "  replica    a hot standby of the embedded cluster, for rag-query's\n"
+    "             reads (RAG_READ_DATABASE_URL): start (make it with\n"
+    "             pg_basebackup when there is none, and start it), stop,\n"
+    "             status (its replay lag; exit 0 when it runs, 3 when\n"
+    "             not), url (for RAG_READ_DATABASE_URL), destroy\n"
     "  forget     delete everything of tenant --tenant: documents, stored\n"
     "             files, chunks, caches, jobs, conversations (asks first,\n"
     "             unless --yes); cost events stay, cleared of request ids\n"
@@ -77,8 +84,8 @@ static const char help[] =
     "             made before it, which has PostgreSQL's english stems\n"
     "\n"
     "Options:\n"
-    "  -j, --json           status, forget, retention, gc, tune, language\n"
-    "                       and retokenize as JSON\n"
+    "  -j, --json           status, replica status, forget, retention, gc,\n"
+    "                       tune, language and retokenize as JSON\n"
     "      --tenant NAME    the tenant to forget, or whose retention to show,\n"
     "                       set or apply (RAG_TENANT when setting one)\n"
     "      --collection NAME  a collection's own documents retention, or\n"
@@ -95,8 +102,8 @@ static const char help[] =
     "  -h, --help           this text\n"
     "  -V, --version        the version\n"
     "\n"
-    "Environment: RAG_HOME, RAG_DATABASE_URL, RAG_PG_USER, RAG_PG_BINDIR,\n"
-    "RAG_POOL, RAG_STORE, RAG_TENANT, RAG_USER.\n"
+    "Environment: RAG_HOME, RAG_DATABASE_URL, RAG_READ_DATABASE_URL,\n"
+    "RAG_PG_USER, RAG_PG_BINDIR, RAG_POOL, RAG_STORE, RAG_TENANT, RAG_USER.\n"
     "See rag-db(1).\n";
 
 enum {
@@ -308,6 +315,19 @@ connection(const struct rag_cluster_status *st)
 	return "pgbouncer";
 }
 
+/* Its standby, when it has one: whether it runs, and its URL. */
+static void
+replica_brief(struct rag_cluster *c, json_t *out)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_replica_status st;
+
+	if (rag_cluster_replica_status(c, &st, &err) != 0 || !st.initialised)
+		return;
+	json_object_set_new(out, "replica", json_pack("{s:b, s:s}",
+	    "running", st.running, "url", rag_cluster_replica_url(c)));
+}
+
 static int
 cmd_status(const struct opts *o)
 {
@@ -340,6 +360,7 @@ cmd_status(const struct opts *o)
 		    st.socket_dir, "port", st.pool_port, "pid",
 		    (int)st.pool_pid, "log", st.pool_log));
 		up = st.running;
+		replica_brief(c, out);
 		rag_cluster_free(c);
 	} else {
 		char *ci = rag_db_conninfo(&err);
@@ -483,6 +504,131 @@ cmd_psql(int argc, char **argv)
 	execvp("psql", args);
 	rag_die(RAG_EXIT_FATAL, "cannot run psql: install it (Debian package "
 	    "postgresql-client)");
+}
+
+/* ---- replica: a hot standby of the embedded cluster -------------------- */
+
+static int
+replica_start(struct rag_cluster *c)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	bool created, started;
+	char *changed;
+
+	if (rag_cluster_replica_start(c, &created, &started, &changed,
+	    &err) != 0)
+		rag_die(err.code, "%s", err.msg);
+	if (changed != NULL)
+		rag_info("let the embedded database stream to a standby: %s",
+		    changed);
+	free(changed);
+	if (created)
+		rag_info("made a standby of the embedded database in '%s/pg' "
+		    "with pg_basebackup", rag_config_get("RAG_HOME"));
+	rag_info(started ? "started the standby: point rag-query at it with "
+	    "RAG_READ_DATABASE_URL='%s'" : "the standby runs: "
+	    "RAG_READ_DATABASE_URL='%s'", rag_cluster_replica_url(c));
+	return 0;
+}
+
+static int
+replica_status(struct rag_cluster *c, const struct opts *o)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_replica_status st;
+	json_t *out = json_object();
+
+	if (rag_cluster_replica_status(c, &st, &err) != 0)
+		rag_die(err.code, "%s", err.msg);
+	json_object_set_new(out, "replica", json_string(st.dir));
+	json_object_set_new(out, "initialised", json_boolean(st.initialised));
+	json_object_set_new(out, "running", json_boolean(st.running));
+	if (st.pid > 0)
+		json_object_set_new(out, "pid", json_integer(st.pid));
+	json_object_set_new(out, "socket", json_string(st.socket_dir));
+	json_object_set_new(out, "port", json_integer(st.port));
+	json_object_set_new(out, "log", json_string(st.log));
+	json_object_set_new(out, "url", json_string(
+	    rag_cluster_replica_url(c)));
+	if (st.running) {
+		json_object_set_new(out, "streaming",
+		    json_boolean(st.streaming));
+		json_object_set_new(out, "replay_lsn", st.replay_lsn[0] ?
+		    json_string(st.replay_lsn) : json_null());
+		json_object_set_new(out, "primary_lsn", st.lag_known ?
+		    json_string(st.primary_lsn) : json_null());
+		json_object_set_new(out, "lag_bytes", st.lag_known ?
+		    json_integer(st.lag_bytes) : json_null());
+		json_object_set_new(out, "lag_seconds", st.lag_known ?
+		    json_real(st.lag_seconds) : json_null());
+	}
+	if (o->json) {
+		json_dumpf(out, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		print_human(out);
+	}
+	json_decref(out);
+	if (!st.initialised)
+		rag_info("there is no standby: make one with 'rag-db replica "
+		    "start'");
+	else if (st.running && !st.lag_known)
+		rag_warn("the embedded database does not run: the standby's "
+		    "lag is unknown (start it with 'rag-db start')");
+	return rag_finish_stdout(st.running ? 0 : RAG_EXIT_FATAL);
+}
+
+static void parse_options(int, char **, const char *, struct opts *);
+
+static int
+cmd_replica(struct opts *o, int argc, char **argv)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_cluster *c;
+	const char *verb;
+	bool done;
+	int rc = 0;
+
+	if (argc == 0)
+		rag_usage_error("'replica' needs start, stop, status, url or "
+		    "destroy");
+	verb = argv[0];
+	/* Options after the verb too (0: getopt starts afresh, permuting). */
+	optind = 0;
+	parse_options(argc, argv, "jy" RAG_OPT_COMMON_SHORT, o);
+	if (optind < argc)
+		rag_usage_error("'replica %s' takes no argument '%s'", verb,
+		    argv[optind]);
+	if (!embedded())
+		rag_die(RAG_EXIT_USAGE, "'replica' makes a standby of the "
+		    "embedded database, but RAG_DATABASE_URL names another "
+		    "server: make that server's standby with pg_basebackup -R "
+		    "(see rag-db(1), \"Read scaling\") and set "
+		    "RAG_READ_DATABASE_URL to it");
+	c = cluster();
+	if (strcmp(verb, "start") == 0) {
+		rc = replica_start(c);
+	} else if (strcmp(verb, "stop") == 0) {
+		if (rag_cluster_replica_stop(c, &done, &err) != 0)
+			rag_die(err.code, "%s", err.msg);
+		rag_info(done ? "stopped the standby of the embedded database" :
+		    "the standby of the embedded database was not running");
+	} else if (strcmp(verb, "status") == 0) {
+		rc = replica_status(c, o);
+	} else if (strcmp(verb, "url") == 0) {
+		puts(rag_cluster_replica_url(c));
+		rc = rag_finish_stdout(0);
+	} else if (strcmp(verb, "destroy") == 0) {
+		if (rag_cluster_replica_destroy(c, &done, &err) != 0)
+			rag_die(err.code, "%s", err.msg);
+		rag_info(done ? "deleted the standby of the embedded database" :
+		    "there was no standby of the embedded database");
+	} else {
+		rag_usage_error("unknown 'replica' command '%s': give start, "
+		    "stop, status, url or destroy", verb);
+	}
+	rag_cluster_free(c);
+	return rc;
 }
 
 /* ---- forget, retention, gc: the owner's work, across tenants ---------- */
@@ -976,6 +1122,9 @@ main(int argc, char **argv)
 		return cmd_language(&o, argc - optind, argv + optind);
 	if (strcmp(cmd, "retokenize") == 0)
 		return cmd_retokenize(&o, argc - optind, argv + optind);
+	if (strcmp(cmd, "replica") == 0 && o.ef_search == 0 && o.target == 0 &&
+	    o.tenant == NULL && o.collection == NULL)
+		return cmd_replica(&o, argc - optind, argv + optind);
 	if (o.ef_search != 0 || o.target != 0)
 		rag_usage_error("--ef-search and --target go with 'tune' only");
 	if ((o.tenant != NULL || o.collection != NULL) &&

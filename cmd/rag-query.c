@@ -94,7 +94,8 @@ static const char help[] =
     "  -V, --version          the version\n"
     "\n"
     "Environment: RAG_EMBED_MODEL must name the model the collection was\n"
-    "embedded with; RAG_QUERY_CACHE_TTL sets how long results are cached.\n"
+    "embedded with; RAG_QUERY_CACHE_TTL sets how long results are cached;\n"
+    "RAG_READ_DATABASE_URL names a standby to search (rag-db replica).\n"
     "Exit status: 0 answered, 1 some questions failed, 2 usage, 3 fatal,\n"
     "4 an answer its sources do not support (--check), 5 an answer refused\n"
     "for want of evidence (--check=refuse), 75 temporary failure (the\n"
@@ -505,6 +506,26 @@ conversations(struct rag_db *db, struct rag_asker *a, struct opts *o)
 	return 0;
 }
 
+static bool
+read_url(void)
+{
+	const char *url = rag_config_get("RAG_READ_DATABASE_URL");
+
+	return url != NULL && *url != '\0';
+}
+
+/* RAG_READ_DATABASE_URL's connection, or exits saying what to do. */
+static struct rag_db *
+read_db(void)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+	struct rag_db *db = rag_db_open_read(&err);
+
+	if (db == NULL)
+		rag_die(err.code, "%s", err.msg);
+	return db;
+}
+
 static void
 write_metrics(struct rag_asker *a, const char *path)
 {
@@ -554,7 +575,7 @@ main(int argc, char **argv)
 	struct rag_error err = RAG_ERROR_INIT;
 	const struct rag_error *lerr;
 	struct rag_asker *a;
-	struct rag_db *db;
+	struct rag_db *db, *read = NULL;
 	struct opts o;
 	char *prompt = NULL;
 	const char *check = NULL;
@@ -677,7 +698,15 @@ main(int argc, char **argv)
 	    RAG_QCACHE_TTL, &o.ao.ttl, &err) != 0)
 		rag_usage_error("%s", err.msg);
 	o.connect_s = rag_http_now();
-	db = rag_tool_db();
+	if (read_url() && o.history == NULL && o.forget == NULL &&
+	    o.keep_days < 0) {
+		/* Reads on the standby; the primary once a write needs it. */
+		read = read_db();
+		db = rag_db_open_lazy();
+		o.ao.read = read;
+	} else {
+		db = rag_tool_db();
+	}
 	o.s = rag_stream_new(&so);
 	o.ao.request_id = rag_stream_request_id(o.s);
 	if (o.history == NULL && o.forget == NULL && o.keep_days < 0) {
@@ -694,8 +723,8 @@ main(int argc, char **argv)
 				o.ao.ao.stream_arg = &o.stream;
 			}
 		}
-		o.ao.guard = rag_tool_guard(db, o.ao.tenant, o.wait,
-		    o.json ? o.s : NULL);
+		o.ao.guard = rag_tool_guard_read(db, read, o.ao.tenant,
+		    o.wait, o.json ? o.s : NULL);
 	}
 	a = rag_asker_new(db, &o.ao);
 	if (o.history != NULL || o.forget != NULL || o.keep_days >= 0) {
@@ -734,6 +763,7 @@ out:
 	rag_chat_free(o.ao.ao.chat);
 	rag_stream_free(o.s);
 	rag_db_close(db);
+	rag_db_close(read);
 	free(prompt);
 	free(o.docs);
 	return rag_finish_stdout(status);

@@ -62,7 +62,9 @@ _rag()
 	case $tool in
 	rag-db)
 		if ((COMP_CWORD == 1)) || [[ $prev == -* && $COMP_CWORD -le 2 ]]; then
-			mapfile -t COMPREPLY < <(compgen -W 'init start stop status migrate url psql destroy forget retention gc tune language retokenize' -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W 'init start stop status migrate url psql destroy replica forget retention gc tune language retokenize' -- "$cur")
+		elif [[ $prev == replica ]]; then
+			mapfile -t COMPREPLY < <(compgen -W 'start stop status url destroy' -- "$cur")
 		elif [[ " ${COMP_WORDS[*]} " == *" retention "* ]]; then
 			compopt -o nospace 2>/dev/null || true
 			mapfile -t COMPREPLY < <(compgen -W 'documents= messages= cost= audit=' -- "$cur")

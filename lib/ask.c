@@ -19,6 +19,7 @@
 
 struct rag_asker {
 	struct rag_db *db;
+	struct rag_db *rd;		/* reads: o.read, or db */
 	struct rag_ask_opts o;
 	bool prepared;
 	struct rag_collection coll;
@@ -106,6 +107,7 @@ rag_asker_new(struct rag_db *db, const struct rag_ask_opts *o)
 	struct rag_asker *a = rag_xcalloc(1, sizeof(*a));
 
 	a->db = db;
+	a->rd = o->read != NULL ? o->read : db;
 	a->o = *o;
 	a->stage = "answer";
 	if (a->o.k < 1)
@@ -164,10 +166,10 @@ rag_asker_prepare(struct rag_asker *a, struct rag_error *err)
 
 	if (a->prepared)
 		return 0;
-	if (a->db == NULL)
+	if (a->rd == NULL)
 		return rag_error_set(err, RAG_EXIT_FATAL, "no database to "
 		    "search");
-	if (rag_catalog_collection(a->db, a->o.tenant, a->o.collection, false,
+	if (rag_catalog_collection(a->rd, a->o.tenant, a->o.collection, false,
 	    &a->coll, err) != 0)
 		return -1;
 	a->tenant_id = a->coll.tenant_id;
@@ -240,7 +242,7 @@ retrieve(struct rag_asker *a, const char *query, int k,
 	q.positions = rr != NULL && rag_reranker_wants_positions(rr);
 	q.embed_s = &a->t.embed;
 	q.sql_s = &a->t.sql;
-	if ((hits = rag_retrieve(a->db, a->e, &q, err)) == NULL)
+	if ((hits = rag_retrieve(a->rd, a->e, &q, err)) == NULL)
 		return NULL;
 	if (rr != NULL && json_array_size(hits) > 0) {
 		struct rag_error rerr = RAG_ERROR_INIT;
@@ -618,8 +620,8 @@ rag_ask(struct rag_asker *a, const char *question, struct rag_ask_result *r,
 	chist = chat_history(t.history);
 	if (a->o.cache) {
 		cache_key(a, query, chist, &key);
-		if (rag_qcache_get(a->db, a->coll.collection_id, rag_buf_str(&key),
-		    &lk, err) != 0)
+		if (rag_qcache_get(a->db, a->coll.collection_id,
+		    rag_buf_str(&key), &lk, err) != 0)
 			goto out;
 		if (lk.result != NULL && from_cache(lk.result, r) == 0) {
 			/* The key is the normalised question: say it as asked. */
@@ -633,6 +635,10 @@ rag_ask(struct rag_asker *a, const char *question, struct rag_ask_result *r,
 			goto done;
 		}
 		a->st.cache_misses++;
+		/* Searched on a standby: cached as of the standby's version. */
+		if (a->rd != a->db && rag_qcache_version(a->rd,
+		    a->coll.collection_id, &lk, err) != 0)
+			goto out;
 	}
 	if ((r->hits = retrieve(a, query, a->o.k, a->o.reranker, err)) == NULL)
 		goto out;

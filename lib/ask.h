@@ -62,6 +62,11 @@ struct rag_ask_opts {
 	const char *request_id;		/* for the ledger */
 	struct rag_guard *guard;	/* the tenant's limits and budget,
 					   borrowed; NULL: none */
+	struct rag_db *read;		/* borrowed: where the collection is
+					   looked up, searched and the cache
+					   read (RAG_READ_DATABASE_URL, read
+					   only); NULL: db.  Writes (cache,
+					   conversation, ledger) go to db */
 };
 
 /*

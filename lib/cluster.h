@@ -88,7 +88,50 @@ int rag_cluster_stop(struct rag_cluster *c, bool *stopped,
 bool rag_cluster_ready(struct rag_cluster *c);
 int rag_cluster_status(struct rag_cluster *c, struct rag_cluster_status *st,
     struct rag_error *err);
-/* Stops it and deletes every file of it. */
+/* Stops it (and its standby) and deletes every file of it. */
 int rag_cluster_destroy(struct rag_cluster *c, struct rag_error *err);
+
+/*
+ * Its hot standby (rag-db replica), in replica/ of the cluster folder:
+ * data/, run/ (its socket, .s.PGSQL.5433), log.  Made by pg_basebackup -R
+ * over the primary's socket with a replication slot (rag_replica), it
+ * streams the primary's WAL and answers read-only queries; run as the
+ * server's user, like the primary.  No PgBouncer in front of it.
+ */
+struct rag_replica_status {
+	bool initialised;
+	bool running;
+	pid_t pid;
+	const char *dir, *socket_dir, *log;
+	int port;
+	bool streaming;		/* its WAL receiver streams from the primary */
+	bool lag_known;		/* both run: the fields below are set */
+	char replay_lsn[32], primary_lsn[32];
+	long long lag_bytes;	/* WAL the primary wrote and it has not
+				   replayed yet */
+	double lag_seconds;	/* how old its last replayed transaction is,
+				   while it is behind; 0 caught up */
+};
+
+/*
+ * Starts the primary, and makes the standby when there is none: first
+ * lets the primary stream (wal_level, max_wal_senders, pg_hba.conf's
+ * local replication line; restarting it only for a setting that needs
+ * it), then clones it.  Starts the standby.  *changed (caller frees, or
+ * NULL) says what was changed in the primary's configuration.
+ */
+int rag_cluster_replica_start(struct rag_cluster *c, bool *created,
+    bool *started, char **changed, struct rag_error *err);
+/* Stops the standby (fast shutdown); *stopped says whether it ran. */
+int rag_cluster_replica_stop(struct rag_cluster *c, bool *stopped,
+    struct rag_error *err);
+/* Where it is, whether it runs, and how far behind the primary it is. */
+int rag_cluster_replica_status(struct rag_cluster *c,
+    struct rag_replica_status *st, struct rag_error *err);
+/* Stops it, deletes its files and drops its slot on the primary. */
+int rag_cluster_replica_destroy(struct rag_cluster *c, bool *existed,
+    struct rag_error *err);
+/* The libpq URL of its database rag (RAG_READ_DATABASE_URL); owned by c. */
+const char *rag_cluster_replica_url(struct rag_cluster *c);
 
 #endif

@@ -11,7 +11,8 @@
 #include "mem.h"
 
 const char *const rag_config_names[] = {
-	"RAG_HOME", "RAG_DATABASE_URL", "RAG_STORE", "RAG_TENANT",
+	"RAG_HOME", "RAG_DATABASE_URL", "RAG_READ_DATABASE_URL", "RAG_STORE",
+	"RAG_TENANT",
 	"RAG_COLLECTION", "RAG_EMBED_MODEL", "RAG_RERANK_MODEL",
 	"RAG_CHAT_MODEL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
 	"AWS_SESSION_TOKEN", "AWS_REGION", "AWS_ENDPOINT_URL_S3",
@@ -77,7 +78,8 @@ is_secret(const char *name, const char *value)
 		if (strcmp(secret_names[i], name) == 0)
 			return true;
 	/* A database URL or conninfo with a password is a secret too. */
-	if (strcmp(name, "RAG_DATABASE_URL") == 0)
+	if (strcmp(name, "RAG_DATABASE_URL") == 0 ||
+	    strcmp(name, "RAG_READ_DATABASE_URL") == 0)
 		return strstr(value, "password") != NULL ||
 		       (strstr(value, "://") != NULL &&
 			   strchr(value, '@') != NULL &&

@@ -144,15 +144,66 @@ connect_utf8(const char *conninfo)
 	return PQconnectdbParams(keys, values, 1);
 }
 
-static struct rag_db *
-open_db(bool migrate, bool admin, struct rag_error *err)
+/*
+ * Connects to conninfo, retrying a refused or timed-out connection with
+ * backoff.  setting names where conninfo came from, for what to do.
+ */
+static int
+connect_retry(struct rag_db *db, const char *conninfo, const char *setting,
+    struct rag_error *err)
 {
-	struct rag_db *db = rag_xcalloc(1, sizeof(*db));
+	double delay = 0.25;
+
+	for (int attempt = 1; db->conn == NULL; attempt++) {
+		const char *msg;
+		int len;
+
+		db->conn = connect_utf8(conninfo);
+		if (PQstatus(db->conn) == CONNECTION_OK)
+			break;
+		msg = PQerrorMessage(db->conn);
+		/* libpq's first line says what failed; the rest guesses why. */
+		len = (int)strcspn(msg, "\n");
+		if (login_refused(msg))
+			return rag_error_set(err, RAG_EXIT_REFUSED,
+			    "%s refused the connection: %.*s: check %s",
+			    db->where, len, msg, setting);
+		if (strstr(msg, "database") != NULL &&
+		    strstr(msg, "does not exist") != NULL)
+			return rag_error_set(err, RAG_EXIT_FATAL, "%s: %.*s: "
+			    "check %s", db->where, len, msg, setting);
+		if (attempt == 5) {
+			if (strcmp(setting, "RAG_READ_DATABASE_URL") == 0)
+				return rag_error_set(err, RAG_EXIT_TEMPFAIL,
+				    "cannot connect to %s: %.*s: is the "
+				    "standby running? (RAG_READ_DATABASE_URL "
+				    "names it: "
+				    "'rag-db replica status' for the embedded "
+				    "one's; unset it to read from the primary)",
+				    db->where, len, msg);
+			return rag_error_set(err, RAG_EXIT_TEMPFAIL,
+			    "cannot connect to %s: %.*s: is the server "
+			    "running? (RAG_DATABASE_URL names it; unset it "
+			    "for the embedded default)", db->where, len, msg);
+		}
+		PQfinish(db->conn);
+		db->conn = NULL;
+		nap(delay);
+		delay *= 2;
+	}
+	PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
+	return 0;
+}
+
+/* Connects db (its conn NULL) as open_db() says; on failure conn stays NULL. */
+static int
+connect_db(struct rag_db *db, bool migrate, bool admin, struct rag_error *err)
+{
 	struct rag_cluster *c = NULL;
 	char *conninfo = NULL;
-	double delay = 0.25;
-	int attempt;
 
+	free(db->where);
+	db->where = NULL;
 	db->embedded = use_embedded();
 	if (db->embedded) {
 		const char *route;
@@ -166,6 +217,8 @@ open_db(bool migrate, bool admin, struct rag_error *err)
 			db->conn = NULL;
 			if (rag_cluster_start(c, &db->started, err) != 0)
 				goto fail;
+			free(db->warning);
+			db->warning = NULL;
 			if (rag_cluster_pool_error(c) != NULL)
 				db->warning = rag_xasprintf("%s; connecting to "
 				    "PostgreSQL directly (set RAG_POOL=off to "
@@ -182,37 +235,9 @@ open_db(bool migrate, bool admin, struct rag_error *err)
 		conninfo = rag_xstrdup(url != NULL ? url : "");
 		db->where = redact(conninfo);
 	}
-	for (attempt = 1; db->conn == NULL; attempt++) {
-		const char *msg;
-
-		db->conn = connect_utf8(conninfo);
-		if (PQstatus(db->conn) == CONNECTION_OK)
-			break;
-		msg = PQerrorMessage(db->conn);
-		if (login_refused(msg)) {
-			rag_error_set(err, RAG_EXIT_REFUSED,
-			    "%s refused the connection: %s: check "
-			    "RAG_DATABASE_URL", db->where, msg);
-			goto fail;
-		}
-		if (strstr(msg, "database") != NULL &&
-		    strstr(msg, "does not exist") != NULL) {
-			rag_error_set(err, RAG_EXIT_FATAL, "%s: %s", db->where,
-			    msg);
-			goto fail;
-		}
-		if (attempt == 5) {
-			rag_error_set(err, RAG_EXIT_TEMPFAIL,
-			    "cannot connect to %s: %s: is the server running? "
-			    "(RAG_DATABASE_URL names it; unset it for the "
-			    "embedded default)", db->where, msg);
-			goto fail;
-		}
-		PQfinish(db->conn);
-		db->conn = NULL;
-		nap(delay);
-		delay *= 2;
-	}
+	if (db->conn == NULL && connect_retry(db, conninfo, "RAG_DATABASE_URL",
+	    err) != 0)
+		goto fail;
 	PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
 	if (migrate) {
 		bool needed;
@@ -228,11 +253,105 @@ open_db(bool migrate, bool admin, struct rag_error *err)
 		goto fail;
 	free(conninfo);
 	rag_cluster_free(c);
-	return db;
+	return 0;
 fail:
 	chomp(err->msg);
 	free(conninfo);
 	rag_cluster_free(c);
+	PQfinish(db->conn);
+	db->conn = NULL;
+	return -1;
+}
+
+static struct rag_db *
+open_db(bool migrate, bool admin, struct rag_error *err)
+{
+	struct rag_db *db = rag_xcalloc(1, sizeof(*db));
+
+	if (connect_db(db, migrate, admin, err) != 0) {
+		rag_db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+struct rag_db *
+rag_db_open_lazy(void)
+{
+	struct rag_db *db = rag_xcalloc(1, sizeof(*db));
+
+	db->lazy = true;
+	db->where = rag_xstrdup("the primary database (not connected yet)");
+	return db;
+}
+
+/* A lazy connection's first statement connects it. */
+static int
+ensure_open(struct rag_db *db, struct rag_error *err)
+{
+	if (db->conn != NULL || !db->lazy)
+		return 0;
+	return connect_db(db, true, false, err);
+}
+
+/*
+ * The read connection's session: as set_session(), and read-only, so
+ * that nothing meant for the primary can land there even when the URL
+ * names a primary (target_session_attrs=prefer-standby found no
+ * standby).
+ */
+static int
+set_read_session(struct rag_db *db, struct rag_error *err)
+{
+	PGresult *res = PQexec(db->conn, "SELECT set_config("
+	    "'default_transaction_read_only', 'on', false)");
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = rag_error_set(err, RAG_EXIT_FATAL, "%s: cannot make the "
+		    "session read-only: %s", db->where,
+		    PQresultErrorMessage(res));
+	PQclear(res);
+	return rc != 0 ? rc : set_session(db, err);
+}
+
+struct rag_db *
+rag_db_open_read(struct rag_error *err)
+{
+	const char *url = rag_config_get("RAG_READ_DATABASE_URL");
+	struct rag_db *db = rag_xcalloc(1, sizeof(*db));
+	char *where;
+	bool needed;
+
+	if (url == NULL || *url == '\0') {
+		rag_error_set(err, RAG_EXIT_USAGE, "RAG_READ_DATABASE_URL is "
+		    "not set");
+		goto fail;
+	}
+	where = redact(url);
+	db->where = rag_xasprintf("%s (RAG_READ_DATABASE_URL)", where);
+	free(where);
+	db->read_only = true;
+	if (connect_retry(db, url, "RAG_READ_DATABASE_URL", err) != 0)
+		goto fail;
+	/* A standby cannot migrate: the primary's migrations reach it. */
+	if (rag_migrate_check(db->conn, &needed, err) != 0) {
+		rag_error_prefix(err, "%s", db->where);
+		goto fail;
+	}
+	if (needed) {
+		rag_error_set(err, RAG_EXIT_FATAL, "%s lacks migrations of "
+		    "rag's schema: run 'rag-db migrate' on the primary and "
+		    "let the standby replay them, or check that "
+		    "RAG_READ_DATABASE_URL names a copy of RAG_DATABASE_URL's "
+		    "database", db->where);
+		goto fail;
+	}
+	if (set_read_session(db, err) != 0)
+		goto fail;
+	return db;
+fail:
+	chomp(err->msg);
 	rag_db_close(db);
 	return NULL;
 }
@@ -400,10 +519,12 @@ rag_db_exec(struct rag_db *db, const char *sql, int nparams,
     const char *const *params, struct rag_error *err)
 {
 	PGresult *res = NULL;
-	const char *name = nparams > 0 ? prepared(db, sql, nparams, &res) :
-	    NULL;
+	const char *name;
 	ExecStatusType st;
 
+	if (ensure_open(db, err) != 0)
+		return NULL;
+	name = nparams > 0 ? prepared(db, sql, nparams, &res) : NULL;
 	if (res == NULL)
 		res = name != NULL ? PQexecPrepared(db->conn, name, nparams,
 		    params, NULL, NULL, 0) : PQexecParams(db->conn, sql,

@@ -21,6 +21,8 @@ struct rag_db {
 	bool pooled;		/* ... reached through its PgBouncer */
 	char *warning;		/* for the tool to say once, or NULL */
 	bool admin;		/* every tenant's rows (rag_db_open_admin) */
+	bool lazy;		/* rag_db_open_lazy: conn NULL until used */
+	bool read_only;		/* rag_db_open_read */
 	char *where;		/* for messages; never holds a password */
 	/* Statements with parameters, prepared on their second use. */
 	char **prepared;
@@ -44,6 +46,21 @@ struct rag_db *rag_db_open(struct rag_error *err);
  * reports only.
  */
 struct rag_db *rag_db_open_admin(struct rag_error *err);
+/*
+ * rag_db_open() on first use: conn stays NULL until the first
+ * rag_db_exec (or rag_db_run, rag_db_copy_start), which connects and
+ * fails with rag_db_open()'s errors; a later call tries again.  For a
+ * tool that may not write at all (rag-query with RAG_READ_DATABASE_URL).
+ */
+struct rag_db *rag_db_open_lazy(void);
+/*
+ * The read connection: RAG_READ_DATABASE_URL (a standby, or several hosts
+ * with target_session_attrs), as rag_app for RAG_TENANT as rag_db_open()
+ * does, read-only (default_transaction_read_only), without migrating:
+ * a schema that lacks migrations is an error saying to migrate the
+ * primary.  Errors as rag_db_open()'s, naming RAG_READ_DATABASE_URL.
+ */
+struct rag_db *rag_db_open_read(struct rag_error *err);
 /* An admin connection without applying migrations (rag-db migrate). */
 struct rag_db *rag_db_open_raw(struct rag_error *err);
 void rag_db_close(struct rag_db *db);

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -97,7 +98,8 @@ static int
 find_tenant(struct rag_guard *g, struct rag_error *err)
 {
 	const char *params[1] = { g->tenant };
-	PGresult *res = rag_db_exec(g->db, "SELECT tenant_id FROM tenants "
+	PGresult *res = rag_db_exec(g->o.read != NULL ? g->o.read : g->db,
+	    "SELECT tenant_id FROM tenants "
 	    "WHERE name = $1", 1, params, err);
 
 	if (res == NULL)
@@ -168,6 +170,24 @@ rag_guard_question(struct rag_guard *g, struct rag_error *err)
 	int rc;
 
 	rag_error_clear(&g->refused);
+	if (g->o.read != NULL) {
+		char tid[32];
+		const char *params[1] = { tid };
+		PGresult *res;
+		bool limited_;
+
+		/* No limit, no write: the primary is not needed. */
+		snprintf(tid, sizeof(tid), "%lld", g->tenant_id);
+		res = rag_db_exec(g->o.read, "SELECT EXISTS (SELECT 1 FROM "
+		    "rate_limits WHERE tenant_id = $1 AND kind = 'qps')", 1,
+		    params, err);
+		if (res == NULL)
+			return -1;
+		limited_ = *PQgetvalue(res, 0, 0) == 't';
+		PQclear(res);
+		if (!limited_)
+			return 0;
+	}
 	while ((rc = rag_throttle_take(g->db, g->tenant_id, &qps, &one, 1, &w,
 	    err)) == 1) {
 		double s = limited(g, &w, err);

@@ -33,6 +33,10 @@ struct rag_guard_opts {
 				   "(or pass --wait to wait your turn)" */
 	rag_guard_alert_fn alert;	/* NULL: nobody hears */
 	void *alert_arg;
+	struct rag_db *read;	/* borrowed, or NULL: where the tenant and
+				   whether it has a qps limit are read (a
+				   standby), so that a question takes from
+				   the bucket on db only when there is one */
 };
 
 /*

@@ -77,6 +77,26 @@ rag_qcache_get(struct rag_db *db, long long collection_id, const char *key,
 }
 
 int
+rag_qcache_version(struct rag_db *db, long long collection_id,
+    struct rag_qcache_lookup *lk, struct rag_error *err)
+{
+	char cid[32];
+	const char *p[1] = { cid };
+	PGresult *res;
+
+	lk->version[0] = '\0';
+	snprintf(cid, sizeof(cid), "%lld", collection_id);
+	res = rag_db_exec(db, "SELECT rag_collection_version($1)", 1, p, err);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		snprintf(lk->version, sizeof(lk->version), "%s",
+		    PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+int
 rag_qcache_put(struct rag_db *db, long long tenant_id,
     long long collection_id, const char *key,
     const struct rag_qcache_lookup *lk, const char *result, double ttl,

@@ -38,6 +38,15 @@ struct rag_qcache_lookup {
  */
 int rag_qcache_get(struct rag_db *db, long long collection_id,
     const char *key, struct rag_qcache_lookup *lk, struct rag_error *err);
+/*
+ * Sets lk->version to the collection's version as db has it: a standby
+ * (RAG_READ_DATABASE_URL), where the question was searched, may be
+ * behind the primary that holds the cache (an unlogged table, which a
+ * standby does not have).  What is put under that version is never
+ * taken for the primary's newer one.
+ */
+int rag_qcache_version(struct rag_db *db, long long collection_id,
+    struct rag_qcache_lookup *lk, struct rag_error *err);
 
 /*
  * Stores result under key at the version a lookup returned (so a write

@@ -168,6 +168,13 @@ struct rag_guard *
 rag_tool_guard(struct rag_db *db, const char *tenant, bool wait,
     struct rag_stream *records)
 {
+	return rag_tool_guard_read(db, NULL, tenant, wait, records);
+}
+
+struct rag_guard *
+rag_tool_guard_read(struct rag_db *db, struct rag_db *read,
+    const char *tenant, bool wait, struct rag_stream *records)
+{
 	struct rag_error err = RAG_ERROR_INIT;
 	struct rag_guard_opts o;
 	struct rag_guard *g;
@@ -176,6 +183,7 @@ rag_tool_guard(struct rag_db *db, const char *tenant, bool wait,
 	o.wait = wait;
 	o.alert = budget_alert;
 	o.alert_arg = records;
+	o.read = read;
 	if ((g = rag_guard_new(db, tenant, &o, &err)) == NULL)
 		rag_die(err.code, "%s", err.msg);
 	return g;

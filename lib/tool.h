@@ -71,6 +71,9 @@ void rag_tool_answer(struct rag_stream *s, json_t *answer, bool json,
  */
 struct rag_guard *rag_tool_guard(struct rag_db *db, const char *tenant,
     bool wait, struct rag_stream *records);
+/* rag_tool_guard() that reads the tenant's limits on read (a standby). */
+struct rag_guard *rag_tool_guard_read(struct rag_db *db, struct rag_db *read,
+    const char *tenant, bool wait, struct rag_stream *records);
 
 /* The sentences an extractive answer may have (RAG_ANSWER_SENTENCES). */
 int rag_tool_sentences(void);
