@@ -88,9 +88,10 @@ static struct {
  * the cores, and they spin against each other: a 2-page scan took 25 s
  * of wall time (13.6 s of it in the kernel) on this 2-core machine,
  * against 3.4 s on one thread.  Pages go in parallel across processes
- * (shards), so one thread each, unless the user's OMP_THREAD_LIMIT or
- * OMP_NUM_THREADS says otherwise.  OpenMP reads its limit once, when its
- * library loads: hence before dlopen.
+ * (shards), so one thread each, unless the user's OMP_THREAD_LIMIT says
+ * otherwise (OMP_NUM_THREADS would not: Tesseract names its thread count
+ * in its code, which only the limit caps).  OpenMP reads the limit once,
+ * when its library loads: hence before dlopen.
  */
 static int
 tess_load(struct rag_error *err)
@@ -99,8 +100,7 @@ tess_load(struct rag_error *err)
 
 	if (tess.lib != NULL)
 		return 0;
-	if (getenv("OMP_THREAD_LIMIT") == NULL &&
-	    getenv("OMP_NUM_THREADS") == NULL)
+	if (getenv("OMP_THREAD_LIMIT") == NULL)
 		setenv("OMP_THREAD_LIMIT", "1", 1);
 	if ((lib = dlopen(RAG_TESSERACT_SO, RTLD_NOW | RTLD_LOCAL)) == NULL)
 		return rag_error_set(err, RAG_EXIT_FATAL, "cannot load "
