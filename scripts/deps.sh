@@ -29,6 +29,9 @@ PACKAGES="$PACKAGES pgbouncer"
 PACKAGES="$PACKAGES bats bats-assert bats-support jq mandoc valgrind parallel"
 PACKAGES="$PACKAGES python3-swift s3cmd awscli mupdf-tools poppler-utils"
 PACKAGES="$PACKAGES tesseract-ocr"
+# the cluster tests: shards fanned out by GNU parallel over ssh to sshd
+# listening on two loopback addresses
+PACKAGES="$PACKAGES openssh-server openssh-client"
 PACKAGES="$PACKAGES curl procps python3 time zip zstd strace git"
 
 # pgvector is built from Debian's own source package in trixie, because
