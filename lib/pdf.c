@@ -205,6 +205,9 @@ on_error(void *user, const char *msg)
 
 	if (pdf->mem.refused)
 		pdf->mem.tripped = true;
+	/* a shading drawn as nothing: rd_fill_shade() drops it, no text lost */
+	if (strncmp(msg, "Illegal dimensions for pixmap", 29) == 0)
+		return;
 	if (pdf->diag.errors++ == 0)
 		snprintf(pdf->diag.error, sizeof(pdf->diag.error), "%s", msg);
 }
@@ -1793,7 +1796,19 @@ static void
 rd_fill_shade(fz_context *ctx, fz_device *dev, fz_shade *shd, fz_matrix ctm,
     float alpha, fz_color_params cp)
 {
-	fz_fill_shade(ctx, INNER(dev), shd, ctm, alpha, cp);
+	/*
+	 * The text device turns a shading into an image block by drawing
+	 * it, which fails on shadings MuPDF draws as nothing ("Illegal
+	 * dimensions for pixmap 0 -128", tracemonkey page 11) and would
+	 * lose the page.  A shading holds no text: only running out of
+	 * memory goes on up.  The text device's own function is called,
+	 * not fz_fill_shade(), which disables a device that throws.
+	 */
+	fz_try(ctx)
+		INNER(dev)->fill_shade(ctx, INNER(dev), shd, ctm, alpha, cp);
+	fz_catch(ctx)
+		if (fz_caught(ctx) == FZ_ERROR_MEMORY)
+			fz_rethrow(ctx);
 }
 
 static void
