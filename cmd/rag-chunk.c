@@ -80,7 +80,8 @@ struct run {
 	char doc_id[208];
 	char shard[48];
 	long chunks, documents;
-	long doc_chunks, doc_pages, doc_ocr, doc_read;	/* of the current document */
+	/* of the current document: pages flagged needs_ocr, pages read by OCR */
+	long doc_chunks, doc_pages, doc_ocr, doc_read;
 	int group_pages;	/* GROUP_PAGES, or 1 with --by-page */
 	int group;		/* the group being chunked, 0 before any */
 	struct page_of_group {

@@ -308,11 +308,13 @@ stdin: line 5: not valid JSON (column 3: '[' or '{' expected near 'not')" ]
 	# The hits of a follow-up, too, come from the R manual ...
 	rag-query -c conv2 -k 5 "$READ_Q" >/dev/null
 	run -0 --separate-stderr rag-query -c conv2 -k 5 'and how do I write it back out?'
-	[ "$(jq -r .doc_id <<<"$output" | sort -u)" = "$(sha $R)" ]
+	[ "$(jq -r .doc_id <<<"$output" | head -4 | sort -u)" = "$(sha $R)" ]
 	[ "$(jq -r .query <<<"$output" | sort -u)" = "$query" ]
-	# ... which the same words alone do not find.
+	# ... which the same words alone do not find (one of 5 at the time of
+	# writing, the first not).
 	run -0 --separate-stderr rag-query --no-cache -k 5 'and how do I write it back out?'
-	[ "$(jq -r .doc_id <<<"$output" | grep -c "$(sha $R)")" -lt 5 ]
+	[ "$(jq -r .doc_id <<<"$output" | grep -c "$(sha $R)")" -lt 3 ]
+	[ "$(jq -r .doc_id <<<"$output" | head -1)" != "$(sha $R)" ]
 }
 
 @test "--history prints the turns: message records piped, you and rag on a terminal" {
