@@ -300,6 +300,19 @@ print_human(json_t *o)
 	}
 }
 
+/* A status object as one JSON line, or as "key value" lines; frees it. */
+static void
+print_status(json_t *out, bool json)
+{
+	if (json) {
+		json_dumpf(out, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		print_human(out);
+	}
+	json_decref(out);
+}
+
 /* How the tools reach the embedded cluster, and why not through PgBouncer. */
 static const char *
 connection(const struct rag_cluster_status *st)
@@ -373,13 +386,7 @@ cmd_status(const struct opts *o)
 	}
 	if (up)
 		describe_db(out);
-	if (o->json) {
-		json_dumpf(out, stdout, JSON_COMPACT);
-		putchar('\n');
-	} else {
-		print_human(out);
-	}
-	json_decref(out);
+	print_status(out, o->json);
 	return up ? 0 : RAG_EXIT_FATAL;
 }
 
@@ -562,13 +569,7 @@ replica_status(struct rag_cluster *c, const struct opts *o)
 		json_object_set_new(out, "lag_seconds", st.lag_known ?
 		    json_real(st.lag_seconds) : json_null());
 	}
-	if (o->json) {
-		json_dumpf(out, stdout, JSON_COMPACT);
-		putchar('\n');
-	} else {
-		print_human(out);
-	}
-	json_decref(out);
+	print_status(out, o->json);
 	if (!st.initialised)
 		rag_info("there is no standby: make one with 'rag-db replica "
 		    "start'");

@@ -205,9 +205,6 @@ on_error(void *user, const char *msg)
 
 	if (pdf->mem.refused)
 		pdf->mem.tripped = true;
-	/* a shading drawn as nothing: rd_fill_shade() drops it, no text lost */
-	if (strncmp(msg, "Illegal dimensions for pixmap", 29) == 0)
-		return;
 	if (pdf->diag.errors++ == 0)
 		snprintf(pdf->diag.error, sizeof(pdf->diag.error), "%s", msg);
 }
@@ -1725,6 +1722,8 @@ struct rule_device {
 	fz_device super;
 	fz_device *inner;
 	struct rules *rules;
+	struct diag *diag;	/* the document's: a dropped shade is not
+				   counted as an error there */
 };
 
 #define INNER(dev) (((struct rule_device *)(dev))->inner)
@@ -1802,13 +1801,20 @@ rd_fill_shade(fz_context *ctx, fz_device *dev, fz_shade *shd, fz_matrix ctm,
 	 * dimensions for pixmap 0 -128", tracemonkey page 11) and would
 	 * lose the page.  A shading holds no text: only running out of
 	 * memory goes on up.  The text device's own function is called,
-	 * not fz_fill_shade(), which disables a device that throws.
+	 * not fz_fill_shade(), which disables a device that throws; and
+	 * the error MuPDF logged as it threw is not counted (it would say
+	 * the page's text may be incomplete).
 	 */
+	struct diag *diag = ((struct rule_device *)dev)->diag;
+	struct diag before = *diag;
+
 	fz_try(ctx)
 		INNER(dev)->fill_shade(ctx, INNER(dev), shd, ctm, alpha, cp);
-	fz_catch(ctx)
+	fz_catch(ctx) {
 		if (fz_caught(ctx) == FZ_ERROR_MEMORY)
 			fz_rethrow(ctx);
+		*diag = before;
+	}
 }
 
 static void
@@ -1861,12 +1867,14 @@ forwardable(const fz_device *d)
  * inner still the caller's then.
  */
 static fz_device *
-new_rule_device(fz_context *ctx, fz_device *inner, struct rules *rules)
+new_rule_device(fz_context *ctx, fz_device *inner, struct rules *rules,
+    struct diag *diag)
 {
 	struct rule_device *d = fz_new_derived_device(ctx, struct rule_device);
 
 	d->inner = inner;
 	d->rules = rules;
+	d->diag = diag;
 	d->super.hints = inner->hints;
 	d->super.flags = inner->flags;
 	d->super.close_device = rd_close;
@@ -2457,7 +2465,8 @@ run_page(struct rag_pdf *pdf, int i, fz_cookie *cookie, struct rules *rules,
 		page = fz_load_page(ctx, &pdf->doc->super, i);
 		st = fz_new_stext_page(ctx, fz_bound_page(ctx, page));
 		text = fz_new_stext_device(ctx, st, &opts);
-		dev = forwardable(text) ? new_rule_device(ctx, text, rules) :
+		dev = forwardable(text) ? new_rule_device(ctx, text, rules,
+		    &pdf->diag) :
 		    text;
 		text = NULL;
 		fz_run_page(ctx, page, dev, fz_identity, cookie);
