@@ -170,3 +170,27 @@ tuned() {
 		-c "SELECT count(*) FROM rag_search_ef(0, 'default', 'hashed', '', 'w1', NULL, NULL, NULL, 1, 1, 1, 0)"
 	[[ "$output" == *"ef_search 0 is out of range: from 1 to 1000"* ]]
 }
+
+@test "a vector side that only breaks ties searches as wide as its candidates" {
+	# The collection of the test above ("hashed": the local embedder,
+	# fused at 0.01), measured wide by hand.
+	[ "$(sql "SELECT count(*) FROM collections WHERE name = 'hashed'")" = 1 ] ||
+		skip "needs the collection of the test above"
+	rag-db -q tune --collection hashed --ef-search 1000 >/dev/null
+	awk 'BEGIN { srand(13); for (i = 0; i < 30; i++)
+		printf "w%d w%d w%d\n", int(rand() * 400), int(rand() * 400), int(rand() * 400) }' \
+		>"$BATS_TEST_TMPDIR/questions"
+	# Each question's hits with their vector ranks, at --candidates 10.
+	hits() {
+		rag-query -j --collection hashed --rerank off --no-cache -k 10 \
+			--candidates 10 "$@" - <"$BATS_TEST_TMPDIR/questions" |
+			jq -c 'select(.type == "hit") | [.chunk_id, .vec_rank]'
+	}
+	narrow=$(hits --ef-search 10)
+	wide=$(hits --ef-search 1000)
+	[ "$narrow" != "$wide" ] || fail "ef_search 10 found what 1000 found"
+	[ "$(hits)" = "$narrow" ] || fail "the tie-breaking side searched wider than its candidates"
+	# Weighed as much as the lexical side, it takes the collection's.
+	[ "$(hits --vec-weight 1 --ef-search 1000)" = "$(hits --vec-weight 1)" ]
+	[ "$(hits --vec-weight 1 --ef-search 10)" != "$(hits --vec-weight 1)" ]
+}
