@@ -569,8 +569,12 @@ write_owned(struct rag_cluster *c, const char *path, const char *text,
  * cluster's folder and this version of rag.  Session pooling: the tools
  * keep state in their session (role, tenant, prepared statements,
  * advisory locks, temporary tables, LISTEN), which transaction pooling
- * would hand to another client mid-session.  DISCARD ALL clears all of it
- * when a client leaves, before the next one gets the backend.
+ * would hand to another client mid-session.  The reset clears all of it
+ * when a client leaves, before the next one gets the backend: what
+ * DISCARD ALL does but DISCARD PLANS, which would also throw away the
+ * plans the backend cached (PL/pgSQL's, the foreign key checks'), the
+ * warmth the pool is for.  A cached plan that row security shaped is
+ * planned again by PostgreSQL itself when the role changes.
  */
 static int
 write_pool_conf(struct rag_cluster *c, struct rag_error *err)
@@ -595,7 +599,10 @@ write_pool_conf(struct rag_cluster *c, struct rag_error *err)
 	    "; gets it with nothing of the last left (role, settings,\n"
 	    "; prepared statements, advisory locks, temporary tables)\n"
 	    "pool_mode = session\n"
-	    "server_reset_query = DISCARD ALL\n"
+	    "server_reset_query = CLOSE ALL; RESET SESSION AUTHORIZATION; "
+	    "RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
+	    "SELECT pg_advisory_unlock_all(); DISCARD TEMP; "
+	    "DISCARD SEQUENCES\n"
 	    "; 80 of the server's 100 connections; the rest stay for direct\n"
 	    "; clients (rag-db psql, rag-db url); one over the limit waits\n"
 	    "default_pool_size = 80\n"

@@ -91,7 +91,7 @@ live_pgbouncer() {
 	[ -f "$(jq -r .pool.log <<<"$output")" ]
 	run -0 pool "SHOW CONFIG"
 	[[ "$output" == *"pool_mode|session|"* ]]
-	[[ "$output" == *"server_reset_query|DISCARD ALL|"* ]]
+	[[ "$output" == *"server_reset_query|CLOSE ALL; RESET SESSION AUTHORIZATION; RESET ALL; DEALLOCATE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES|"* ]]
 	run -0 rag-db status
 	assert_output --partial "connection      pgbouncer"
 }
