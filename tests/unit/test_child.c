@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -22,6 +23,58 @@ sh(const char *script, const char *input, double timeout,
 	if (c == NULL)
 		printf("# cannot run sh: %s\n", err.msg);
 	return c;
+}
+
+/*
+ * The tests below wait for their children by a FIFO rather than by the
+ * clock, so that a loaded machine cannot reorder them: fifo() makes one
+ * in a new folder (path and dir are written), fifo_line() waits for a
+ * child to write a line to it, fifo_close() lets a child reading it go.
+ */
+static int
+fifo(char *dir, size_t dcap, char *path, size_t pcap)
+{
+	snprintf(dir, dcap, "/tmp/rag-test-child.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, pcap, "%s/fifo", dir);
+	return mkfifo(path, 0600);
+}
+
+static void
+fifo_line(const char *path)
+{
+	char line[64];
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return;
+	(void)fgets(line, sizeof(line), f);
+	fclose(f);
+}
+
+static void
+fifo_close(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f != NULL)
+		fclose(f);
+}
+
+static void
+fifo_remove(const char *dir, const char *path)
+{
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Waits until c has ended. */
+static void
+wait_end(struct rag_child *c)
+{
+	while (rag_child_check(c) == 0)
+		(void)rag_child_wait(&c, 1, -1, 5);
 }
 
 static void
@@ -91,14 +144,35 @@ test_timeout(void)
 static void
 test_timeout_sigterm_ignored(void)
 {
-	/* A child that ignores SIGTERM gets SIGKILL after the grace period. */
-	struct rag_child *c = sh("trap '' TERM; sleep 30", NULL, 0.2, 0, NULL);
-	const struct rag_child_result *r = c ? rag_child_result(c) : NULL;
+	/*
+	 * A child that ignores SIGTERM gets SIGKILL after the grace period.
+	 * Its deadline is checked only once it says it ignores SIGTERM: a
+	 * SIGTERM before the trap would end it otherwise.
+	 */
+	char dir[64], path[96], script[200];
+	char *argv[] = { "sh", "-c", script, NULL };
+	struct rag_child_spec spec = { "/bin/sh", argv, NULL, NULL, 0, 0.2,
+		0 };
+	struct rag_error err = RAG_ERROR_INIT;
+	const struct rag_child_result *r = NULL;
+	struct rag_child *c;
 
+	if (fifo(dir, sizeof(dir), path, sizeof(path)) != 0) {
+		ok(0, "a FIFO in /tmp");
+		return;
+	}
+	snprintf(script, sizeof(script), "trap '' TERM; echo >%s; sleep 30",
+	    path);
+	if ((c = rag_child_start(&spec, &err)) != NULL) {
+		fifo_line(path);
+		wait_end(c);
+		r = rag_child_result(c);
+	}
 	ok(r != NULL && r->timed_out, "timed out");
 	ok(r != NULL && r->signal == SIGKILL, "then killed: signal %d",
 	    r ? r->signal : -1);
 	rag_child_free(c);
+	fifo_remove(dir, path);
 }
 
 static void
@@ -143,7 +217,9 @@ test_missing_program(void)
 static void
 test_parallel_wait(void)
 {
-	char *a1[] = { "sh", "-c", "sleep 0.5", NULL };
+	/* The first ends only once the test has seen the second end. */
+	char dir[64], path[96], script[200];
+	char *a1[] = { "sh", "-c", script, NULL };
 	char *a2[] = { "sh", "-c", "exit 7", NULL };
 	struct rag_child_spec s1 = { "/bin/sh", a1, NULL, NULL, 0, 0, 0 };
 	struct rag_child_spec s2 = { "/bin/sh", a2, NULL, NULL, 0, 0, 0 };
@@ -151,11 +227,20 @@ test_parallel_wait(void)
 	struct rag_child *kids[2];
 	int first = -1, done = 0;
 
+	if (fifo(dir, sizeof(dir), path, sizeof(path)) != 0) {
+		ok(0, "a FIFO in /tmp");
+		return;
+	}
+	snprintf(script, sizeof(script), "cat %s >/dev/null", path);
 	kids[0] = rag_child_start(&s1, &err);
 	kids[1] = rag_child_start(&s2, &err);
 	ok(kids[0] != NULL && kids[1] != NULL, "two children");
-	if (kids[0] == NULL || kids[1] == NULL)
+	if (kids[0] == NULL || kids[1] == NULL) {
+		rag_child_free(kids[0]);
+		rag_child_free(kids[1]);
+		fifo_remove(dir, path);
 		return;
+	}
 	while (done < 2) {
 		(void)rag_child_wait(kids, 2, -1, 5);
 		for (int i = 0; i < 2; i++)
@@ -163,13 +248,16 @@ test_parallel_wait(void)
 			    rag_child_check(kids[i]) == 1) {
 				if (first < 0)
 					first = i;
+				if (i == 1)
+					fifo_close(path);
 				done++;
 			}
 	}
-	is_int(first, 1, "the quick one is seen first");
+	is_int(first, 1, "the one that ends first is seen first");
 	is_int(rag_child_result(kids[1])->code, 7, "its status");
 	rag_child_free(kids[0]);
 	rag_child_free(kids[1]);
+	fifo_remove(dir, path);
 }
 
 static void
