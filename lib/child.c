@@ -233,12 +233,6 @@ fail:
 	return NULL;
 }
 
-int
-rag_child_fd(const struct rag_child *c)
-{
-	return c->pidfd;
-}
-
 pid_t
 rag_child_pid(const struct rag_child *c)
 {

@@ -52,8 +52,6 @@ struct rag_child;
 struct rag_child *rag_child_start(const struct rag_child_spec *spec,
     struct rag_error *err);
 
-/* A descriptor that poll(2) reports readable once the child has ended. */
-int rag_child_fd(const struct rag_child *c);
 pid_t rag_child_pid(const struct rag_child *c);
 
 /*

@@ -68,12 +68,6 @@ rag_log_set_request_id(const char *id)
 	snprintf(request_id, sizeof(request_id), "%s", id != NULL ? id : "");
 }
 
-const char *
-rag_log_request_id(void)
-{
-	return request_id;
-}
-
 static void
 emit(enum rag_log_level l, const char *fmt, va_list ap)
 {
@@ -106,16 +100,6 @@ emit(enum rag_log_level l, const char *fmt, va_list ap)
 	}
 	rag_buf_release(&msg);
 	errno = saved;
-}
-
-void
-rag_log(enum rag_log_level l, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	emit(l, fmt, ap);
-	va_end(ap);
 }
 
 #define LOG_FN(name, lvl)                                                    \

@@ -62,12 +62,6 @@ rag_reader_free(struct rag_reader *r)
 	free(r);
 }
 
-const char *
-rag_reader_name(const struct rag_reader *r)
-{
-	return r->name;
-}
-
 long
 rag_reader_line(const struct rag_reader *r)
 {

@@ -35,7 +35,6 @@ void rag_reader_free(struct rag_reader *r);
  */
 int rag_reader_next(struct rag_reader *r, json_t **rec, const char **raw,
     struct rag_error *err);
-const char *rag_reader_name(const struct rag_reader *r);
 long rag_reader_line(const struct rag_reader *r);
 
 /* Record helpers.  Getters return NULL / the default when absent or of another type. */

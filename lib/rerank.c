@@ -28,12 +28,6 @@ struct rag_reranker {
 	const struct rag_http_gate *gate;
 };
 
-const char *
-rag_rerank_provider_name(size_t i)
-{
-	return i < NPROVIDERS ? providers[i]->name : NULL;
-}
-
 struct rag_reranker *
 rag_reranker_new(const char *name, struct rag_error *err)
 {

@@ -89,9 +89,6 @@ void rag_rerank_mark_skipped(json_t *hits, const char *why);
 
 void rag_reranker_free(struct rag_reranker *r);
 
-/* The name of known provider i ("local", ...), or NULL past the end. */
-const char *rag_rerank_provider_name(size_t i);
-
 /*
  * For provider implementations only (rerank_<provider>.c): a provider is
  * a table of functions, listed in the registry in rerank.c, which parses

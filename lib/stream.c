@@ -155,12 +155,6 @@ rag_stream_records_in(const struct rag_stream *s)
 	return s->in;
 }
 
-long
-rag_stream_records_out(const struct rag_stream *s)
-{
-	return s->out;
-}
-
 static void
 write_out(struct rag_stream *s, const json_t *rec)
 {
@@ -208,20 +202,6 @@ rag_stream_fail(struct rag_stream *s, const struct rag_error *e,
 	dead_letter(s, rec);
 	json_decref(rec);
 	s->failed++;
-}
-
-void
-rag_stream_warn(struct rag_stream *s, const char *fmt, ...)
-{
-	struct rag_buf b = RAG_BUF_INIT;
-	va_list ap;
-
-	(void)s;
-	va_start(ap, fmt);
-	rag_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	rag_warn("%s", rag_buf_str(&b));
-	rag_buf_release(&b);
 }
 
 /*

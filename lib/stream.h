@@ -58,15 +58,11 @@ void rag_stream_emit(struct rag_stream *s, json_t *rec);
 /* Reports a failed record: error record on stdout and in the dead-letter file, a line on stderr. */
 void rag_stream_fail(struct rag_stream *s, const struct rag_error *e,
     const json_t *input);
-/* A warning about the current record that does not fail it. */
-void rag_stream_warn(struct rag_stream *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 /* The run's correlation id (taken from the first record that has one). */
 const char *rag_stream_request_id(const struct rag_stream *s);
 long rag_stream_failures(const struct rag_stream *s);
 long rag_stream_records_in(const struct rag_stream *s);
-long rag_stream_records_out(const struct rag_stream *s);
 
 /* Flushes stdout and folds a write error into status (EPIPE is quiet). */
 int rag_finish_stdout(int status);

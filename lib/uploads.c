@@ -135,17 +135,6 @@ rag_uploads_find_object(struct rag_db *db, const char *bucket,
 }
 
 int
-rag_uploads_find_identity(struct rag_db *db, const char *bucket,
-    const char *identity, struct rag_upload *out, bool *found,
-    struct rag_error *err)
-{
-	const char *params[2] = { bucket, identity };
-
-	return lookup(db, "u.bucket = $1 AND u.identity = $2", 2, params, out,
-	    found, err);
-}
-
-int
 rag_uploads_get(struct rag_db *db, const char *bucket, const char *upload_id,
     struct rag_upload *out, bool *found, struct rag_error *err)
 {
@@ -175,30 +164,6 @@ rag_uploads_part(struct rag_db *db, const struct rag_upload *u, int number,
 	    "etag = excluded.etag, sent_at = now()) "
 	    "UPDATE uploads SET updated_at = now() WHERE upload_key = $1",
 	    6, params, err);
-}
-
-int
-rag_uploads_parts(struct rag_db *db, long long id,
-    int (*fn)(void *arg, int number, uint64_t bytes, const char *sha256,
-    const char *etag), void *arg, struct rag_error *err)
-{
-	char key[32];
-	const char *params[1] = { key };
-	PGresult *res;
-	int rc = 0;
-
-	snprintf(key, sizeof(key), "%lld", id);
-	res = rag_db_exec(db, "SELECT part_number, bytes, sha256, etag FROM "
-	    "upload_parts WHERE upload_key = $1 ORDER BY part_number", 1,
-	    params, err);
-	if (res == NULL)
-		return -1;
-	for (int i = 0; i < PQntuples(res) && rc == 0; i++)
-		rc = fn(arg, atoi(PQgetvalue(res, i, 0)),
-		    strtoull(PQgetvalue(res, i, 1), NULL, 10),
-		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
-	PQclear(res);
-	return rc;
 }
 
 int

@@ -43,15 +43,12 @@ int rag_uploads_add(struct rag_db *db, struct rag_upload *u,
 
 /*
  * Lookups: fill *out and set *found, newest first.  _object finds an
- * upload of kind to bucket/object_key; _identity one whose source had
- * this identity; _get the one with this upload id.
+ * upload of kind to bucket/object_key; _get the one with this upload
+ * id.
  */
 int rag_uploads_find_object(struct rag_db *db, const char *bucket,
     const char *object_key, const char *kind, struct rag_upload *out,
     bool *found, struct rag_error *err);
-int rag_uploads_find_identity(struct rag_db *db, const char *bucket,
-    const char *identity, struct rag_upload *out, bool *found,
-    struct rag_error *err);
 int rag_uploads_get(struct rag_db *db, const char *bucket,
     const char *upload_id, struct rag_upload *out, bool *found,
     struct rag_error *err);
@@ -60,11 +57,6 @@ int rag_uploads_get(struct rag_db *db, const char *bucket,
 int rag_uploads_part(struct rag_db *db, const struct rag_upload *u,
     int number, uint64_t bytes, const char *sha256, const char *etag,
     struct rag_error *err);
-
-/* Calls fn for each recorded part, by number; fn returns 0 to go on. */
-int rag_uploads_parts(struct rag_db *db, long long id,
-    int (*fn)(void *arg, int number, uint64_t bytes, const char *sha256,
-    const char *etag), void *arg, struct rag_error *err);
 
 /* Forgets an upload (completed or aborted) and its parts. */
 int rag_uploads_delete(struct rag_db *db, long long id,
