@@ -128,8 +128,7 @@ test_open(void)
 
 	is_str(rag_embed_provider_name(0), "local", "provider 0 is local");
 	ok(rag_embed_provider_name(1000) == NULL, "NULL past the end");
-	rag_embedder_free(NULL);
-	ok(1, "rag_embedder_free(NULL) is fine");
+	rag_embedder_free(NULL);	/* a no-op, as free(NULL): a crash fails */
 }
 
 static void
