@@ -44,6 +44,7 @@
 #include "hash.h"
 #include "mem.h"
 #include "s3.h"
+#include "store_backend.h"
 #include "store_s3.h"
 #include "uploads.h"
 
@@ -255,9 +256,10 @@ rag_store_s3_free(struct rag_store_s3 *t)
 	free(t);
 }
 
-char *
-rag_store_s3_uri(const struct rag_store_s3 *t, const char *key)
+static char *
+store_s3_uri(const void *b, const char *key)
 {
+	const struct rag_store_s3 *t = b;
 	char *k = object_key(t, key), *uri;
 
 	uri = rag_xasprintf("s3://%s/%s", t->bucket, k);
@@ -265,10 +267,11 @@ rag_store_s3_uri(const struct rag_store_s3 *t, const char *key)
 	return uri;
 }
 
-int
-rag_store_s3_head(struct rag_store_s3 *t, const char *key, bool *exists,
+static int
+store_s3_head(void *b, const char *key, bool *exists,
     uint64_t *size, struct rag_error *err)
 {
+	struct rag_store_s3 *t = b;
 	char *k = object_key(t, key);
 	int rc = rag_s3_head(t->s3, t->bucket, k, exists, size, NULL, err);
 
@@ -548,11 +551,12 @@ out:
 	return rc;
 }
 
-int
-rag_store_s3_put(struct rag_store_s3 *t, const char *rel, int fd,
+static int
+store_s3_put(void *b, const char *rel, int fd,
     const struct rag_store_digest *d, const char *what, bool *stored,
     struct rag_error *err)
 {
+	struct rag_store_s3 *t = b;
 	char *key = object_key(t, rel), *lock = NULL;
 	bool exists, got;
 	uint64_t have;
@@ -906,11 +910,12 @@ out:
 	return rc;
 }
 
-int
-rag_store_s3_put_stream(struct rag_store_s3 *t,
+static int
+store_s3_put_stream(void *b,
     const struct rag_store_stream *in, char sha256[65], uint64_t *size,
     char **rel, bool *stored, struct rag_error *err)
 {
+	struct rag_store_s3 *t = b;
 	struct rag_hash *whole = rag_hash_new();
 	uint64_t part, have;
 	size_t k = 0;
@@ -997,8 +1002,9 @@ key_sha(const char *key, char out[65])
 	return out;
 }
 
-int
-rag_store_s3_fetch(const char *uri, char **path, struct rag_error *err)
+static int
+store_s3_fetch(const char *uri, char **path, bool *temporary,
+    struct rag_error *err)
 {
 	struct rag_s3_config c;
 	struct rag_s3 *s3 = NULL;
@@ -1052,6 +1058,7 @@ out:
 	rag_s3_free(s3);
 	free(bucket);
 	free(key);
+	*temporary = rc == 0;
 	return rc;
 }
 
@@ -1077,11 +1084,12 @@ iso_time(time_t t)
 	return rag_xstrdup(buf);
 }
 
-int
-rag_store_s3_presign_upload(struct rag_store_s3 *t, const char *tenant,
+static int
+store_s3_presign_upload(void *b, const char *tenant,
     const char *source, uint64_t size, const char *sha256, long expires,
     json_t **rec, char **rel, struct rag_error *err)
 {
+	struct rag_store_s3 *t = b;
 	struct rag_upload row;
 	char *key = NULL, *upload_id = NULL, *when = NULL, *uri = NULL;
 	uint64_t part, have;
@@ -1342,10 +1350,11 @@ out:
 	return rc;
 }
 
-int
-rag_store_s3_complete_upload(struct rag_store_s3 *t, const char *upload_id,
+static int
+store_s3_complete_upload(void *b, const char *upload_id,
     struct rag_store_completed *out, struct rag_error *err)
 {
+	struct rag_store_s3 *t = b;
 	struct rag_upload u;
 	struct rag_error d = RAG_ERROR_INIT;
 	char *key = NULL;
@@ -1418,10 +1427,11 @@ out:
 	return rc;
 }
 
-char *
-rag_store_s3_presign_get(struct rag_store_s3 *t, const char *rel,
+static char *
+store_s3_presign_get(void *b, const char *rel,
     long expires, struct rag_error *err)
 {
+	struct rag_store_s3 *t = b;
 	char *key = object_key(t, rel), *url = NULL;
 	bool exists;
 
@@ -1537,11 +1547,12 @@ gc_staging(const struct rag_s3_object *o, void *arg)
 	return 0;
 }
 
-int
-rag_store_s3_gc(struct rag_store_s3 *t, double older_than,
+static int
+store_s3_gc(void *b, double older_than,
     void (*fn)(void *arg, const struct rag_store_gone *g), void *arg,
     long *count, struct rag_error *err)
 {
+	struct rag_store_s3 *t = b;
 	struct gc g = { t, older_than, time(NULL), NULL, 0, 0, err };
 	char *prefix = t->prefix[0] != '\0' ?
 	    rag_xasprintf("%s/", t->prefix) : rag_xstrdup("");
@@ -1607,10 +1618,11 @@ out:
 
 /* ---- forgetting ---------------------------------------------------------- */
 
-int
-rag_store_s3_delete(struct rag_store_s3 *t, const char *key, bool *existed,
+static int
+store_s3_delete(void *b, const char *key, bool *existed,
     struct rag_error *err)
 {
+	struct rag_store_s3 *t = b;
 	char *k = object_key(t, key);
 	int rc;
 
@@ -1636,10 +1648,11 @@ tenant_object(const struct rag_s3_object *o, void *arg)
 	return 0;
 }
 
-int
-rag_store_s3_delete_tenant(struct rag_store_s3 *t, const char *tenant,
+static int
+store_s3_delete_tenant(void *b, const char *tenant,
     long *count, struct rag_error *err)
 {
+	struct rag_store_s3 *t = b;
 	struct gc g = { t, 0, time(NULL), NULL, 0, 0, err };
 	char *rel[2], *prefix[2];
 	int rc = -1;
@@ -1685,11 +1698,12 @@ out:
 	return rc;
 }
 
-int
-rag_store_s3_abort_upload(struct rag_store_s3 *t, const char *bucket,
+static int
+store_s3_abort_upload(void *b, const char *bucket,
     const char *s3_key, const char *upload_id, bool *done,
     struct rag_error *err)
 {
+	struct rag_store_s3 *t = b;
 	*done = false;
 	if (strcmp(bucket, t->bucket) != 0 || below(t, s3_key) == NULL)
 		return 0;
@@ -1702,3 +1716,42 @@ rag_store_s3_abort_upload(struct rag_store_s3 *t, const char *bucket,
 	*done = true;
 	return 0;
 }
+
+static void *
+store_s3_open(const char *url, const struct rag_store_options *o,
+    struct rag_error *err)
+{
+	return rag_store_s3_open(url, o, err);
+}
+
+static void
+store_s3_free(void *b)
+{
+	rag_store_s3_free(b);
+}
+
+static uint64_t
+store_s3_part_size(const void *b, uint64_t size)
+{
+	return rag_store_s3_part_size(b, size);
+}
+
+const struct rag_store_backend rag_store_s3_backend = {
+	.scheme = "s3://",
+	.open = store_s3_open,
+	.free = store_s3_free,
+	.uri = store_s3_uri,
+	.part_size = store_s3_part_size,
+	.max_object = RAG_STORE_MAX_OBJECT,
+	.head = store_s3_head,
+	.put = store_s3_put,
+	.put_stream = store_s3_put_stream,
+	.fetch = store_s3_fetch,
+	.delete = store_s3_delete,
+	.delete_tenant = store_s3_delete_tenant,
+	.abort_upload = store_s3_abort_upload,
+	.presign_upload = store_s3_presign_upload,
+	.complete_upload = store_s3_complete_upload,
+	.presign_get = store_s3_presign_get,
+	.gc = store_s3_gc,
+};
