@@ -43,8 +43,9 @@
  *   guard    a tenant's rate limits and budget as the gate of http's
  *            paid requests, and a question's qps
  *   unpack   the files inside zip and tar archives, on libarchive
- *   store    the object store, content-addressed: file:// and
- *            s3:// (store_s3), multipart, resume, presigned uploads
+ *   store    the object store, content-addressed, over a table per
+ *            backend: file:// (store_file) and s3:// (store_s3),
+ *            multipart, resume, presigned uploads
  *   text     text clean-up: NFC, control characters, hyphenation
  *   bidi     right-to-left lines from visual to logical order (FriBidi)
  *   heading  heading lines told by size and weight; heading paths
