@@ -176,8 +176,6 @@ int s3_perform_doc(struct rag_s3 *s, struct req *rq, struct xfer *x,
                    const char *root, struct rag_error *err);
 /* The wait before retry number attempt (from 0), in milliseconds. */
 int64_t s3_backoff_ms(struct rag_s3 *s, int attempt, long retry_after);
-/* The monotonic clock, in milliseconds. */
-int64_t s3_now_ms(void);
 
 /* ---- s3_verdict.c: what an answer means ---------------------------- */
 
@@ -191,7 +189,6 @@ int s3_http_error(struct xfer *x, struct rag_error *err);
 /* Hashes len bytes of fd from offset, for callers who gave no hash. */
 int s3_hash_range(int fd, off_t offset, uint64_t len, char out[65],
                   const char *what, struct rag_error *err);
-bool s3_is_sha256_hex(const char *s);
 /* A PUT of a file range: PutObject, or UploadPart when rq has its query. */
 int s3_put_range(struct rag_s3 *s, struct req *rq, int fd, off_t offset,
                  uint64_t len, const char *sha256_hex, char **etag,

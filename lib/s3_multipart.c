@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "hash.h"
 #include "mem.h"
 #include "s3.h"
@@ -108,7 +109,7 @@ struct slot {
 	size_t part;
 	bool busy;    /* in the multi handle */
 	bool waiting; /* sleeping before a retry */
-	int64_t wake; /* when, in s3_now_ms() time */
+	int64_t wake; /* when, in rag_clock_ms() time */
 	int attempt;
 	struct rag_error err;
 };
@@ -180,7 +181,7 @@ slot_start(struct batch *b, struct slot *sl)
 static bool
 batch_feed(struct batch *b, int64_t *wait)
 {
-	int64_t now = s3_now_ms();
+	int64_t now = rag_clock_ms();
 	bool active = false;
 
 	for (size_t i = 0; i < b->nslots; i++) {
@@ -230,7 +231,7 @@ batch_collect(struct batch *b)
 		if (v == DONE_RETRY && !b->stop && sl->attempt < s->retries) {
 			sl->waiting = true;
 			sl->wake =
-			    s3_now_ms() +
+			    rag_clock_ms() +
 			    s3_backoff_ms(s, sl->attempt++, sl->x.retry_after);
 		} else if (v == DONE_OK) {
 			b->parts[sl->part].etag =
@@ -269,7 +270,8 @@ rag_s3_mpu_upload_parts(struct rag_s3 *s, const char *bucket, const char *key,
 		snprintf(what, sizeof(what), "s3://%s/%s part %d", bucket, key,
 		         parts[i].number);
 		if (parts[i].sha256_hex != NULL) {
-			if (s3_is_sha256_hex(parts[i].sha256_hex))
+			if (rag_hash_is_sha256_hex(parts[i].sha256_hex,
+			                           strlen(parts[i].sha256_hex)))
 				continue;
 			rag_error_set(err, RAG_EXIT_FAILED,
 			              "%s: '%s' is not a lowercase hex SHA-256",

@@ -95,18 +95,6 @@ out:
 	return rc;
 }
 
-bool
-s3_is_sha256_hex(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if (!isxdigit((unsigned char)s[i]) ||
-		    isupper((unsigned char)s[i]))
-			return false;
-	return i == 64;
-}
-
 /* A PUT of a file range: PutObject, or UploadPart when rq has its query. */
 int
 s3_put_range(struct rag_s3 *s, struct req *rq, int fd, off_t offset,
@@ -132,7 +120,7 @@ s3_put_range(struct rag_s3 *s, struct req *rq, int fd, off_t offset,
 		if (s3_hash_range(fd, offset, len, hash, t.data, err) < 0)
 			goto out;
 		sha256_hex = hash;
-	} else if (!s3_is_sha256_hex(sha256_hex)) {
+	} else if (!rag_hash_is_sha256_hex(sha256_hex, strlen(sha256_hex))) {
 		rag_error_set(err, RAG_EXIT_FAILED,
 		              "%s: '%s' is not a "
 		              "lowercase hex SHA-256",

@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "mem.h"
 #include "s3_impl.h"
 
@@ -26,53 +27,19 @@
 #define BACKOFF_MAXMS    20000
 #define RETRY_AFTER_MAXS 60
 
-/* ---- clock and backoff --------------------------------------------- */
-
-static uint64_t
-rng_next(struct rag_s3 *s)
-{
-	uint64_t x = s->rng;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return s->rng = x;
-}
-
-int64_t
-s3_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int64_t ms)
-{
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
-
-	while (ms > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
+/* ---- backoff -------------------------------------------------------- */
 
 /*
- * Exponential backoff with jitter: attempt 0 waits 0.1-0.2 s, then
- * doubling up to 10-20 s.  Half the delay is fixed so that retries never
- * come back at once, half random so that parallel clients spread out.
- * A Retry-After from the server wins when it asks for longer.
+ * Exponential backoff with jitter (lib/clock): attempt 0 waits 0.1-0.2
+ * s, then doubling up to 10-20 s.  A Retry-After from the server wins
+ * when it asks for longer.
  */
 int64_t
 s3_backoff_ms(struct rag_s3 *s, int attempt, long retry_after)
 {
-	int64_t d = BACKOFF_MS;
+	int64_t d = (int64_t)rag_clock_backoff(
+	    BACKOFF_MS, BACKOFF_MAXMS, attempt, rag_clock_jitter(&s->rng));
 
-	for (int i = 0; i < attempt && d < BACKOFF_MAXMS; i++)
-		d *= 2;
-	if (d > BACKOFF_MAXMS)
-		d = BACKOFF_MAXMS;
-	d = d / 2 + (int64_t)(rng_next(s) % (uint64_t)(d / 2 + 1));
 	if (retry_after > 0) {
 		if (retry_after > RETRY_AFTER_MAXS)
 			retry_after = RETRY_AFTER_MAXS;
@@ -549,7 +516,7 @@ s3_perform(struct rag_s3 *s, struct xfer *x, struct rag_error *err)
 		if (v == DONE_FAIL || attempt >= s->retries)
 			return -1;
 		resume_get(x);
-		sleep_ms(s3_backoff_ms(s, attempt, x->retry_after));
+		rag_clock_sleep_ms(s3_backoff_ms(s, attempt, x->retry_after));
 	}
 }
 

@@ -61,19 +61,6 @@ hex_value(char c)
 }
 
 static void
-hex_lower(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static void
 add_escaped_byte(struct rag_buf *buf, unsigned char c)
 {
 	static const char digits[] = "0123456789ABCDEF";
@@ -431,16 +418,10 @@ join_params(struct rag_buf *out, const struct param *q, size_t n)
 static bool
 valid_payload_hash(const char *h)
 {
-	size_t i;
-
 	if (strcmp(h, RAG_SIGV4_UNSIGNED_PAYLOAD) == 0 ||
 	    strncmp(h, "STREAMING-", 10) == 0)
 		return true;
-	for (i = 0; h[i] != '\0'; i++)
-		if (!((h[i] >= '0' && h[i] <= '9') ||
-		      (h[i] >= 'a' && h[i] <= 'f')))
-			return false;
-	return i == 64;
+	return rag_hash_is_sha256_hex(h, strlen(h));
 }
 
 static bool
@@ -768,7 +749,7 @@ sign(const struct rag_sigv4_request *req, const struct rag_sigv4_params *p,
 		              "libcrypto cannot compute HMAC-SHA256");
 		goto out;
 	}
-	hex_lower(mac, 32, r->signature);
+	rag_hash_hex(mac, 32, r->signature);
 
 	join_params(&r->query, q, nq);
 	if (presign) {

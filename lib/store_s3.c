@@ -105,8 +105,7 @@ store_s3_staging_key(const struct rag_store_s3 *t, const char *tenant)
 		memcpy(r, &v, 8);
 		memcpy(r + 8, &v, 8);
 	}
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", r[i]);
+	rag_hash_hex(r, sizeof(r), hex);
 	rel = rag_xasprintf("%s/%s/%s", STAGING, tenant, hex);
 	key = store_s3_object_key(t, rel);
 	free(rel);
@@ -134,18 +133,6 @@ rag_store_s3_part_size(const struct rag_store_s3 *t, uint64_t size)
 	if (p > RAG_S3_MAX_PART)
 		p = RAG_S3_MAX_PART;
 	return p;
-}
-
-bool
-store_s3_is_hex64(const char *s, size_t n)
-{
-	if (n != 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)s[i]) ||
-		    isupper((unsigned char)s[i]))
-			return false;
-	return true;
 }
 
 /* ---- opening ------------------------------------------------------------- */
@@ -634,7 +621,7 @@ key_sha(const char *key, char out[65])
 
 	base = base != NULL ? base + 1 : key;
 	if ((dot = strrchr(base, '.')) == NULL || strcmp(dot, ".pdf") != 0 ||
-	    !store_s3_is_hex64(base, (size_t)(dot - base)))
+	    !rag_hash_is_sha256_hex(base, (size_t)(dot - base)))
 		return NULL;
 	memcpy(out, base, 64);
 	out[64] = '\0';

@@ -26,7 +26,7 @@ is_ours(const char *rel)
 	if (base == NULL || (dot = strrchr(base, '.')) == NULL ||
 	    strcmp(dot, ".pdf") != 0)
 		return false;
-	return store_s3_is_hex64(base + 1, (size_t)(dot - base - 1)) &&
+	return rag_hash_is_sha256_hex(base + 1, (size_t)(dot - base - 1)) &&
 	    base - rel >= 3 && base[-3] == '/' &&
 	    strncmp(base - 2, base + 1, 2) == 0;
 }
@@ -55,10 +55,7 @@ add_victim(struct gc *g, const char *key, const char *upload_id, time_t since)
 		if (g->v[i].upload_id != NULL &&
 		    strcmp(g->v[i].upload_id, upload_id) == 0)
 			return;
-	if (g->n == g->cap) {
-		g->cap = g->cap ? 2 * g->cap : 32;
-		g->v = rag_xrealloc(g->v, g->cap * sizeof(*g->v));
-	}
+	g->v = rag_xgrow(g->v, &g->cap, g->n + 1, sizeof(*g->v));
 	g->v[g->n].key = rag_xstrdup(key);
 	g->v[g->n].upload_id = upload_id ? rag_xstrdup(upload_id) : NULL;
 	g->v[g->n].since = since;

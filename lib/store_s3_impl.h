@@ -67,8 +67,6 @@ void store_s3_progress(struct rag_store_s3 *t, const char *what,
 char *store_s3_object_key(const struct rag_store_s3 *t, const char *key);
 /* A new staging key: random, so that two streams never share one. */
 char *store_s3_staging_key(const struct rag_store_s3 *t, const char *tenant);
-/* Whether s is n lowercase hex digits, n being 64. */
-bool store_s3_is_hex64(const char *s, size_t n);
 
 /*
  * Sends the parts of up[] that have no ETag yet, in windows of window

@@ -200,10 +200,7 @@ put_staged(struct rag_store_s3 *t, const struct rag_store_stream *in,
 				free(win[i].etag);
 			goto out;
 		}
-		if (nall + k > cap) {
-			cap = cap ? 2 * cap : 64;
-			all = rag_xrealloc(all, cap * sizeof(*all));
-		}
+		all = rag_xgrow(all, &cap, nall + k, sizeof(*all));
 		memcpy(all + nall, win, k * sizeof(*win));
 		nall += k;
 		if (fill_window(t, in, whole, part, &k, &eof, total, err) != 0)
@@ -230,10 +227,7 @@ put_staged(struct rag_store_s3 *t, const struct rag_store_stream *in,
 				free(win[i].etag);
 			goto out;
 		}
-		if (nall + k > cap) {
-			cap = nall + k;
-			all = rag_xrealloc(all, cap * sizeof(*all));
-		}
+		all = rag_xgrow(all, &cap, nall + k, sizeof(*all));
 		memcpy(all + nall, win, k * sizeof(*win));
 		nall += k;
 	}
