@@ -24,6 +24,18 @@ rag_hash_hex(const void *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+int
+rag_hash_unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 bool
 rag_hash_is_sha256_hex(const char *s, size_t n)
 {

@@ -27,6 +27,9 @@ int rag_hash_fd(int fd, const char *name, char out[65], uint64_t *size,
 /* Writes the lowercase hex of the n bytes at in, then a NUL: 2n + 1 chars. */
 void rag_hash_hex(const void *in, size_t n, char *out);
 
+/* The value of the hex digit c (either case), or -1. */
+int rag_hash_unhex(char c);
+
 /* Whether the n chars at s are 64 lowercase hex digits, as a SHA-256 is. */
 bool rag_hash_is_sha256_hex(const char *s, size_t n);
 

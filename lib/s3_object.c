@@ -2,7 +2,6 @@
  * s3_object: buckets and objects (PUT, GET, HEAD, DELETE, copy), and the
  * one pagination loop that the three listings share.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -48,18 +48,6 @@ is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void
 add_escaped_byte(struct rag_buf *buf, unsigned char c)
 {
@@ -257,8 +245,8 @@ rag_sigv4_canonical_uri(struct rag_buf *buf, const char *path, unsigned flags,
 			continue;
 		}
 		/* p is NUL-terminated, and NUL is not a hex digit. */
-		hi = hex_value(p[i + 1]);
-		lo = hi >= 0 ? hex_value(p[i + 2]) : -1;
+		hi = rag_hash_unhex(p[i + 1]);
+		lo = hi >= 0 ? rag_hash_unhex(p[i + 2]) : -1;
 		if (lo < 0) {
 			rag_buf_truncate(buf, start);
 			rag_error_set(

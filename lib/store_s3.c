@@ -26,7 +26,6 @@
  *    window one rag_s3_mpu_upload_parts() call (curl multi, a retry per
  *    part); after a window its parts are recorded and progress is shown.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

@@ -62,6 +62,16 @@ add_victim(struct gc *g, const char *key, const char *upload_id, time_t since)
 	g->n++;
 }
 
+static void
+victims_release(struct gc *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		free(g->v[i].key);
+		free(g->v[i].upload_id);
+	}
+	free(g->v);
+}
+
 /* The key below the store's prefix, or NULL when it is not below it. */
 static const char *
 below(const struct rag_store_s3 *t, const char *key)
@@ -185,11 +195,7 @@ store_s3_gc(void *b, double older_than,
 	}
 	rc = 0;
 out:
-	for (size_t i = 0; i < g.n; i++) {
-		free(g.v[i].key);
-		free(g.v[i].upload_id);
-	}
-	free(g.v);
+	victims_release(&g);
 	free(prefix);
 	free(staging);
 	return rc;
@@ -265,11 +271,7 @@ store_s3_delete_tenant(void *b, const char *tenant,
 	}
 	rc = 0;
 out:
-	for (size_t i = 0; i < g.n; i++) {
-		free(g.v[i].key);
-		free(g.v[i].upload_id);
-	}
-	free(g.v);
+	victims_release(&g);
 	for (int i = 0; i < 2; i++) {
 		free(rel[i]);
 		free(prefix[i]);
@@ -283,6 +285,7 @@ store_s3_abort_upload(void *b, const char *bucket,
     struct rag_error *err)
 {
 	struct rag_store_s3 *t = b;
+
 	*done = false;
 	if (strcmp(bucket, t->bucket) != 0 || below(t, s3_key) == NULL)
 		return 0;

@@ -153,13 +153,36 @@ out:
 	return rc;
 }
 
+/*
+ * Sends the k buffers as the parts after the *nall of all[], which
+ * keeps them (and their ETags) for the completion.
+ */
+static int
+send_window(struct rag_store_s3 *t, struct mpu *m, size_t k,
+    struct rag_s3_part_upload **all, size_t *nall, size_t *cap,
+    struct rag_error *err)
+{
+	struct rag_s3_part_upload win[64];
+
+	window_parts(t, k, (int)*nall + 1, win);
+	if (store_s3_send_parts(t, m, win, k, k, err) != 0) {
+		for (size_t i = 0; i < k; i++)
+			free(win[i].etag);
+		return -1;
+	}
+	*all = rag_xgrow(*all, cap, *nall + k, sizeof(**all));
+	memcpy(*all + *nall, win, k * sizeof(*win));
+	*nall += k;
+	return 0;
+}
+
 /* A stream too long to hold: sent under a staging key as it is read. */
 static int
 put_staged(struct rag_store_s3 *t, const struct rag_store_stream *in,
     struct rag_hash *whole, uint64_t part, size_t k, uint64_t *total,
     char sha256[65], char **rel, bool *stored, struct rag_error *err)
 {
-	struct rag_s3_part_upload *all = NULL, win[64];
+	struct rag_s3_part_upload *all = NULL;
 	uint64_t total_hint = in->size_hint > 0 ? (uint64_t)in->size_hint : 0;
 	char *staging = store_s3_staging_key(t, in->tenant), *upload_id = NULL;
 	char *key = NULL;
@@ -194,15 +217,8 @@ put_staged(struct rag_store_s3 *t, const struct rag_store_stream *in,
 		/* The last window waits until the hash says it is needed. */
 		if (eof)
 			break;
-		window_parts(t, k, (int)nall + 1, win);
-		if (store_s3_send_parts(t, &m, win, k, k, err) != 0) {
-			for (size_t i = 0; i < k; i++)
-				free(win[i].etag);
+		if (send_window(t, &m, k, &all, &nall, &cap, err) != 0)
 			goto out;
-		}
-		all = rag_xgrow(all, &cap, nall + k, sizeof(*all));
-		memcpy(all + nall, win, k * sizeof(*win));
-		nall += k;
 		if (fill_window(t, in, whole, part, &k, &eof, total, err) != 0)
 			goto out;
 	}
@@ -220,17 +236,8 @@ put_staged(struct rag_store_s3 *t, const struct rag_store_stream *in,
 		rc = 0;
 		goto out;
 	}
-	if (k > 0) {
-		window_parts(t, k, (int)nall + 1, win);
-		if (store_s3_send_parts(t, &m, win, k, k, err) != 0) {
-			for (size_t i = 0; i < k; i++)
-				free(win[i].etag);
-			goto out;
-		}
-		all = rag_xgrow(all, &cap, nall + k, sizeof(*all));
-		memcpy(all + nall, win, k * sizeof(*win));
-		nall += k;
-	}
+	if (k > 0 && send_window(t, &m, k, &all, &nall, &cap, err) != 0)
+		goto out;
 	if (store_s3_complete(t, staging, upload_id, all, nall, err) != 0)
 		goto out;
 	free(upload_id);
