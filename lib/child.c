@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "clock.h"
 #include "mem.h"
 
 #define KILL_GRACE 2.0	/* seconds between SIGTERM and SIGKILL */
@@ -28,15 +29,6 @@ struct rag_child {
 	bool ended;
 	struct rag_child_result r;
 };
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int
 memfd(const char *name, struct rag_error *err)
@@ -184,7 +176,7 @@ rag_child_start(const struct rag_child_spec *s, struct rag_error *err)
 		goto fail;
 	}
 	envp = make_env(s->env);
-	c->started = now();
+	c->started = rag_clock_now();
 	c->pid = fork();
 	if (c->pid < 0) {
 		rag_error_set(err, RAG_EXIT_TEMPFAIL, "cannot start '%s': %s",
@@ -252,7 +244,7 @@ rag_child_stop(struct rag_child *c)
 	if (c->ended || c->kill_at > 0)
 		return;
 	signal_group(c, SIGTERM);
-	c->kill_at = now() + KILL_GRACE;
+	c->kill_at = rag_clock_now() + KILL_GRACE;
 }
 
 int
@@ -268,7 +260,7 @@ rag_child_check(struct rag_child *c)
 		p = waitpid(c->pid, &st, WNOHANG);
 	while (p < 0 && errno == EINTR);
 	if (p == 0) {
-		t = now();
+		t = rag_clock_now();
 		if (c->kill_at > 0 && t >= c->kill_at) {
 			signal_group(c, SIGKILL);
 			c->kill_at = t + KILL_GRACE;
@@ -280,7 +272,7 @@ rag_child_check(struct rag_child *c)
 		return 0;
 	}
 	c->ended = true;
-	c->r.seconds = now() - c->started;
+	c->r.seconds = rag_clock_now() - c->started;
 	c->r.timeout = c->timeout;
 	if (p > 0 && WIFEXITED(st)) {
 		c->r.exited = true;
@@ -310,7 +302,7 @@ rag_child_next_deadline(const struct rag_child *c)
 		t = c->deadline;
 	if (t < 0)
 		return -1;
-	n = t - now();
+	n = t - rag_clock_now();
 	return n > 0 ? n : 0;
 }
 

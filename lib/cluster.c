@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "cluster.h"
 #include "config.h"
+#include "hash.h"
 #include "mem.h"
 
 #ifndef RAG_PG_BINDIR
@@ -200,8 +201,7 @@ fallback_dir(const char *home)
 	char hex[17];
 
 	EVP_Digest(home, strlen(home), md, &n, EVP_sha256(), NULL);
-	for (int i = 0; i < 8; i++)
-		sprintf(hex + 2 * i, "%02x", md[i]);
+	rag_hash_hex(md, 8, hex);
 	return rag_xasprintf("%s/%s", FALLBACK_ROOT, hex);
 }
 

@@ -44,18 +44,6 @@ add_hex_floats(struct rag_buf *b, const float *v, int dims)
 	}
 }
 
-static int
-unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads bytea's hex output ("\x0a1b...") of dims float32s; false if not. */
 static bool
 read_floats(const char *s, int dims, float *out)
@@ -69,7 +57,7 @@ read_floats(const char *s, int dims, float *out)
 		unsigned char bytes[4];
 
 		for (int k = 0; k < 4; k++) {
-			int hi = unhex(s[0]), lo = unhex(s[1]);
+			int hi = rag_hash_unhex(s[0]), lo = rag_hash_unhex(s[1]);
 
 			if (hi < 0 || lo < 0)
 				return false;

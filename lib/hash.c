@@ -11,16 +11,41 @@ struct rag_hash {
 	EVP_MD_CTX *ctx;
 };
 
-static void
-hex(const unsigned char *md, char out[65])
+void
+rag_hash_hex(const void *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = in;
 
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 15];
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
 	}
-	out[64] = '\0';
+	out[2 * n] = '\0';
+}
+
+int
+rag_hash_unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool
+rag_hash_is_sha256_hex(const char *s, size_t n)
+{
+	if (n != 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
 }
 
 int
@@ -32,7 +57,7 @@ rag_hash_sha256_hex(const void *data, size_t len, char out[65])
 	out[0] = '\0';
 	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != 32)
 		return -1;
-	hex(md, out);
+	rag_hash_hex(md, 32, out);
 	return 0;
 }
 
@@ -61,7 +86,7 @@ rag_hash_final_hex(struct rag_hash *h, char out[65])
 	unsigned int n = 0;
 
 	EVP_DigestFinal_ex(h->ctx, md, &n);
-	hex(md, out);
+	rag_hash_hex(md, 32, out);
 }
 
 void

@@ -1,7 +1,8 @@
-/* hash: SHA-256, of memory, of a stream fed in pieces, of a file. */
+/* hash: SHA-256, of memory, of a stream fed in pieces, of a file; hex. */
 #ifndef RAG_HASH_H
 #define RAG_HASH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,5 +23,14 @@ void rag_hash_free(struct rag_hash *h);
 /* Hashes an open file from its current offset to the end; *size gets the byte count. */
 int rag_hash_fd(int fd, const char *name, char out[65], uint64_t *size,
     struct rag_error *err);
+
+/* Writes the lowercase hex of the n bytes at in, then a NUL: 2n + 1 chars. */
+void rag_hash_hex(const void *in, size_t n, char *out);
+
+/* The value of the hex digit c (either case), or -1. */
+int rag_hash_unhex(char c);
+
+/* Whether the n chars at s are 64 lowercase hex digits, as a SHA-256 is. */
+bool rag_hash_is_sha256_hex(const char *s, size_t n);
 
 #endif

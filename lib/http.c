@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "http.h"
 #include "mem.h"
 
@@ -63,10 +64,7 @@ struct rag_http {
 double
 rag_http_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return rag_clock_now();
 }
 
 static double
@@ -76,16 +74,6 @@ wall_now(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A number in [0, 1): jitter needs no more than xorshift. */
-static double
-rand01(struct rag_http *h)
-{
-	h->rng ^= h->rng << 13;
-	h->rng ^= h->rng >> 7;
-	h->rng ^= h->rng << 17;
-	return (double)(h->rng >> 11) / 9007199254740992.0;
 }
 
 struct rag_http *
@@ -449,15 +437,12 @@ retry_after(const struct rag_http_response *r)
 	}
 }
 
+/* The wait before attempt n + 1 (n from 1): "equal jitter" (lib/clock). */
 static double
 backoff(struct rag_http *h, int n)
 {
-	double cap = h->o.backoff * pow(2, n > 1 ? n - 1 : 0);
-
-	if (cap > h->o.backoff_max)
-		cap = h->o.backoff_max;
-	/* "Equal jitter": never retry at once, never all together. */
-	return cap / 2 + rand01(h) * cap / 2;
+	return rag_clock_backoff(h->o.backoff, h->o.backoff_max,
+	    n > 1 ? n - 1 : 0, rag_clock_jitter(&h->rng));
 }
 
 /*
@@ -499,7 +484,8 @@ again(struct rag_http *h, struct rag_http_xfer *x, int verdict, double ra,
 		err->code = RAG_EXIT_TEMPFAIL;
 		return -1;
 	}
-	delay = ra >= 0 ? ra * (1 + 0.1 * rand01(h)) + 0.01 : backoff(h, n);
+	delay = ra >= 0 ? ra * (1 + 0.1 * rag_clock_jitter(&h->rng)) + 0.01 :
+	    backoff(h, n);
 	if (verdict == RAG_HTTP_THROTTLED && h->o.limit != NULL)
 		rag_ratelimit_throttle(h->o.limit, now, delay);
 	x->not_before = now + delay;

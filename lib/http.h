@@ -148,7 +148,7 @@ void rag_http_stats(const struct rag_http *h, struct rag_http_stats *st);
 void rag_http_observe_limits(const struct rag_http_response *r,
     struct rag_ratelimit *rl);
 
-/* Seconds on a monotonic clock (the rate limiter's time). */
+/* Seconds on a monotonic clock (the rate limiter's time): rag_clock_now(). */
 double rag_http_now(void);
 
 #endif

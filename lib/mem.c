@@ -1,4 +1,5 @@
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,22 @@ rag_xrealloc(void *p, size_t n)
 	if (q == NULL)
 		oom(n);
 	return q;
+}
+
+void *
+rag_xgrow(void *p, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap;
+
+	if (need <= c)
+		return p;
+	while (c < need) {
+		c = c ? 2 * c : 16;
+		if (c > SIZE_MAX / (size ? size : 1))
+			oom(SIZE_MAX);
+	}
+	*cap = c;
+	return rag_xrealloc(p, c * size);
 }
 
 char *

@@ -11,6 +11,7 @@
 #include <tesseract/capi.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "error.h"
 #include "mem.h"
 #include "ocr.h"
@@ -246,15 +247,6 @@ shape_text(struct rag_buf *text, const char *s)
 	rag_buf_release(&para);
 }
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int
 rag_ocr_image(struct rag_ocr *ocr, const unsigned char *pixels,
     int width, int height, size_t stride, int dpi, double seconds,
@@ -262,7 +254,7 @@ rag_ocr_image(struct rag_ocr *ocr, const unsigned char *pixels,
 {
 	ETEXT_DESC *monitor = NULL;
 	char *utf8 = NULL;
-	double t0 = now_seconds();
+	double t0 = rag_clock_now();
 	int rc = 0, r;
 
 	*confidence = 0;
@@ -277,7 +269,7 @@ rag_ocr_image(struct rag_ocr *ocr, const unsigned char *pixels,
 		    INT_MAX : (int)(seconds * 1000));
 	r = tess.TessBaseAPIRecognize(ocr->api, monitor);
 	/* Tesseract stops at the deadline without saying so: look */
-	if (seconds > 0 && now_seconds() - t0 >= seconds) {
+	if (seconds > 0 && rag_clock_now() - t0 >= seconds) {
 		rc = rag_error_set(err, RAG_EXIT_FAILED, "exceeded the %g s "
 		    "page time limit", seconds);
 		goto out;

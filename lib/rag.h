@@ -7,11 +7,12 @@
  *
  *   error    struct rag_error and the exit statuses every tool shares
  *   mem      allocation that aborts on exhaustion
+ *   clock    the monotonic clock, sleeps, retry delays with jitter
  *   buf      growable NUL-terminated byte strings
  *   utf8     UTF-8 decoding and validation
  *   words    words for matching: normal forms, stop words, Porter stems
  *   usage    what a billable call used, for the ledger (a struct only)
- *   hash     SHA-256 of memory, streams and files
+ *   hash     SHA-256 of memory, streams and files; lowercase hex
  *   ratelimit token buckets for requests and tokens per minute (pure)
  *   child    a program run as a child process: fed, watched, limited
  *   metrics  Prometheus text exposition, written atomically
@@ -43,8 +44,9 @@
  *   guard    a tenant's rate limits and budget as the gate of http's
  *            paid requests, and a question's qps
  *   unpack   the files inside zip and tar archives, on libarchive
- *   store    the object store, content-addressed: file:// and
- *            s3:// (store_s3), multipart, resume, presigned uploads
+ *   store    the object store, content-addressed, over a table per
+ *            backend: file:// (store_file) and s3:// (store_s3),
+ *            multipart, resume, presigned uploads
  *   text     text clean-up: NFC, control characters, hyphenation
  *   bidi     right-to-left lines from visual to logical order (FriBidi)
  *   heading  heading lines told by size and weight; heading paths

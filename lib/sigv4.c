@@ -48,31 +48,6 @@ is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static void
-hex_lower(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static void
 add_escaped_byte(struct rag_buf *buf, unsigned char c)
 {
@@ -270,8 +245,8 @@ rag_sigv4_canonical_uri(struct rag_buf *buf, const char *path, unsigned flags,
 			continue;
 		}
 		/* p is NUL-terminated, and NUL is not a hex digit. */
-		hi = hex_value(p[i + 1]);
-		lo = hi >= 0 ? hex_value(p[i + 2]) : -1;
+		hi = rag_hash_unhex(p[i + 1]);
+		lo = hi >= 0 ? rag_hash_unhex(p[i + 2]) : -1;
 		if (lo < 0) {
 			rag_buf_truncate(buf, start);
 			rag_error_set(
@@ -431,16 +406,10 @@ join_params(struct rag_buf *out, const struct param *q, size_t n)
 static bool
 valid_payload_hash(const char *h)
 {
-	size_t i;
-
 	if (strcmp(h, RAG_SIGV4_UNSIGNED_PAYLOAD) == 0 ||
 	    strncmp(h, "STREAMING-", 10) == 0)
 		return true;
-	for (i = 0; h[i] != '\0'; i++)
-		if (!((h[i] >= '0' && h[i] <= '9') ||
-		      (h[i] >= 'a' && h[i] <= 'f')))
-			return false;
-	return i == 64;
+	return rag_hash_is_sha256_hex(h, strlen(h));
 }
 
 static bool
@@ -768,7 +737,7 @@ sign(const struct rag_sigv4_request *req, const struct rag_sigv4_params *p,
 		              "libcrypto cannot compute HMAC-SHA256");
 		goto out;
 	}
-	hex_lower(mac, 32, r->signature);
+	rag_hash_hex(mac, 32, r->signature);
 
 	join_params(&r->query, q, nq);
 	if (presign) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "hash.h"
 #include "log.h"
 #include "mem.h"
 #include "record.h"
@@ -93,8 +94,7 @@ rag_new_request_id(char out[33])
 		for (i = 0; i < sizeof(b); i++)
 			b[i] = (unsigned char)(t >> (8 * (i % 8)));
 	}
-	for (i = 0; i < sizeof(b); i++)
-		sprintf(out + 2 * i, "%02x", b[i]);
+	rag_hash_hex(b, sizeof(b), out);
 }
 
 struct rag_stream *

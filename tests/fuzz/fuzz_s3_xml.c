@@ -1,18 +1,21 @@
 /*
- * fuzz_s3_xml: the XML answers of S3 (lib/s3.c): error bodies as
- * http_error() reads them, and the ListObjectsV2, ListParts,
+ * fuzz_s3_xml: the XML answers of S3 (lib/s3_xml.c): error bodies as
+ * s3_http_error() reads them, and the ListObjectsV2, ListParts,
  * ListMultipartUploads, InitiateMultipartUpload and
  * CompleteMultipartUpload results.
  *
- * s3.c reads these inside the functions that send the requests, with a
- * handful of static helpers (xml_find, xml_text, xml_root_is ...).  To
- * reach the helpers without exporting them, this file includes s3.c
- * itself; the loops below read each page as the listing functions do,
- * field for field.  Nothing goes over the network.
+ * lib/s3 reads these inside the functions that send the requests, with
+ * a handful of helpers private to the module (s3_xml_find, s3_xml_text,
+ * s3_xml_root_is ...), declared in lib/s3_impl.h; the loops below read
+ * each page as the listing functions do, field for field.  Nothing goes
+ * over the network.
  *
  * Input: a first line with the HTTP status, then the body.
  */
-#include "s3.c"
+#include <stdlib.h>
+#include <string.h>
+
+#include "s3_impl.h"
 
 #include "fuzz.h"
 
@@ -31,21 +34,21 @@ list_objects(struct span sp, size_t *n)
 	const char *from = sp.p;
 	char *token;
 
-	while (xml_find(&from, sp.end, "Contents", &in)) {
-		char *k = xml_text(in, "Key");
-		char *e = xml_text(in, "ETag");
-		char *ue = e != NULL ? unquote_etag(e) : NULL;
+	while (s3_xml_find(&from, sp.end, "Contents", &in)) {
+		char *k = s3_xml_text(in, "Key");
+		char *e = s3_xml_text(in, "ETag");
+		char *ue = e != NULL ? s3_unquote_etag(e) : NULL;
 
-		(void)xml_u64(in, "Size");
-		(void)xml_time(in, "LastModified");
+		(void)s3_xml_u64(in, "Size");
+		(void)s3_xml_time(in, "LastModified");
 		count(n);
 		free(k);
 		free(e);
 		free(ue);
 	}
-	token = xml_true(sp, "IsTruncated") ?
-	    xml_text(sp, "NextContinuationToken") : NULL;
-	(void)has_text(token);
+	token = s3_xml_true(sp, "IsTruncated") ?
+	    s3_xml_text(sp, "NextContinuationToken") : NULL;
+	(void)s3_has_text(token);
 	free(token);
 }
 
@@ -57,18 +60,18 @@ list_parts(struct span sp, size_t *n)
 	const char *from = sp.p;
 	char *marker;
 
-	while (xml_find(&from, sp.end, "Part", &in)) {
-		char *e = xml_text(in, "ETag");
-		char *ue = e != NULL ? unquote_etag(e) : NULL;
+	while (s3_xml_find(&from, sp.end, "Part", &in)) {
+		char *e = s3_xml_text(in, "ETag");
+		char *ue = e != NULL ? s3_unquote_etag(e) : NULL;
 
-		(void)xml_u64(in, "PartNumber");
-		(void)xml_u64(in, "Size");
+		(void)s3_xml_u64(in, "PartNumber");
+		(void)s3_xml_u64(in, "Size");
 		count(n);
 		free(e);
 		free(ue);
 	}
-	marker = xml_true(sp, "IsTruncated") ?
-	    xml_text(sp, "NextPartNumberMarker") : NULL;
+	marker = s3_xml_true(sp, "IsTruncated") ?
+	    s3_xml_text(sp, "NextPartNumberMarker") : NULL;
 	free(marker);
 }
 
@@ -79,18 +82,18 @@ list_uploads(struct span sp, size_t *n)
 	struct span in;
 	const char *from = sp.p;
 
-	while (xml_find(&from, sp.end, "Upload", &in)) {
-		char *k = xml_text(in, "Key");
-		char *id = xml_text(in, "UploadId");
+	while (s3_xml_find(&from, sp.end, "Upload", &in)) {
+		char *k = s3_xml_text(in, "Key");
+		char *id = s3_xml_text(in, "UploadId");
 
-		(void)xml_time(in, "Initiated");
+		(void)s3_xml_time(in, "Initiated");
 		count(n);
 		free(k);
 		free(id);
 	}
-	if (xml_true(sp, "IsTruncated")) {
-		free(xml_text(sp, "NextKeyMarker"));
-		free(xml_text(sp, "NextUploadIdMarker"));
+	if (s3_xml_true(sp, "IsTruncated")) {
+		free(s3_xml_text(sp, "NextKeyMarker"));
+		free(s3_xml_text(sp, "NextUploadIdMarker"));
 	}
 }
 
@@ -120,29 +123,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((line = fuzz_line(&p, end, &len)) == NULL)
 		return 0;
 	status = fuzz_strndup(line, len);
-	req_init(&rq, "PUT", "bucket", size % 2 ? "key" : NULL);
-	req_sse(s, &rq);
-	xfer_init(&x, s, &rq);
+	s3_req_init(&rq, "PUT", "bucket", size % 2 ? "key" : NULL);
+	s3_req_sse(s, &rq);
+	s3_xfer_init(&x, s, &rq);
 	x.status = strtol(status, NULL, 10);
 	free(status);
 	rag_buf_add(&x.body, p, (size_t)(end - p));
-	sp = span_of(&x.body);
+	sp = s3_span_of(&x.body);
 
-	(void)http_error(&x, &err);
-	if (xml_root_is(&x.body, "ListBucketResult"))
+	(void)s3_http_error(&x, &err);
+	if (s3_xml_root_is(&x.body, "ListBucketResult"))
 		list_objects(sp, &n);
-	if (xml_root_is(&x.body, "ListPartsResult"))
+	if (s3_xml_root_is(&x.body, "ListPartsResult"))
 		list_parts(sp, &n);
-	if (xml_root_is(&x.body, "ListMultipartUploadsResult"))
+	if (s3_xml_root_is(&x.body, "ListMultipartUploadsResult"))
 		list_uploads(sp, &n);
-	if (xml_root_is(&x.body, "InitiateMultipartUploadResult"))
-		free(xml_text(sp, "UploadId"));
-	if (xml_root_is(&x.body, "CompleteMultipartUploadResult")) {
-		char *e = xml_text(sp, "ETag");
+	if (s3_xml_root_is(&x.body, "InitiateMultipartUploadResult"))
+		free(s3_xml_text(sp, "UploadId"));
+	if (s3_xml_root_is(&x.body, "CompleteMultipartUploadResult")) {
+		char *e = s3_xml_text(sp, "ETag");
 
-		free(e != NULL ? unquote_etag(e) : NULL);
+		free(e != NULL ? s3_unquote_etag(e) : NULL);
 		free(e);
 	}
-	xfer_release(&x);
+	s3_xfer_release(&x);
 	return 0;
 }
