@@ -56,31 +56,32 @@ tasks_ok() {
 @test "rag-parse --plan | sbatch --array: one task per shard, the chunks are one machine's" {
 	local dir=$BATS_TEST_TMPDIR n job
 	export RAG_TENANT=two
+	cd "$dir"
 	# shellcheck disable=SC2086
-	rag-upload -q $DOCS | rag-parse --plan --shard-pages 5 >"$dir/plan"
-	n=$(wc -l <"$dir/plan")
-	[ "$n" -eq 6 ] || fail "the plan has $n shards, not 6: $(cat "$dir/plan")"
+	rag-upload -q $DOCS | rag-parse --plan --shard-pages 5 >plan.jsonl
+	n=$(wc -l <plan.jsonl)
+	[ "$n" -eq 6 ] || fail "the plan has $n shards, not 6: $(cat plan.jsonl)"
 	# the recipe of rag(7), with each task's exit status kept for the
 	# checks (sacct needs slurmdbd)
-	cat >"$dir/shard.sh" <<-'EOF'
+	cat >shard.sh <<-'EOF'
 	#!/bin/bash
+	#SBATCH --cpus-per-task=1
+	#SBATCH --output=out.%a --error=err.%a
 	set -o pipefail
-	sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" "$1" |
+	sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" plan.jsonl |
 		rag-parse -q | rag-chunk -q | rag-embed -q | rag-index -q
 	status=$?
-	echo $status >"$2/status.$SLURM_ARRAY_TASK_ID"
+	echo $status >"status.$SLURM_ARRAY_TASK_ID"
 	exit $status
 	EOF
 	# the environment (the database, the store and its credentials) goes
-	# with the job: sbatch's default --export=ALL
-	run --separate-stderr sbatch --parsable --wait --array=0-$((n - 1))%2 \
-		--cpus-per-task=1 -o "$dir/out.%a" -e "$dir/err.%a" \
-		"$dir/shard.sh" "$dir/plan" "$dir"
+	# with the job, which runs in this folder: sbatch's defaults
+	run --separate-stderr sbatch --parsable --wait --array=0-$((n - 1))%2 shard.sh
 	job=$output
 	tasks_ok "$dir" "$n"
 	[ "$status" -eq 0 ] || fail "sbatch --wait exited $status: $stderr"
-	[ "$(cat "$dir"/out.* | jq -s 'map(select(.type == "indexed")) | length')" -eq "$n" ] ||
-		fail "not $n indexed records: $(cat "$dir"/out.*)"
+	[ "$(cat out.* | jq -s 'map(select(.type == "indexed")) | length')" -eq "$n" ] ||
+		fail "not $n indexed records: $(cat out.*)"
 	[ -z "$(squeue -h -j "$job" 2>/dev/null)" ] ||
 		fail "job $job is still queued: $(squeue -j "$job")"
 	[ "$(chunks two)" = "$(chunks one)" ] || fail "the array's chunks differ from one machine's"
@@ -93,21 +94,17 @@ tasks_ok() {
 	# queue only: the documents are in S3 already, so any node can parse them
 	# shellcheck disable=SC2086
 	rag-upload -q $DOCS | rag-run ingest -j 0 --shard-pages 5 - >/dev/null || true
-	cat >"$dir/worker.sh" <<-'EOF'
-	#!/bin/sh
-	rag-run work -j 1 -q
-	status=$?
-	echo $status >"$1/status.$SLURM_ARRAY_TASK_ID"
-	exit $status
-	EOF
-	run --separate-stderr sbatch --parsable --wait --array=0-1 \
-		--cpus-per-task=1 -o "$dir/out.%a" -e "$dir/err.%a" \
-		"$dir/worker.sh" "$dir"
+	# the recipe of rag-run(1), with each task's exit status kept
+	cd "$dir"
+	# shellcheck disable=SC2016 # for the task's shell
+	run --separate-stderr sbatch --wait --array=0-1 --cpus-per-task=1 \
+		--output=out.%a --error=err.%a --wrap 'rag-run work -j 1 -q
+		s=$?; echo $s >status.$SLURM_ARRAY_TASK_ID; exit $s'
 	tasks_ok "$dir" 2
 	[ "$status" -eq 0 ] || fail "sbatch --wait exited $status: $stderr"
 	# each worker wrote its run record
-	[ "$(cat "$dir"/out.* | jq -s 'map(select(.type == "run")) | length')" -eq 2 ] ||
-		fail "not two run records: $(cat "$dir"/out.*)"
+	[ "$(cat out.* | jq -s 'map(select(.type == "run")) | length')" -eq 2 ] ||
+		fail "not two run records: $(cat out.*)"
 	[ "$(chunks three)" = "$(chunks one)" ] || fail "the workers' chunks differ from one machine's"
 	run -0 sql "SELECT count(*) FROM jobs j JOIN tenants t USING (tenant_id)
 		WHERE t.name = 'three' AND j.status <> 'done'"
