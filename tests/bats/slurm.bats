@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # Past one machine with a Slurm job array (rag(7), rag-run(1)): a private
-# slurmctld and slurmd on loopback (slurm.bash) run the tasks, which share
-# one database and one S3 store (Swift's S3 API) as a cluster's nodes
-# would.  Each task takes one shard of 'rag-parse --plan', or is a
+# munged, slurmctld and slurmd on this machine (slurm.bash) run the
+# tasks, which share one database and one S3 store (Swift's S3 API) as a
+# cluster's nodes would.  Each task takes one shard of 'rag-parse --plan', or is a
 # 'rag-run work' worker, and the chunks equal a one-machine run's.
 
 load helper
@@ -89,11 +89,13 @@ tasks_ok() {
 }
 
 @test "rag-run work in two array tasks finishes the queue that rag-run ingest -j 0 left" {
-	local dir=$BATS_TEST_TMPDIR
+	local dir=$BATS_TEST_TMPDIR rc=0
 	export RAG_TENANT=three
-	# queue only: the documents are in S3 already, so any node can parse them
+	# queue only (75: work is left): the documents are in S3 already, so
+	# any node can parse them
 	# shellcheck disable=SC2086
-	rag-upload -q $DOCS | rag-run ingest -j 0 --shard-pages 5 - >/dev/null || true
+	rag-upload -q $DOCS | rag-run ingest -j 0 --shard-pages 5 - >/dev/null || rc=$?
+	[ "$rc" -eq 75 ] || fail "rag-run ingest -j 0 exited $rc, not 75 (work left)"
 	# the recipe of rag-run(1), with each task's exit status kept
 	cd "$dir"
 	# shellcheck disable=SC2016 # for the task's shell
