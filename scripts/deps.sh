@@ -32,6 +32,9 @@ PACKAGES="$PACKAGES tesseract-ocr"
 # the cluster tests: shards fanned out by GNU parallel over ssh to sshd
 # listening on two loopback addresses
 PACKAGES="$PACKAGES openssh-server openssh-client"
+# the Slurm recipe: a private slurmctld and slurmd run a job array, with
+# their own munged for authentication (Slurm 22.05 has no daemon-less auth)
+PACKAGES="$PACKAGES slurm-wlm munge"
 PACKAGES="$PACKAGES curl procps python3 time zip zstd strace git"
 
 # pgvector is built from Debian's own source package in trixie, because
