@@ -33,7 +33,7 @@ PACKAGES="$PACKAGES tesseract-ocr"
 # listening on two loopback addresses
 PACKAGES="$PACKAGES openssh-server openssh-client"
 # the Slurm recipe: a private slurmctld and slurmd run a job array, with
-# their own munged for authentication (Slurm 22.05 has no daemon-less auth)
+# their own munged for authentication (auth/none would trust any user id)
 PACKAGES="$PACKAGES slurm-wlm munge"
 PACKAGES="$PACKAGES curl procps python3 time zip zstd strace git"
 
