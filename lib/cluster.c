@@ -46,7 +46,7 @@ rag_cluster_new(const char *rag_home)
 	c->uid = geteuid();
 	c->gid = getegid();
 	pool = rag_config_get("RAG_POOL");
-	c->pool = pool == NULL || strcmp(pool, "off") != 0;
+	c->pool_on = pool == NULL || strcmp(pool, "off") != 0;
 	return c;
 }
 
@@ -64,11 +64,10 @@ rag_cluster_free(struct rag_cluster *c)
 	free(c->lock);
 	free(c->bindir);
 	free(c->conninfo);
-	free(c->pool_ini);
-	free(c->pool_users);
-	free(c->pool_log);
-	free(c->pool_pidfile);
+	cluster_pool_release(&c->pool);
 	free(c->pool_error);
+	cluster_pool_release(&c->r_pool);
+	free(c->r_pool_error);
 	free(c->r_dir);
 	free(c->r_data);
 	free(c->r_run);
@@ -84,10 +83,6 @@ set_dir(struct rag_cluster *c, const char *dir)
 	free(c->data);
 	free(c->run);
 	free(c->log);
-	free(c->pool_ini);
-	free(c->pool_users);
-	free(c->pool_log);
-	free(c->pool_pidfile);
 	free(c->r_dir);
 	free(c->r_data);
 	free(c->r_run);
@@ -100,10 +95,10 @@ set_dir(struct rag_cluster *c, const char *dir)
 	c->data = rag_xasprintf("%s/data", dir);
 	c->run = rag_xasprintf("%s/run", dir);
 	c->log = rag_xasprintf("%s/log", dir);
-	c->pool_ini = rag_xasprintf("%s/pgbouncer.ini", dir);
-	c->pool_users = rag_xasprintf("%s/pgbouncer.users", dir);
-	c->pool_log = rag_xasprintf("%s/pgbouncer.log", dir);
-	c->pool_pidfile = rag_xasprintf("%s/pgbouncer.pid", c->run);
+	cluster_pool_set(&c->pool, "PgBouncer", c->dir, c->run, POOL_PORT,
+	    SERVER_PORT);
+	cluster_pool_set(&c->r_pool, "the standby's PgBouncer", c->r_dir,
+	    c->r_run, REPLICA_POOL_PORT, REPLICA_PORT);
 }
 
 /* Root cannot run PostgreSQL: pick the unprivileged user to run it as. */
@@ -662,9 +657,9 @@ rag_cluster_start(struct rag_cluster *c, bool *started, struct rag_error *err)
 		 * (server_login_retry): start afresh with the server.
 		 */
 		if (*started)
-			cluster_pool_stop(c);
+			cluster_pool_stop(&c->pool);
 		free(c->pool_error);
-		c->pool_error = cluster_pool_start(c, &why) != 0 ?
+		c->pool_error = cluster_pool_start(c, &c->pool, &why) != 0 ?
 		    rag_xstrdup(why.msg) : NULL;
 	}
 out:
@@ -694,10 +689,10 @@ rag_cluster_route(struct rag_cluster *c, const char *dbname, bool *pooled)
 	if (!cluster_pool_wanted(c) || c->pool_error != NULL ||
 	    (options != NULL && *options != '\0'))
 		return rag_cluster_conninfo(c, dbname);
-	if (cluster_pool_pid(c) == 0)
+	if (cluster_pool_pid(&c->pool) == 0)
 		return NULL;
 	free(c->conninfo);
-	c->conninfo = cluster_pool_conninfo(c, dbname, 10);
+	c->conninfo = cluster_pool_conninfo(&c->pool, dbname, 10);
 	*pooled = true;
 	return c->conninfo;
 }
@@ -714,7 +709,7 @@ rag_cluster_stop(struct rag_cluster *c, bool *stopped, struct rag_error *err)
 	if ((rc = cluster_locate(c, false, err)) != 0)
 		goto out;
 	/* First the pooler, so that no client comes in through it meanwhile. */
-	(void)cluster_pool_stop(c);
+	(void)cluster_pool_stop(&c->pool);
 	if (!cluster_initialised(c) || !rag_cluster_ready(c))
 		goto out;
 	pg_ctl = cluster_prog(c, "pg_ctl");
@@ -753,12 +748,12 @@ rag_cluster_status(struct rag_cluster *c, struct rag_cluster_status *st,
 	st->user = c->user;
 	st->initialised = cluster_initialised(c);
 	st->running = st->initialised && rag_cluster_ready(c);
-	st->pool_on = c->pool;
+	st->pool_on = c->pool_on;
 	st->pool_installed = (program = cluster_pool_program()) != NULL;
 	free(program);
-	st->pool_pid = cluster_pool_pid(c);
+	st->pool_pid = cluster_pool_pid(&c->pool);
 	st->pool_port = POOL_PORT;
-	st->pool_log = c->pool_log;
+	st->pool_log = c->pool.log;
 	if (!st->running)
 		return 0;
 	pidfile = rag_xasprintf("%s/postmaster.pid", c->data);

@@ -14,8 +14,24 @@
 
 #define FALLBACK_ROOT "/var/lib/rag"
 #define SOCKET_MAX 100 /* sun_path is 108 bytes: leave room for .s.PGSQL.5432 */
+#define SERVER_PORT 5432	/* the server's socket: run/.s.PGSQL.5432 */
 #define POOL_PORT 6432	/* names PgBouncer's socket: run/.s.PGSQL.6432 */
 #define POOL_WAIT 5.0	/* seconds for PgBouncer to start or stop */
+#define REPLICA_PORT 5433	/* the standby's socket: replica/run/ */
+#define REPLICA_POOL_PORT 6433	/* its PgBouncer's, beside it */
+
+/*
+ * One PgBouncer, in front of the primary or of the standby: its files
+ * (ini, users and log in the server's folder, the pid file in run), its
+ * socket run/.s.PGSQL.<port>, and the server's socket it fronts,
+ * run/.s.PGSQL.<server_port>, in the same folder.
+ */
+struct cluster_pool {
+	const char *what;	/* for messages: "PgBouncer" */
+	char *ini, *users, *log, *pidfile;
+	char *run;
+	int port, server_port;
+};
 
 struct rag_cluster {
 	char *home;
@@ -24,12 +40,13 @@ struct rag_cluster {
 	char *data, *run, *log, *lock;
 	char *bindir;
 	char *conninfo;
-	/* PgBouncer: its config, users, log and pid files. */
-	char *pool_ini, *pool_users, *pool_log, *pool_pidfile;
-	bool pool;	/* wanted: RAG_POOL is not off */
+	struct cluster_pool pool;	/* the primary's PgBouncer */
+	bool pool_on;	/* PgBouncers wanted: RAG_POOL is not off */
 	char *pool_error;	/* why it did not start, in this process */
 	/* The standby (rag-db replica): replica/ in the cluster folder. */
 	char *r_dir, *r_data, *r_run, *r_log;
+	struct cluster_pool r_pool;	/* the standby's PgBouncer */
+	char *r_pool_error;	/* why it did not start, in this process */
 	bool as_other;	/* root: run the server as user */
 	uid_t uid;
 	gid_t gid;
@@ -78,14 +95,26 @@ int cluster_write_owned(struct rag_cluster *c, const char *path,
 bool cluster_pool_wanted(struct rag_cluster *c);
 /* PgBouncer's program, or NULL when it is not installed; caller frees. */
 char *cluster_pool_program(void);
+/*
+ * Describes the PgBouncer whose ini, users and log files are in dir, whose
+ * pid file and socket (.s.PGSQL.<port>) are in run, in front of the
+ * server's socket .s.PGSQL.<server_port> there.  what is borrowed.
+ */
+void cluster_pool_set(struct cluster_pool *p, const char *what,
+    const char *dir, const char *run, int port, int server_port);
+void cluster_pool_release(struct cluster_pool *p);
 /* Its process when it runs, else 0. */
-pid_t cluster_pool_pid(struct rag_cluster *c);
+pid_t cluster_pool_pid(const struct cluster_pool *p);
 /* The conninfo of its socket; the caller frees it. */
-char *cluster_pool_conninfo(struct rag_cluster *c, const char *dbname,
+char *cluster_pool_conninfo(const struct cluster_pool *p, const char *dbname,
     double timeout);
 /* Stops a running PgBouncer; returns whether one ran. */
-bool cluster_pool_stop(struct rag_cluster *c);
-/* Starts PgBouncer unless it runs and answers. */
-int cluster_pool_start(struct rag_cluster *c, struct rag_error *err);
+bool cluster_pool_stop(const struct cluster_pool *p);
+/*
+ * Starts it, as the server's user, unless it runs and answers; nothing
+ * when pgbouncer is not installed.  Writes its configuration first.
+ */
+int cluster_pool_start(struct rag_cluster *c, const struct cluster_pool *p,
+    struct rag_error *err);
 
 #endif

@@ -40,32 +40,59 @@ cluster_pool_wanted(struct rag_cluster *c)
 {
 	char *p;
 
-	if (!c->pool || (p = cluster_pool_program()) == NULL)
+	if (!c->pool_on || (p = cluster_pool_program()) == NULL)
 		return false;
 	free(p);
 	return true;
 }
 
-pid_t
-cluster_pool_pid(struct rag_cluster *c)
+void
+cluster_pool_set(struct cluster_pool *p, const char *what, const char *dir,
+    const char *run, int port, int server_port)
 {
-	pid_t pid = cluster_read_pid(c->pool_pidfile);
+	cluster_pool_release(p);
+	p->what = what;
+	p->ini = rag_xasprintf("%s/pgbouncer.ini", dir);
+	p->users = rag_xasprintf("%s/pgbouncer.users", dir);
+	p->log = rag_xasprintf("%s/pgbouncer.log", dir);
+	p->pidfile = rag_xasprintf("%s/pgbouncer.pid", run);
+	p->run = rag_xstrdup(run);
+	p->port = port;
+	p->server_port = server_port;
+}
+
+void
+cluster_pool_release(struct cluster_pool *p)
+{
+	free(p->ini);
+	free(p->users);
+	free(p->log);
+	free(p->pidfile);
+	free(p->run);
+	memset(p, 0, sizeof(*p));
+}
+
+pid_t
+cluster_pool_pid(const struct cluster_pool *p)
+{
+	pid_t pid = p->pidfile != NULL ? cluster_read_pid(p->pidfile) : 0;
 
 	return cluster_alive(pid, "pgbouncer") ? pid : 0;
 }
 
 char *
-cluster_pool_conninfo(struct rag_cluster *c, const char *dbname, double timeout)
+cluster_pool_conninfo(const struct cluster_pool *p, const char *dbname,
+    double timeout)
 {
 	return rag_xasprintf("host=%s port=%d dbname=%s user=rag "
-	    "connect_timeout=%g", c->run, POOL_PORT, dbname, timeout);
+	    "connect_timeout=%g", p->run, p->port, dbname, timeout);
 }
 
 /* Whether PgBouncer answers on its admin console (no server needed). */
 static bool
-pool_ping(struct rag_cluster *c)
+pool_ping(const struct cluster_pool *p)
 {
-	char *ci = cluster_pool_conninfo(c, "pgbouncer", 2);
+	char *ci = cluster_pool_conninfo(p, "pgbouncer", 2);
 	bool ok = PQping(ci) == PQPING_OK;
 
 	free(ci);
@@ -85,13 +112,14 @@ pool_ping(struct rag_cluster *c)
  * planned again by PostgreSQL itself when the role changes.
  */
 static int
-write_pool_conf(struct rag_cluster *c, struct rag_error *err)
+write_pool_conf(struct rag_cluster *c, const struct cluster_pool *p,
+    struct rag_error *err)
 {
 	char *ini = rag_xasprintf(
-	    "; rag: the embedded cluster's PgBouncer (see rag-db(1)).\n"
+	    "; rag: %s of the embedded cluster (see rag-db(1)).\n"
 	    "; Written by rag at each start: changes here do not last.\n"
 	    "[databases]\n"
-	    "* = host=%s port=5432\n"
+	    "* = host=%s port=%d\n"
 	    "\n"
 	    "[pgbouncer]\n"
 	    "; its own Unix socket beside the server's, no TCP port\n"
@@ -125,23 +153,22 @@ write_pool_conf(struct rag_cluster *c, struct rag_error *err)
 	    "log_connections = 0\n"
 	    "log_disconnections = 0\n"
 	    "log_stats = 0\n",
-	    c->run, POOL_PORT, c->run, c->pool_users, c->pool_log,
-	    c->pool_pidfile);
+	    p->what, p->run, p->server_port, p->port, p->run, p->users, p->log,
+	    p->pidfile);
 	int rc;
 
-	rc = cluster_write_owned(c, c->pool_ini, ini, err);
+	rc = cluster_write_owned(c, p->ini, ini, err);
 	if (rc == 0)
-		rc = cluster_write_owned(c, c->pool_users, "\"rag\" \"\"\n",
-		    err);
+		rc = cluster_write_owned(c, p->users, "\"rag\" \"\"\n", err);
 	free(ini);
 	return rc;
 }
 
 /* Stops a running PgBouncer; returns whether one ran. */
 bool
-cluster_pool_stop(struct rag_cluster *c)
+cluster_pool_stop(const struct cluster_pool *p)
 {
-	pid_t pid = cluster_pool_pid(c);
+	pid_t pid = cluster_pool_pid(p);
 	int ms;
 
 	if (pid == 0)
@@ -166,39 +193,40 @@ cluster_pool_stop(struct rag_cluster *c)
  * removed, or PgBouncer would refuse to start.
  */
 int
-cluster_pool_start(struct rag_cluster *c, struct rag_error *err)
+cluster_pool_start(struct rag_cluster *c, const struct cluster_pool *p,
+    struct rag_error *err)
 {
 	char *program = cluster_pool_program();
 	int rc = 0, st, ms;
 
 	if (program == NULL)
 		goto out;
-	if (cluster_pool_pid(c) != 0) {
-		if (pool_ping(c))
+	if (cluster_pool_pid(p) != 0) {
+		if (pool_ping(p))
 			goto out;
-		cluster_pool_stop(c);
+		cluster_pool_stop(p);
 	}
-	(void)unlink(c->pool_pidfile);
-	if ((rc = write_pool_conf(c, err)) != 0)
+	(void)unlink(p->pidfile);
+	if ((rc = write_pool_conf(c, p, err)) != 0)
 		goto out;
 	{
-		const char *argv[] = { program, "-d", c->pool_ini, NULL };
+		const char *argv[] = { program, "-d", p->ini, NULL };
 
-		st = cluster_run(c, argv, c->pool_log, err);
+		st = cluster_run(c, argv, p->log, err);
 	}
 	if (st != 0) {
 		rc = st < 0 ? -1 : rag_error_set(err, RAG_EXIT_FATAL,
-		    "PgBouncer did not start (exit %d): see '%s'", st,
-		    c->pool_log);
+		    "%s did not start (exit %d): see '%s'", p->what, st,
+		    p->log);
 		goto out;
 	}
 	for (ms = 0; ms < POOL_WAIT * 1000; ms += 10) {
-		if (pool_ping(c))
+		if (pool_ping(p))
 			goto out;
 		cluster_nap_ms(10);
 	}
-	rc = rag_error_set(err, RAG_EXIT_FATAL, "PgBouncer does not answer on "
-	    "'%s/.s.PGSQL.%d': see '%s'", c->run, POOL_PORT, c->pool_log);
+	rc = rag_error_set(err, RAG_EXIT_FATAL, "%s does not answer on "
+	    "'%s/.s.PGSQL.%d': see '%s'", p->what, p->run, p->port, p->log);
 out:
 	free(program);
 	return rc;

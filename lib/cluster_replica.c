@@ -10,7 +10,6 @@
 #include "cluster_impl.h"
 #include "mem.h"
 
-#define REPLICA_PORT 5433
 #define REPLICA_SLOT "rag_replica"
 
 static bool
@@ -40,17 +39,92 @@ replica_ready(struct rag_cluster *c)
 	return ok;
 }
 
+/* Whether its postmaster runs (its pid file), without connecting. */
+static bool
+replica_alive(struct rag_cluster *c)
+{
+	char *pidfile = rag_xasprintf("%s/postmaster.pid", c->r_data);
+	bool yes = cluster_alive(cluster_read_pid(pidfile), "postgres");
+
+	free(pidfile);
+	return yes;
+}
+
+static char *
+replica_url(struct rag_cluster *c, int port)
+{
+	return rag_xasprintf("postgresql:///rag?host=%s&port=%d&user=rag",
+	    c->r_run, port);
+}
+
 const char *
 rag_cluster_replica_url(struct rag_cluster *c)
 {
 	struct rag_error ignore = RAG_ERROR_INIT;
+	bool pooled;
 
 	if (c->dir == NULL)
 		(void)cluster_locate(c, false, &ignore);
+	pooled = c->pool_on && cluster_pool_pid(&c->r_pool) != 0;
 	free(c->conninfo);
-	c->conninfo = rag_xasprintf("postgresql:///rag?host=%s&port=%d&"
-	    "user=rag", c->r_run, REPLICA_PORT);
+	c->conninfo = replica_url(c, pooled ? REPLICA_POOL_PORT : REPLICA_PORT);
 	return c->conninfo;
+}
+
+const char *
+rag_cluster_replica_pool_error(struct rag_cluster *c)
+{
+	return c->r_pool_error;
+}
+
+/*
+ * Starts the standby's PgBouncer when wanted, as rag_cluster_start() does
+ * the primary's: a failure is kept in r_pool_error, not returned (the URL
+ * is the standby's own then).  One that outlived its standby remembers
+ * the failed logins (server_login_retry): start afresh with the standby.
+ */
+static void
+replica_pool_start(struct rag_cluster *c, bool standby_started)
+{
+	struct rag_error why = RAG_ERROR_INIT;
+
+	if (!cluster_pool_wanted(c))
+		return;
+	if (standby_started)
+		(void)cluster_pool_stop(&c->r_pool);
+	free(c->r_pool_error);
+	c->r_pool_error = cluster_pool_start(c, &c->r_pool, &why) != 0 ?
+	    rag_xstrdup(why.msg) : NULL;
+}
+
+int
+rag_cluster_replica_revive(struct rag_cluster *c, const char *url,
+    bool *revived, struct rag_error *err)
+{
+	char *pooled = NULL;
+	int fd = -1, rc = 0;
+
+	*revived = false;
+	if ((rc = cluster_locate(c, false, err)) != 0)
+		goto out;
+	/* The pid files answer first: nothing to do costs no lock. */
+	pooled = replica_url(c, REPLICA_POOL_PORT);
+	if (strcmp(url, pooled) != 0 || cluster_pool_pid(&c->r_pool) != 0 ||
+	    !cluster_pool_wanted(c) || !replica_alive(c))
+		goto out;
+	if ((fd = cluster_lock_home(c, err)) < 0) {
+		rc = -1;
+		goto out;
+	}
+	/* Another tool may have started it while this one waited. */
+	if (cluster_pool_pid(&c->r_pool) != 0 || !replica_alive(c))
+		goto out;
+	if ((rc = cluster_pool_start(c, &c->r_pool, err)) == 0)
+		*revived = true;
+out:
+	cluster_unlock_home(fd);
+	free(pooled);
+	return rc;
 }
 
 /* One statement on the primary's database postgres; NULL with err. */
@@ -318,6 +392,7 @@ rag_cluster_replica_start(struct rag_cluster *c, bool *created,
 			goto out;
 		*started = true;
 	}
+	replica_pool_start(c, *started);
 	if (what.len > 0)
 		*changed = rag_xstrdup(rag_buf_str(&what));
 out:
@@ -337,6 +412,8 @@ rag_cluster_replica_stop(struct rag_cluster *c, bool *stopped,
 		return -1;
 	if ((rc = cluster_locate(c, false, err)) != 0)
 		goto out;
+	/* First its PgBouncer, as the primary's: no client comes in. */
+	(void)cluster_pool_stop(&c->r_pool);
 	if (!replica_initialised(c) || !replica_ready(c))
 		goto out;
 	if ((rc = replica_pg_ctl(c, false, err)) == 0)
@@ -415,6 +492,9 @@ rag_cluster_replica_status(struct rag_cluster *c,
 	st->socket_dir = c->r_run;
 	st->log = c->r_log;
 	st->port = REPLICA_PORT;
+	st->pool_pid = cluster_pool_pid(&c->r_pool);
+	st->pool_port = REPLICA_POOL_PORT;
+	st->pool_log = c->r_pool.log;
 	st->initialised = replica_initialised(c);
 	st->running = st->initialised && replica_ready(c);
 	if (!st->running)
