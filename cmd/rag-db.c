@@ -529,6 +529,9 @@ replica_start(struct rag_cluster *c)
 		rag_info("let the embedded database stream to a standby: %s",
 		    changed);
 	free(changed);
+	if (rag_cluster_replica_pool_error(c) != NULL)
+		rag_warn("%s; reading from the standby directly",
+		    rag_cluster_replica_pool_error(c));
 	if (created)
 		rag_info("made a standby of the embedded database in '%s/pg' "
 		    "with pg_basebackup", rag_config_get("RAG_HOME"));
@@ -557,6 +560,9 @@ replica_status(struct rag_cluster *c, const struct opts *o)
 	json_object_set_new(out, "log", json_string(st.log));
 	json_object_set_new(out, "url", json_string(
 	    rag_cluster_replica_url(c)));
+	json_object_set_new(out, "pool", st.pool_pid == 0 ? json_null() :
+	    json_pack("{s:s, s:i, s:i, s:s}", "socket", st.socket_dir, "port",
+	    st.pool_port, "pid", (int)st.pool_pid, "log", st.pool_log));
 	if (st.running) {
 		json_object_set_new(out, "streaming",
 		    json_boolean(st.streaming));

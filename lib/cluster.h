@@ -96,7 +96,11 @@ int rag_cluster_destroy(struct rag_cluster *c, struct rag_error *err);
  * data/, run/ (its socket, .s.PGSQL.5433), log.  Made by pg_basebackup -R
  * over the primary's socket with a replication slot (rag_replica), it
  * streams the primary's WAL and answers read-only queries; run as the
- * server's user, like the primary.  No PgBouncer in front of it.
+ * server's user, like the primary.  When the primary has a PgBouncer
+ * (RAG_POOL is not "off" and it is installed), the standby has one too,
+ * as the primary's but in replica/ (pgbouncer.ini, pgbouncer.users,
+ * pgbouncer.log) on run/.s.PGSQL.6433; starting the standby starts it,
+ * stopping it stops it first.
  */
 struct rag_replica_status {
 	bool initialised;
@@ -111,18 +115,32 @@ struct rag_replica_status {
 				   replayed yet */
 	double lag_seconds;	/* how old its last replayed transaction is,
 				   while it is behind; 0 caught up */
+	pid_t pool_pid;		/* its PgBouncer's process when it runs,
+				   else 0 */
+	int pool_port;		/* its socket: socket_dir/.s.PGSQL.<port> */
+	const char *pool_log;
 };
 
 /*
  * Starts the primary, and makes the standby when there is none: first
  * lets the primary stream (wal_level, max_wal_senders, pg_hba.conf's
  * local replication line; restarting it only for a setting that needs
- * it), then clones it.  Starts the standby.  *changed (caller frees, or
- * NULL) says what was changed in the primary's configuration.
+ * it), then clones it.  Starts the standby, and its PgBouncer (a
+ * failure to start that one is not an error: see
+ * rag_cluster_replica_pool_error()).  *changed (caller frees, or NULL)
+ * says what was changed in the primary's configuration.
  */
 int rag_cluster_replica_start(struct rag_cluster *c, bool *created,
     bool *started, char **changed, struct rag_error *err);
-/* Stops the standby (fast shutdown); *stopped says whether it ran. */
+/*
+ * Why rag_cluster_replica_start() could not start the standby's PgBouncer,
+ * or NULL.
+ */
+const char *rag_cluster_replica_pool_error(struct rag_cluster *c);
+/*
+ * Stops the standby's PgBouncer, then the standby (fast shutdown);
+ * *stopped says whether the standby ran.
+ */
 int rag_cluster_replica_stop(struct rag_cluster *c, bool *stopped,
     struct rag_error *err);
 /* Where it is, whether it runs, and how far behind the primary it is. */
@@ -131,7 +149,19 @@ int rag_cluster_replica_status(struct rag_cluster *c,
 /* Stops it, deletes its files and drops its slot on the primary. */
 int rag_cluster_replica_destroy(struct rag_cluster *c, bool *existed,
     struct rag_error *err);
-/* The libpq URL of its database rag (RAG_READ_DATABASE_URL); owned by c. */
+/*
+ * The libpq URL of its database rag (RAG_READ_DATABASE_URL): its
+ * PgBouncer's socket when RAG_POOL is not "off" and that runs, else the
+ * standby's own.  Owned by c, until the next call.
+ */
 const char *rag_cluster_replica_url(struct rag_cluster *c);
+/*
+ * What a tool does before it reads from url: when url is the standby's
+ * PgBouncer's and that died while the standby runs, starts it again (as
+ * the next tool does the primary's); *revived says whether it did.
+ * Reads pid files only when there is nothing to do.
+ */
+int rag_cluster_replica_revive(struct rag_cluster *c, const char *url,
+    bool *revived, struct rag_error *err);
 
 #endif

@@ -315,6 +315,22 @@ set_read_session(struct rag_db *db, struct rag_error *err)
 	return rc != 0 ? rc : set_session(db, err);
 }
 
+/*
+ * The embedded standby's PgBouncer that died is started again here, as
+ * connect_db() does the primary's.  A failure is left for the connection
+ * to report.
+ */
+static void
+revive_replica_pool(const char *url)
+{
+	struct rag_cluster *c = rag_cluster_new(rag_config_get("RAG_HOME"));
+	struct rag_error ignore = RAG_ERROR_INIT;
+	bool revived;
+
+	(void)rag_cluster_replica_revive(c, url, &revived, &ignore);
+	rag_cluster_free(c);
+}
+
 struct rag_db *
 rag_db_open_read(struct rag_error *err)
 {
@@ -332,6 +348,8 @@ rag_db_open_read(struct rag_error *err)
 	db->where = rag_xasprintf("%s (RAG_READ_DATABASE_URL)", where);
 	free(where);
 	db->read_only = true;
+	if (use_embedded())
+		revive_replica_pool(url);
 	if (connect_retry(db, url, "RAG_READ_DATABASE_URL", err) != 0)
 		goto fail;
 	/* A standby cannot migrate: the primary's migrations reach it. */

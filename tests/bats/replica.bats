@@ -29,6 +29,11 @@ standby() {
 	psql -qAtX "$(rag-db replica url)" -c "$1"
 }
 
+# SQL on the standby's PgBouncer's admin console (its socket folder, port)
+standby_pool() {
+	psql -qAtX "host=$1 port=$2 dbname=pgbouncer user=rag" -c "$3"
+}
+
 # Whether pid is gone (a server exits just after its pid file goes).
 gone() {
 	for _ in $(seq 50); do
@@ -134,6 +139,61 @@ caught_up() {
 	[[ $stderr == *"from the query cache"* ]] || fail "$stderr"
 }
 
+@test "the standby has its own PgBouncer as the server's user; replica url names it, and rag-query reads through it" {
+	run -0 rag-db replica status --json
+	pid=$(jq -r .pool.pid <<<"$output")
+	sock=$(jq -r .pool.socket <<<"$output")
+	port=$(jq -r .pool.port <<<"$output")
+	[ "$port" = 6433 ] || fail "$output"
+	[ "$sock" = "$(jq -r .socket <<<"$output")" ]
+	[ "$(ps -o comm= -p "$pid")" = pgbouncer ]
+	[ "$(ps -o user= -p "$pid")" = "$(rag-db status --json | jq -r .server_user)" ]
+	[ "$pid" != "$(rag-db status --json | jq -r .pool.pid)" ]
+	[ -S "$sock/.s.PGSQL.6433" ]
+	[ -f "$(jq -r .pool.log <<<"$output")" ]
+	url=$(rag-db replica url)
+	[ "$url" = "postgresql:///rag?host=$sock&port=6433&user=rag" ] || fail "$url"
+	[ "$(jq -r .url <<<"$output")" = "$url" ]
+	# the primary's session mode and reset
+	run -0 standby_pool "$sock" 6433 "SHOW CONFIG"
+	[[ $output == *"pool_mode|session|"* ]] || fail "$output"
+	[[ $output == *"server_reset_query|CLOSE ALL; RESET SESSION AUTHORIZATION; RESET ALL; DEALLOCATE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES|"* ]] ||
+		fail "$output"
+	# what is behind it is the standby
+	[ "$(psql -qAtX "$url" -c 'SELECT pg_is_in_recovery()')" = t ]
+	# a question goes through it to a backend of the standby
+	xacts() {
+		standby_pool "$sock" 6433 "SHOW STATS" |
+			awk -F'|' '$1 == "rag" { print $2 }'
+	}
+	before=$(xacts)
+	run -0 --separate-stderr env RAG_READ_DATABASE_URL="$url" \
+		rag-query --no-cache --json -k 1 gefburn
+	[ "$(jq -r .source <<<"$output")" = "$PDFS/$PDF" ] || fail "$output $stderr"
+	[ "$(xacts)" -gt "${before:-0}" ] || fail "before $before, after $(xacts)"
+	server=$(standby_pool "$sock" 6433 "SHOW SERVERS" |
+		awk -F'|' '$3 == "rag" { print $16 }' | head -1)
+	[ -n "$server" ] || fail "no server connection"
+	[ "$(standby "SELECT count(*) FROM pg_stat_activity
+		WHERE pid = $server")" = 1 ]
+	# RAG_POOL=off: the standby's own socket
+	[ "$(RAG_POOL=off rag-db replica url)" = "postgresql:///rag?host=$sock&port=5433&user=rag" ]
+}
+
+@test "the standby's PgBouncer killed with -9: the next rag-query starts it again" {
+	url=$(rag-db replica url)
+	pid=$(rag-db replica status --json | jq -r .pool.pid)
+	kill -9 "$pid"
+	gone "$pid" || fail "it still runs"
+	run -0 --separate-stderr env RAG_READ_DATABASE_URL="$url" \
+		rag-query --no-cache --json -k 1 gefburn
+	[ "$(jq -r .source <<<"$output")" = "$PDFS/$PDF" ] || fail "$output $stderr"
+	[ -z "$stderr" ] || fail "$stderr"
+	new=$(rag-db replica status --json | jq -r .pool.pid)
+	[ "$new" != null ] && [ "$new" != "$pid" ]
+	[ "$(ps -o comm= -p "$new")" = pgbouncer ]
+}
+
 @test "a wrong RAG_READ_DATABASE_URL says which and what to do" {
 	# no such database: at once
 	run -3 --separate-stderr env RAG_READ_DATABASE_URL="postgresql:///nosuch?host=$PRIMARY_SOCKET&user=rag" \
@@ -153,12 +213,20 @@ caught_up() {
 
 @test "replica stop and destroy leave nothing running" {
 	pid=$(rag-db replica status --json | jq -r .pid)
+	pool_pid=$(rag-db replica status --json | jq -r .pool.pid)
 	dir=$(rag-db replica status --json | jq -r .replica)
 	run -0 --separate-stderr rag-db replica stop
 	[[ $stderr == *"stopped the standby"* ]] || fail "$stderr"
 	gone "$pid" || fail "the standby still runs"
+	gone "$pool_pid" || fail "the standby's PgBouncer still runs"
 	run -3 rag-db replica status --json
-	jq -e '.running == false and .initialised' <<<"$output"
+	jq -e '.running == false and .initialised and .pool == null' <<<"$output"
+	[[ $(rag-db replica url) == *"port=5433&"* ]]
+	# RAG_POOL=off: no PgBouncer in front of the standby
+	RAG_POOL=off rag-db -q replica start
+	run -0 rag-db replica status --json
+	jq -e '.running and .pool == null' <<<"$output" || fail "$output"
+	rag-db -q replica stop
 	# several hosts: with the standby down, prefer-standby reads from the
 	# primary (read-only), and the question is answered all the same
 	standby_dir=$(jq -r .socket <<<"$output")
