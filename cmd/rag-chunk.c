@@ -43,10 +43,7 @@ static const char help[] =
     "  -v, --verbose        more detail\n"
     "      --log-format F   human (default) or json messages on stderr\n"
     "  -h, --help           this text\n"
-    "  -V, --version        the version\n"
-    "\n"
-    "Exit status: 0 all chunked, 1 some records failed (each an error\n"
-    "record), 2 usage, 3 fatal.  See rag-chunk(1).\n";
+    "  -V, --version        the version\n";
 
 enum { OPT_MAX_TOKENS = RAG_OPT_FIRST_TOOL, OPT_OVERLAP, OPT_BY_PAGE };
 

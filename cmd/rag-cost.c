@@ -74,10 +74,7 @@ static const char help[] =
     "  -V, --version          the version\n"
     "\n"
     "Environment: RAG_BUDGET_HOOK, a command run (with /bin/sh) when a\n"
-    "tenant's spend reaches 80 % of its budget, once a month; see rag-cost(1).\n"
-    "\n"
-    "Exit status: 0 done, 2 usage, 3 fatal, 75 the database unreachable.\n"
-    "See rag-cost(1).\n";
+    "tenant's spend reaches 80 % of its budget, once a month; see rag-cost(1).\n";
 
 enum {
 	OPT_SINCE = RAG_OPT_FIRST_TOOL,

@@ -104,8 +104,7 @@ static const char help[] =
     "  -V, --version        the version\n"
     "\n"
     "Environment: RAG_HOME, RAG_DATABASE_URL, RAG_READ_DATABASE_URL,\n"
-    "RAG_PG_USER, RAG_PG_BINDIR, RAG_POOL, RAG_STORE, RAG_TENANT, RAG_USER.\n"
-    "See rag-db(1).\n";
+    "RAG_PG_USER, RAG_PG_BINDIR, RAG_POOL, RAG_STORE, RAG_TENANT, RAG_USER.\n";
 
 enum {
 	OPT_EF_SEARCH = RAG_OPT_FIRST_TOOL,

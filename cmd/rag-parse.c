@@ -71,10 +71,7 @@ static const char help[] =
     "  -v, --verbose            more detail\n"
     "      --log-format F       human (default) or json messages on stderr\n"
     "  -h, --help               this text\n"
-    "  -V, --version            the version\n"
-    "\n"
-    "Exit status: 0 all parsed, 1 some documents or pages failed (each an\n"
-    "error record), 2 usage, 3 fatal.  See rag-parse(1).\n";
+    "  -V, --version            the version\n";
 
 enum {
 	OPT_PAGES = RAG_OPT_FIRST_TOOL,

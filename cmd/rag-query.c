@@ -94,12 +94,7 @@ static const char help[] =
     "\n"
     "Environment: RAG_EMBED_MODEL must name the model the collection was\n"
     "embedded with; RAG_QUERY_CACHE_TTL sets how long results are cached;\n"
-    "RAG_READ_DATABASE_URL names a standby to search (rag-db replica).\n"
-    "Exit status: 0 answered, 1 some questions failed, 2 usage, 3 fatal,\n"
-    "4 an answer its sources do not support (--check), 5 an answer refused\n"
-    "for want of evidence (--check=refuse), 75 temporary failure (the\n"
-    "tenant's rate limit without --wait), 77 refused (the tenant's budget\n"
-    "spent).  See rag-query(1).\n";
+    "RAG_READ_DATABASE_URL names a standby to search (rag-db replica).\n";
 
 enum {
 	OPT_MODE = RAG_OPT_FIRST_TOOL,
