@@ -28,7 +28,8 @@ const struct rag_exit_doc rag_exit_docs[] = {
 	    "evidence" },
 	{ "rag-answer", 75, "the chat model or the database could not be "
 	    "reached" },
-	{ "rag-answer", 77, "refused" },
+	{ "rag-answer", 77, "refused: a key rejected or out of credit, the "
+	    "tenant's monthly budget spent" },
 
 	{ "rag-chunk", 0, "every page chunked" },
 	{ "rag-chunk", 1, "some records failed" },
@@ -55,7 +56,8 @@ const struct rag_exit_doc rag_exit_docs[] = {
 	{ "rag-embed", 3, "a fatal error" },
 	{ "rag-embed", 75, "the provider (or the database) could not be "
 	    "reached, or kept failing or limiting after the retries" },
-	{ "rag-embed", 77, "refused" },
+	{ "rag-embed", 77, "refused: a key refused or missing, an account out "
+	    "of credit" },
 
 	{ "rag-index", 0, "every chunk indexed, or every document named "
 	    "deleted" },
@@ -80,7 +82,8 @@ const struct rag_exit_doc rag_exit_docs[] = {
 	    "evidence" },
 	{ "rag-query", 75, "the database or a chat model could not be "
 	    "reached, or the tenant is at its rate limit" },
-	{ "rag-query", 77, "refused" },
+	{ "rag-query", 77, "refused: a login or a key rejected, the tenant's "
+	    "monthly budget spent" },
 
 	{ "rag-run", 0, "all the work is done" },
 	{ "rag-run", 1, "all the work is done or dead-lettered, and some is "
