@@ -8,8 +8,8 @@ TOP=$BATS_TEST_DIRNAME/../..
 
 # The table as "tool<TAB>code<TAB>meaning" lines, strings joined.
 table() {
-	sed -n '/^const struct rag_exit_docs\|rag_exit_docs\[\] = {/,/^};/p' \
-		"$TOP/lib/exits.c" | tr '\n' ' ' | sed 's/"[[:space:]]*"//g' |
+	sed -n '/rag_exit_docs\[\] = {/,/^};/p' "$TOP/lib/exits.c" |
+		tr '\n' ' ' | sed 's/"[[:space:]]*"//g' |
 		grep -oE '\{ "[^"]+", [0-9]+, "[^"]*" \}' |
 		sed -E 's/^\{ "([^"]+)", ([0-9]+), "([^"]*)" \}$/\1\t\2\t\3/'
 }
