@@ -58,13 +58,7 @@ static const char help[] =
     "  -v, --verbose          more detail\n"
     "      --log-format F     human (default) or json messages on stderr\n"
     "  -h, --help             this text\n"
-    "  -V, --version          the version\n"
-    "\n"
-    "Exit status: 0 answered, 1 some records failed (each an error record),\n"
-    "2 usage, 3 fatal, 4 an answer its sources do not support (--check), 5\n"
-    "an answer refused for want of evidence (--check=refuse), 75 temporary\n"
-    "failure (the tenant's rate limit without --wait), 77 refused (the\n"
-    "tenant's budget spent).  See rag-answer(1).\n";
+    "  -V, --version          the version\n";
 
 enum {
 	OPT_CHECK = RAG_OPT_FIRST_TOOL,

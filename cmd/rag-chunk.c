@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "chunk.h"
-#include "hash.h"
 #include "heading.h"
 #include "log.h"
 #include "mem.h"
@@ -44,10 +43,7 @@ static const char help[] =
     "  -v, --verbose        more detail\n"
     "      --log-format F   human (default) or json messages on stderr\n"
     "  -h, --help           this text\n"
-    "  -V, --version        the version\n"
-    "\n"
-    "Exit status: 0 all chunked, 1 some records failed (each an error\n"
-    "record), 2 usage, 3 fatal.  See rag-chunk(1).\n";
+    "  -V, --version        the version\n";
 
 enum { OPT_MAX_TOKENS = RAG_OPT_FIRST_TOOL, OPT_OVERLAP, OPT_BY_PAGE };
 
@@ -65,14 +61,6 @@ static const char *const page_only[] = { "type", "page", "page_label",
 	"text", "needs_ocr", "garbled", "ocr", "ocr_confidence", "section",
 	"headings", "lang", "tables", NULL };
 
-/*
- * A chunk never crosses the start of a group of GROUP_PAGES pages (pages
- * 1, 6, 11, ...): there the chunker starts afresh, without overlap.  So a
- * shard made of whole groups (rag-parse --plan) chunks exactly like the
- * whole document, and shards can run anywhere, in any order.
- */
-#define GROUP_PAGES 5
-
 struct run {
 	struct rag_stream *s;
 	struct rag_chunker *ck;
@@ -82,7 +70,7 @@ struct run {
 	long chunks, documents;
 	/* of the current document: pages flagged needs_ocr, pages read by OCR */
 	long doc_chunks, doc_pages, doc_ocr, doc_read;
-	int group_pages;	/* GROUP_PAGES, or 1 with --by-page */
+	int group_pages;	/* RAG_CHUNK_GROUP_PAGES, or 1 with --by-page */
 	int group;		/* the group being chunked, 0 before any */
 	struct page_of_group {
 		char *section;	/* from the PDF's outline */
@@ -133,29 +121,6 @@ chunk_section(const struct page_of_group *p, size_t offset)
 }
 
 /*
- * Where heading h of the page is in its text: a paragraph of its own,
- * at or after from; or (size_t)-1.
- */
-static size_t
-find_heading(const char *text, size_t len, const char *h, size_t from)
-{
-	size_t n = strlen(h);
-	const char *at = text + from;
-
-	if (n == 0)
-		return (size_t)-1;
-	while ((at = strstr(at, h)) != NULL) {
-		size_t off = (size_t)(at - text);
-
-		if ((off == 0 || text[off - 1] == '\n') &&
-		    (off + n == len || text[off + n] == '\n'))
-			return off;
-		at++;
-	}
-	return (size_t)-1;
-}
-
-/*
  * Notes the page's headings ("headings" from rag-parse) and where they
  * are: the path changes there.  The path goes on from page to page
  * within a group, and starts empty with each group.
@@ -183,7 +148,7 @@ note_headings(struct run *r, struct page_of_group *p, const json_t *rec,
 		    "level"));
 
 		if (t == NULL || level < 1 || level > 100 ||
-		    (off = find_heading(text, len, t, from)) == (size_t)-1)
+		    (off = rag_heading_find(text, len, t, from)) == (size_t)-1)
 			continue;
 		rag_heading_path_push(&r->path, (int)level, t, strlen(t));
 		p->marks = rag_xrealloc(p->marks, (p->nmarks + 1) *
@@ -199,15 +164,11 @@ static int
 emit_chunk(const struct rag_chunk *c, void *arg, struct rag_error *err)
 {
 	struct run *r = arg;
-	char key[280], id[65];
+	char id[33];
 	json_t *out;
 
 	(void)err;
-	/* Where the new material starts names the chunk: stable across runs. */
-	snprintf(key, sizeof(key), "%s:%d:%zu", r->doc_id, c->page,
-	    c->page_offset);
-	rag_hash_sha256_hex(key, strlen(key), id);
-	id[32] = '\0';
+	rag_chunk_id(r->doc_id, c->page, c->page_offset, id);
 	if (c->page != r->seq_page) {
 		r->seq_page = c->page;
 		r->seq_k = 0;
@@ -215,9 +176,8 @@ emit_chunk(const struct rag_chunk *c, void *arg, struct rag_error *err)
 	out = json_copy(r->base);
 	json_object_set_new(out, "type", json_string("chunk"));
 	json_object_set_new(out, "chunk_id", json_string(id));
-	/* An ordering key that shards agree on, unlike a running count. */
-	json_object_set_new(out, "seq", json_integer((json_int_t)c->page * 1000 +
-	    (r->seq_k < 999 ? r->seq_k++ : 999)));
+	json_object_set_new(out, "seq", json_integer(rag_chunk_seq(c->page,
+	    r->seq_k++)));
 	json_object_set_new(out, "page_start", json_integer(c->page_start));
 	json_object_set_new(out, "page_end", json_integer(c->page_end));
 	json_object_set_new(out, "text", json_stringn(c->text, c->len));
@@ -335,7 +295,7 @@ chunk_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 		r->doc_ocr++;
 	else if (json_is_true(json_object_get(rec, "ocr")))
 		r->doc_read++;
-	group = (int)((page - 1) / r->group_pages) + 1;
+	group = rag_chunk_group(page, r->group_pages);
 	if (group != r->group) {
 		if (r->group != 0 && rag_chunker_finish(r->ck, err) != 0)
 			return -1;
@@ -365,7 +325,7 @@ main(int argc, char **argv)
 	int c, status;
 
 	memset(&r, 0, sizeof(r));
-	r.group_pages = GROUP_PAGES;
+	r.group_pages = RAG_CHUNK_GROUP_PAGES;
 	rag_log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, RAG_OPT_COMMON_SHORT, longopts,
 	    NULL)) != -1) {

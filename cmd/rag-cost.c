@@ -7,6 +7,7 @@
 
 #include "budget.h"
 #include "buf.h"
+#include "columns.h"
 #include "config.h"
 #include "cost.h"
 #include "log.h"
@@ -73,10 +74,7 @@ static const char help[] =
     "  -V, --version          the version\n"
     "\n"
     "Environment: RAG_BUDGET_HOOK, a command run (with /bin/sh) when a\n"
-    "tenant's spend reaches 80 % of its budget, once a month; see rag-cost(1).\n"
-    "\n"
-    "Exit status: 0 done, 2 usage, 3 fatal, 75 the database unreachable.\n"
-    "See rag-cost(1).\n";
+    "tenant's spend reaches 80 % of its budget, once a month; see rag-cost(1).\n";
 
 enum {
 	OPT_SINCE = RAG_OPT_FIRST_TOOL,
@@ -114,83 +112,10 @@ struct opts {
 	int noperands;
 };
 
-/* A table for people: rows of cells, printed with aligned columns. */
-struct table {
-	size_t ncols;
-	bool *right;		/* numbers align right */
-	bool *hidden;		/* not printed (a column of zeros) */
-	struct rag_buf cells;	/* NUL-separated, row after row */
-	size_t ncells;
-	size_t *width;
-};
-
-static void
-table_init(struct table *t, size_t ncols)
-{
-	memset(t, 0, sizeof(*t));
-	t->ncols = ncols;
-	t->right = rag_xcalloc(ncols, sizeof(*t->right));
-	t->hidden = rag_xcalloc(ncols, sizeof(*t->hidden));
-	t->width = rag_xcalloc(ncols, sizeof(*t->width));
-}
-
-static void
-table_add(struct table *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
-table_add(struct table *t, const char *fmt, ...)
-{
-	size_t start = t->cells.len, col = t->ncells % t->ncols;
-	va_list ap;
-
-	va_start(ap, fmt);
-	rag_buf_vaddf(&t->cells, fmt, ap);
-	va_end(ap);
-	if (t->cells.len - start > t->width[col])
-		t->width[col] = t->cells.len - start;
-	rag_buf_addc(&t->cells, '\0');
-	t->ncells++;
-}
-
-static void
-table_print(struct table *t)
-{
-	const char *p = t->cells.data;
-	size_t last = t->ncols - 1;
-
-	while (last > 0 && t->hidden[last])
-		last--;
-	for (size_t i = 0; i < t->ncells; i++, p += strlen(p) + 1) {
-		size_t col = i % t->ncols;
-		int w = (int)t->width[col];
-
-		if (t->hidden[col])
-			continue;
-		/* The last column gets no padding after it. */
-		if (col == last && !t->right[col])
-			w = 0;
-		printf(t->right[col] ? "%*s" : "%-*s", w, p);
-		if (col == last)
-			fputs("\n", stdout);
-		else if (col < last)
-			fputs("  ", stdout);
-	}
-}
-
-static void
-table_release(struct table *t)
-{
-	free(t->right);
-	free(t->hidden);
-	free(t->width);
-	rag_buf_release(&t->cells);
-}
-
 struct report {
 	struct opts *o;
 	unsigned by;
-	struct table t;
+	struct rag_columns t;
 	size_t nkeys;
 	long long calls, texts, tokens, estimated, unpriced;
 	long long output, searches;
@@ -241,14 +166,14 @@ row_table(const struct rag_cost_row *row, void *arg)
 
 	for (size_t i = 0; i < 6; i++)
 		if (vals[i] != NULL)
-			table_add(&rp->t, "%s", vals[i]);
-	table_add(&rp->t, "%lld", row->calls);
-	table_add(&rp->t, "%lld", row->texts);
-	table_add(&rp->t, "%lld%s", row->tokens, row->estimated_tokens ||
+			rag_columns_add(&rp->t, "%s", vals[i]);
+	rag_columns_add(&rp->t, "%lld", row->calls);
+	rag_columns_add(&rp->t, "%lld", row->texts);
+	rag_columns_add(&rp->t, "%lld%s", row->tokens, row->estimated_tokens ||
 	    row->unpriced_tokens ? "*" : "");
-	table_add(&rp->t, "%lld", row->output_tokens);
-	table_add(&rp->t, "%lld", row->search_units);
-	table_add(&rp->t, "%.6f", row->cost_usd);
+	rag_columns_add(&rp->t, "%lld", row->output_tokens);
+	rag_columns_add(&rp->t, "%lld", row->search_units);
+	rag_columns_add(&rp->t, "%.6f", row->cost_usd);
 	rp->output += row->output_tokens;
 	rp->searches += row->search_units;
 	rp->calls += row->calls;
@@ -275,18 +200,18 @@ table_head(struct report *rp)
 		if (rp->by & flags[i])
 			k++;
 	rp->nkeys = k;
-	table_init(&rp->t, k + 6);
+	rag_columns_init(&rp->t, k + 6);
 	for (size_t i = k; i < k + 6; i++)
 		rp->t.right[i] = true;
 	for (size_t i = 0; i < 6; i++)
 		if (rp->by & flags[i])
-			table_add(&rp->t, "%s", names[i]);
-	table_add(&rp->t, "CALLS");
-	table_add(&rp->t, "TEXTS");
-	table_add(&rp->t, "TOKENS");
-	table_add(&rp->t, "OUT TOKENS");
-	table_add(&rp->t, "SEARCHES");
-	table_add(&rp->t, "USD");
+			rag_columns_add(&rp->t, "%s", names[i]);
+	rag_columns_add(&rp->t, "CALLS");
+	rag_columns_add(&rp->t, "TEXTS");
+	rag_columns_add(&rp->t, "TOKENS");
+	rag_columns_add(&rp->t, "OUT TOKENS");
+	rag_columns_add(&rp->t, "SEARCHES");
+	rag_columns_add(&rp->t, "USD");
 }
 
 static int
@@ -327,11 +252,11 @@ report(struct rag_db *db, struct opts *o)
 	}
 	table_head(&rp);
 	if (rag_cost_report(db, &q, row_table, &rp, &err) != 0) {
-		table_release(&rp.t);
+		rag_columns_release(&rp.t);
 		goto fail;
 	}
 	if (rp.rows == 0) {
-		table_release(&rp.t);
+		rag_columns_release(&rp.t);
 		rag_info("no billable calls%s%s%s%s", o->since ? " since " : "",
 		    o->since ? o->since : "", o->until ? " before " : "",
 		    o->until ? o->until : "");
@@ -339,26 +264,26 @@ report(struct rag_db *db, struct opts *o)
 	}
 	if (rp.rows > 1) {
 		for (size_t i = 0; i < rp.nkeys; i++)
-			table_add(&rp.t, "%s", i == 0 ? "total" : "");
-		table_add(&rp.t, "%lld", rp.calls);
-		table_add(&rp.t, "%lld", rp.texts);
-		table_add(&rp.t, "%lld%s", rp.tokens, rp.estimated ||
+			rag_columns_add(&rp.t, "%s", i == 0 ? "total" : "");
+		rag_columns_add(&rp.t, "%lld", rp.calls);
+		rag_columns_add(&rp.t, "%lld", rp.texts);
+		rag_columns_add(&rp.t, "%lld%s", rp.tokens, rp.estimated ||
 		    rp.unpriced ? "*" : "");
-		table_add(&rp.t, "%lld", rp.output);
-		table_add(&rp.t, "%lld", rp.searches);
-		table_add(&rp.t, "%.6f", rp.cost);
+		rag_columns_add(&rp.t, "%lld", rp.output);
+		rag_columns_add(&rp.t, "%lld", rp.searches);
+		rag_columns_add(&rp.t, "%.6f", rp.cost);
 	}
 	/* Embeddings alone have no output tokens and no searches. */
 	rp.t.hidden[rp.nkeys + 3] = rp.output == 0;
 	rp.t.hidden[rp.nkeys + 4] = rp.searches == 0;
-	table_print(&rp.t);
+	rag_columns_write(&rp.t, stdout);
 	if (rp.estimated > 0)
 		printf("* %lld tokens are rag's estimates: the provider's "
 		    "answer could not be read\n", rp.estimated);
 	if (rp.unpriced > 0)
 		printf("* %lld tokens have no price: see rag-cost --prices and "
 		    "--set-price\n", rp.unpriced);
-	table_release(&rp.t);
+	rag_columns_release(&rp.t);
 	return 0;
 fail:
 	if (err.code == RAG_EXIT_USAGE)
@@ -390,14 +315,14 @@ price_record(const struct rag_cost_price *p, void *arg)
 static int
 price_row(const struct rag_cost_price *p, void *arg)
 {
-	struct table *t = arg;
+	struct rag_columns *t = arg;
 
-	table_add(t, "%s", p->tenant ? p->tenant : "(everyone)");
-	table_add(t, "%s", p->model);
-	table_add(t, "%g", p->usd_per_mtok);
-	table_add(t, "%g", p->usd_per_mtok_out);
-	table_add(t, "%g", p->usd_per_ksearch);
-	table_add(t, "%s", strcmp(p->valid_from, "-infinity") == 0 ?
+	rag_columns_add(t, "%s", p->tenant ? p->tenant : "(everyone)");
+	rag_columns_add(t, "%s", p->model);
+	rag_columns_add(t, "%g", p->usd_per_mtok);
+	rag_columns_add(t, "%g", p->usd_per_mtok_out);
+	rag_columns_add(t, "%g", p->usd_per_ksearch);
+	rag_columns_add(t, "%s", strcmp(p->valid_from, "-infinity") == 0 ?
 	    "(shipped)" : p->valid_from);
 	return 0;
 }
@@ -406,7 +331,7 @@ static void
 prices(struct rag_db *db, const struct opts *o)
 {
 	struct rag_error err = RAG_ERROR_INIT;
-	struct table t;
+	struct rag_columns t;
 	int rc;
 
 	if (o->json) {
@@ -415,20 +340,20 @@ prices(struct rag_db *db, const struct opts *o)
 			rag_die(err.code, "%s", err.msg);
 		return;
 	}
-	table_init(&t, 6);
+	rag_columns_init(&t, 6);
 	t.right[2] = t.right[3] = t.right[4] = true;
-	table_add(&t, "TENANT");
-	table_add(&t, "MODEL");
-	table_add(&t, "USD/MTOK");
-	table_add(&t, "OUT/MTOK");
-	table_add(&t, "USD/1K SEARCHES");
-	table_add(&t, "SINCE (UTC)");
+	rag_columns_add(&t, "TENANT");
+	rag_columns_add(&t, "MODEL");
+	rag_columns_add(&t, "USD/MTOK");
+	rag_columns_add(&t, "OUT/MTOK");
+	rag_columns_add(&t, "USD/1K SEARCHES");
+	rag_columns_add(&t, "SINCE (UTC)");
 	if (rag_cost_prices(db, price_row, &t, &err) != 0) {
-		table_release(&t);
+		rag_columns_release(&t);
 		rag_die(err.code, "%s", err.msg);
 	}
-	table_print(&t);
-	table_release(&t);
+	rag_columns_write(&t, stdout);
+	rag_columns_release(&t);
 }
 
 static void
@@ -486,18 +411,18 @@ budget_record(const struct rag_budget_row *row, void *arg)
 static int
 budget_row(const struct rag_budget_row *row, void *arg)
 {
-	struct table *t = arg;
+	struct rag_columns *t = arg;
 	char b[32], s[32], h[32];
 
 	rag_budget_usd(row->st.budget, b, sizeof(b));
 	rag_budget_usd(row->st.spent, s, sizeof(s));
 	rag_budget_usd(row->st.held, h, sizeof(h));
-	table_add(t, "%s", row->tenant);
-	table_add(t, "%s", row->st.month);
-	table_add(t, "%s", b);
-	table_add(t, "%s", s);
-	table_add(t, "%s", h);
-	table_add(t, "%.0f %%%s", rag_budget_percent(&row->st),
+	rag_columns_add(t, "%s", row->tenant);
+	rag_columns_add(t, "%s", row->st.month);
+	rag_columns_add(t, "%s", b);
+	rag_columns_add(t, "%s", s);
+	rag_columns_add(t, "%s", h);
+	rag_columns_add(t, "%.0f %%%s", rag_budget_percent(&row->st),
 	    row->warned ? " (warned)" : "");
 	return 0;
 }
@@ -507,7 +432,7 @@ static void
 budgets(struct rag_db *db, const struct opts *o)
 {
 	struct rag_error err = RAG_ERROR_INIT;
-	struct table t;
+	struct rag_columns t;
 
 	if (o->json) {
 		if (rag_budget_list(db, o->tenant, budget_record, NULL,
@@ -515,16 +440,16 @@ budgets(struct rag_db *db, const struct opts *o)
 			rag_die(err.code, "%s", err.msg);
 		return;
 	}
-	table_init(&t, 6);
+	rag_columns_init(&t, 6);
 	t.right[2] = t.right[3] = t.right[4] = t.right[5] = true;
-	table_add(&t, "TENANT");
-	table_add(&t, "MONTH");
-	table_add(&t, "BUDGET");
-	table_add(&t, "SPENT");
-	table_add(&t, "HELD");
-	table_add(&t, "USED");
+	rag_columns_add(&t, "TENANT");
+	rag_columns_add(&t, "MONTH");
+	rag_columns_add(&t, "BUDGET");
+	rag_columns_add(&t, "SPENT");
+	rag_columns_add(&t, "HELD");
+	rag_columns_add(&t, "USED");
 	if (rag_budget_list(db, o->tenant, budget_row, &t, &err) != 0) {
-		table_release(&t);
+		rag_columns_release(&t);
 		rag_die(err.code, "%s", err.msg);
 	}
 	if (t.ncells == t.ncols)
@@ -532,8 +457,8 @@ budgets(struct rag_db *db, const struct opts *o)
 		    "TENANT AMOUNT", o->tenant ? " for tenant " : "",
 		    o->tenant ? o->tenant : "");
 	else
-		table_print(&t);
-	table_release(&t);
+		rag_columns_write(&t, stdout);
+	rag_columns_release(&t);
 }
 
 static void
@@ -577,14 +502,14 @@ limit_record(const struct rag_throttle_row *row, void *arg)
 static int
 limit_row(const struct rag_throttle_row *row, void *arg)
 {
-	struct table *t = arg;
+	struct rag_columns *t = arg;
 
-	table_add(t, "%s", row->tenant);
-	table_add(t, "%s", rag_throttle_name(row->kind));
-	table_add(t, "%g", row->per_window);
-	table_add(t, "%s", rag_throttle_unit(row->kind));
-	table_add(t, "%g", row->capacity);
-	table_add(t, "%.0f", row->level);
+	rag_columns_add(t, "%s", row->tenant);
+	rag_columns_add(t, "%s", rag_throttle_name(row->kind));
+	rag_columns_add(t, "%g", row->per_window);
+	rag_columns_add(t, "%s", rag_throttle_unit(row->kind));
+	rag_columns_add(t, "%g", row->capacity);
+	rag_columns_add(t, "%.0f", row->level);
 	return 0;
 }
 
@@ -593,7 +518,7 @@ static void
 limits(struct rag_db *db, const struct opts *o)
 {
 	struct rag_error err = RAG_ERROR_INIT;
-	struct table t;
+	struct rag_columns t;
 
 	if (o->json) {
 		if (rag_throttle_list(db, o->tenant, limit_record, NULL,
@@ -601,16 +526,16 @@ limits(struct rag_db *db, const struct opts *o)
 			rag_die(err.code, "%s", err.msg);
 		return;
 	}
-	table_init(&t, 6);
+	rag_columns_init(&t, 6);
 	t.right[2] = t.right[4] = t.right[5] = true;
-	table_add(&t, "TENANT");
-	table_add(&t, "KIND");
-	table_add(&t, "LIMIT");
-	table_add(&t, "OF");
-	table_add(&t, "BURST");
-	table_add(&t, "NOW");
+	rag_columns_add(&t, "TENANT");
+	rag_columns_add(&t, "KIND");
+	rag_columns_add(&t, "LIMIT");
+	rag_columns_add(&t, "OF");
+	rag_columns_add(&t, "BURST");
+	rag_columns_add(&t, "NOW");
 	if (rag_throttle_list(db, o->tenant, limit_row, &t, &err) != 0) {
-		table_release(&t);
+		rag_columns_release(&t);
 		rag_die(err.code, "%s", err.msg);
 	}
 	if (t.ncells == t.ncols)
@@ -618,8 +543,8 @@ limits(struct rag_db *db, const struct opts *o)
 		    "TENANT qps=N", o->tenant ? " for tenant " : "",
 		    o->tenant ? o->tenant : "");
 	else
-		table_print(&t);
-	table_release(&t);
+		rag_columns_write(&t, stdout);
+	rag_columns_release(&t);
 }
 
 static void

@@ -9,6 +9,7 @@
 #include "cluster.h"
 #include "config.h"
 #include "db.h"
+#include "db_report.h"
 #include "forget.h"
 #include "hnsw.h"
 #include "langs.h"
@@ -103,8 +104,7 @@ static const char help[] =
     "  -V, --version        the version\n"
     "\n"
     "Environment: RAG_HOME, RAG_DATABASE_URL, RAG_READ_DATABASE_URL,\n"
-    "RAG_PG_USER, RAG_PG_BINDIR, RAG_POOL, RAG_STORE, RAG_TENANT, RAG_USER.\n"
-    "See rag-db(1).\n";
+    "RAG_PG_USER, RAG_PG_BINDIR, RAG_POOL, RAG_STORE, RAG_TENANT, RAG_USER.\n";
 
 enum {
 	OPT_EF_SEARCH = RAG_OPT_FIRST_TOOL,
@@ -131,19 +131,10 @@ struct opts {
 	double target;		/* tune --target; 0: not given */
 };
 
-static bool
-embedded(void)
-{
-	const char *url = rag_config_get("RAG_DATABASE_URL");
-
-	return (url == NULL || *url == '\0') && getenv("PGHOST") == NULL &&
-	       getenv("PGDATABASE") == NULL && getenv("PGSERVICE") == NULL;
-}
-
 static void
 need_embedded(const char *cmd)
 {
-	if (!embedded())
+	if (!rag_db_embedded())
 		rag_die(RAG_EXIT_USAGE, "'%s' manages the embedded database, "
 		    "but RAG_DATABASE_URL names another server: unset it, or "
 		    "manage that server with its own tools", cmd);
@@ -239,106 +230,31 @@ cmd_destroy(const struct opts *o)
 	return 0;
 }
 
-/* Schema and pgvector versions of a reachable database, into o. */
+/*
+ * Adds the database's versions to out; warns when its character classes
+ * are not UTF-8.
+ */
 static void
-describe_db(json_t *o)
+describe_db(json_t *out)
 {
-	struct rag_error err = RAG_ERROR_INIT;
-	struct rag_db *db = rag_db_open_raw(&err);
-	PGresult *res;
+	char *ctype = rag_report_db(out);
 
-	if (db == NULL) {
-		json_object_set_new(o, "error", json_string(err.msg));
-		return;
-	}
-	res = PQexec(db->conn,
-	    "SELECT current_setting('server_version'), "
-	    "(SELECT extversion FROM pg_extension WHERE extname = 'vector'), "
-	    "(SELECT max(version) FROM schema_migrations), "
-	    "(SELECT datctype FROM pg_database "
-	    "WHERE datname = current_database())");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		PQclear(res);
-		res = PQexec(db->conn,
-		    "SELECT current_setting('server_version'), "
-		    "(SELECT extversion FROM pg_extension WHERE extname = "
-		    "'vector'), NULL, (SELECT datctype FROM pg_database "
-		    "WHERE datname = current_database())");
-	}
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-		const char *keys[] = { "server_version", "pgvector", "schema",
-			"ctype" };
-		const char *ctype = PQgetvalue(res, 0, 3);
-
-		for (int i = 0; i < 4; i++)
-			json_object_set_new(o, keys[i], PQgetisnull(res, 0, i) ?
-			    json_null() : json_string(PQgetvalue(res, 0, i)));
-		if (strcasestr(ctype, "utf-8") == NULL &&
-		    strcasestr(ctype, "utf8") == NULL)
-			rag_warn("the database's character classes are '%s', "
-			    "not UTF-8: its text search (a question's filters, "
-			    "and the postings of a collection made before rag's "
-			    "tokenizer until 'rag-db retokenize') keeps curly "
-			    "quotes and dashes inside words and lowercases ASCII "
-			    "only; see rag-db(1), Locale", ctype);
-	}
-	PQclear(res);
-	rag_db_close(db);
-}
-
-static void
-print_human(json_t *o)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(o, key, v) {
-		char *s = json_is_string(v) ? rag_xstrdup(json_string_value(v)) :
-		    json_dumps(v, JSON_ENCODE_ANY);
-		printf("%-15s %s\n", key, s);
-		free(s);
-	}
+	if (ctype != NULL)
+		rag_warn("the database's character classes are '%s', "
+		    "not UTF-8: its text search (a question's filters, "
+		    "and the postings of a collection made before rag's "
+		    "tokenizer until 'rag-db retokenize') keeps curly "
+		    "quotes and dashes inside words and lowercases ASCII "
+		    "only; see rag-db(1), Locale", ctype);
+	free(ctype);
 }
 
 /* A status object as one JSON line, or as "key value" lines; frees it. */
 static void
 print_status(json_t *out, bool json)
 {
-	if (json) {
-		json_dumpf(out, stdout, JSON_COMPACT);
-		putchar('\n');
-	} else {
-		print_human(out);
-	}
+	rag_report_status(stdout, out, json);
 	json_decref(out);
-}
-
-/* How the tools reach the embedded cluster, and why not through PgBouncer. */
-static const char *
-connection(const struct rag_cluster_status *st)
-{
-	const char *options = getenv("PGOPTIONS");
-
-	if (!st->pool_on)
-		return "direct (RAG_POOL=off)";
-	if (!st->pool_installed)
-		return "direct (pgbouncer is not installed: 'make deps')";
-	if (options != NULL && *options != '\0')
-		return "direct (PGOPTIONS is set, which PgBouncer refuses)";
-	return "pgbouncer";
-}
-
-/* Its standby, when it has one: whether it runs, and its URL. */
-static void
-replica_brief(struct rag_cluster *c, json_t *out)
-{
-	struct rag_error err = RAG_ERROR_INIT;
-	struct rag_replica_status st;
-
-	if (rag_cluster_replica_status(c, &st, &err) != 0 || !st.initialised)
-		return;
-	json_object_set_new(out, "replica", json_pack("{s:b, s:s}",
-	    "running", st.running, "url", rag_cluster_replica_url(c)));
 }
 
 static int
@@ -346,39 +262,23 @@ cmd_status(const struct opts *o)
 {
 	struct rag_error err = RAG_ERROR_INIT;
 	struct rag_cluster_status st;
-	json_t *out = json_object();
+	json_t *out;
 	bool up;
 
-	if (embedded()) {
+	if (rag_db_embedded()) {
 		struct rag_cluster *c = cluster();
 
 		if (rag_cluster_status(c, &st, &err) != 0)
 			rag_die(err.code, "%s", err.msg);
-		json_object_set_new(out, "database", json_string("embedded"));
-		json_object_set_new(out, "home",
-		    json_string(rag_config_get("RAG_HOME")));
-		json_object_set_new(out, "cluster", json_string(st.dir));
-		json_object_set_new(out, "socket", json_string(st.socket_dir));
-		json_object_set_new(out, "log", json_string(st.log));
-		json_object_set_new(out, "server_user", json_string(st.user));
-		json_object_set_new(out, "initialised",
-		    json_boolean(st.initialised));
-		json_object_set_new(out, "running", json_boolean(st.running));
-		if (st.pid > 0)
-			json_object_set_new(out, "pid", json_integer(st.pid));
-		json_object_set_new(out, "connection", json_string(
-		    connection(&st)));
-		json_object_set_new(out, "pool", st.pool_pid == 0 ?
-		    json_null() : json_pack("{s:s, s:i, s:i, s:s}", "socket",
-		    st.socket_dir, "port", st.pool_port, "pid",
-		    (int)st.pool_pid, "log", st.pool_log));
+		out = rag_report_cluster(&st, rag_config_get("RAG_HOME"));
 		up = st.running;
-		replica_brief(c, out);
+		rag_report_replica_brief(c, out);
 		rag_cluster_free(c);
 	} else {
 		char *ci = rag_db_conninfo(&err);
 		PGPing ping = PQping(ci);
 
+		out = json_object();
 		json_object_set_new(out, "database", json_string("external"));
 		up = ping == PQPING_OK;
 		json_object_set_new(out, "running", json_boolean(up));
@@ -428,7 +328,7 @@ cmd_url(void)
 {
 	char *uri;
 
-	if (!embedded()) {
+	if (!rag_db_embedded()) {
 		const char *url = rag_config_get("RAG_DATABASE_URL");
 		puts(url != NULL ? url : "");
 		return 0;
@@ -446,20 +346,11 @@ cmd_url(void)
 static void
 psql_session(const char *tenant)
 {
-	const char *prev = getenv("PGOPTIONS");
-	struct rag_buf b = RAG_BUF_INIT;
+	char *options = rag_db_tenant_options(getenv("PGOPTIONS"), tenant);
 
-	if (prev != NULL && *prev != '\0')
-		rag_buf_addf(&b, "%s ", prev);
-	rag_buf_adds(&b, "-c role=rag_app -c rag.tenant=");
-	for (const char *p = tenant; *p != '\0'; p++) {
-		if (*p == ' ' || *p == '\\')
-			rag_buf_addc(&b, '\\');
-		rag_buf_addc(&b, *p);
-	}
-	if (setenv("PGOPTIONS", rag_buf_str(&b), 1) != 0)
+	if (setenv("PGOPTIONS", options, 1) != 0)
 		rag_die(RAG_EXIT_FATAL, "cannot set PGOPTIONS: out of memory");
-	rag_buf_release(&b);
+	free(options);
 }
 
 static int
@@ -496,7 +387,7 @@ cmd_psql(int argc, char **argv)
 	ensure_running();
 	if (!admin)
 		psql_session(rag_config_get("RAG_TENANT"));
-	if (embedded())
+	if (rag_db_embedded())
 		target = embedded_uri();
 	else
 		target = rag_xstrdup(rag_config_get("RAG_DATABASE_URL") ?
@@ -546,36 +437,11 @@ replica_status(struct rag_cluster *c, const struct opts *o)
 {
 	struct rag_error err = RAG_ERROR_INIT;
 	struct rag_replica_status st;
-	json_t *out = json_object();
 
 	if (rag_cluster_replica_status(c, &st, &err) != 0)
 		rag_die(err.code, "%s", err.msg);
-	json_object_set_new(out, "replica", json_string(st.dir));
-	json_object_set_new(out, "initialised", json_boolean(st.initialised));
-	json_object_set_new(out, "running", json_boolean(st.running));
-	if (st.pid > 0)
-		json_object_set_new(out, "pid", json_integer(st.pid));
-	json_object_set_new(out, "socket", json_string(st.socket_dir));
-	json_object_set_new(out, "port", json_integer(st.port));
-	json_object_set_new(out, "log", json_string(st.log));
-	json_object_set_new(out, "url", json_string(
-	    rag_cluster_replica_url(c)));
-	json_object_set_new(out, "pool", st.pool_pid == 0 ? json_null() :
-	    json_pack("{s:s, s:i, s:i, s:s}", "socket", st.socket_dir, "port",
-	    st.pool_port, "pid", (int)st.pool_pid, "log", st.pool_log));
-	if (st.running) {
-		json_object_set_new(out, "streaming",
-		    json_boolean(st.streaming));
-		json_object_set_new(out, "replay_lsn", st.replay_lsn[0] ?
-		    json_string(st.replay_lsn) : json_null());
-		json_object_set_new(out, "primary_lsn", st.lag_known ?
-		    json_string(st.primary_lsn) : json_null());
-		json_object_set_new(out, "lag_bytes", st.lag_known ?
-		    json_integer(st.lag_bytes) : json_null());
-		json_object_set_new(out, "lag_seconds", st.lag_known ?
-		    json_real(st.lag_seconds) : json_null());
-	}
-	print_status(out, o->json);
+	print_status(rag_report_replica(&st, rag_cluster_replica_url(c)),
+	    o->json);
 	if (!st.initialised)
 		rag_info("there is no standby: make one with 'rag-db replica "
 		    "start'");
@@ -606,7 +472,7 @@ cmd_replica(struct opts *o, int argc, char **argv)
 	if (optind < argc)
 		rag_usage_error("'replica %s' takes no argument '%s'", verb,
 		    argv[optind]);
-	if (!embedded())
+	if (!rag_db_embedded())
 		rag_die(RAG_EXIT_USAGE, "'replica' makes a standby of the "
 		    "embedded database, but RAG_DATABASE_URL names another "
 		    "server: make that server's standby with pg_basebackup -R "
@@ -656,6 +522,17 @@ admin_db(void)
 	return db;
 }
 
+/*
+ * Closes db, then exits as err says: a connection left open at exit is
+ * a leak to the sanitizers.
+ */
+static _Noreturn void
+db_die(struct rag_db *db, const struct rag_error *err)
+{
+	rag_db_close(db);
+	rag_die(err->code, "%s", err->msg);
+}
+
 static struct rag_store *
 store(void)
 {
@@ -703,10 +580,8 @@ cmd_forget(const struct opts *o)
 	struct rag_forget_counts n = { 0 };
 	struct rag_store *st;
 	struct rag_db *db;
-	json_t *kept = NULL, *v;
-	const char *key;
-	char *text;
-	int rc, i;
+	json_t *kept = NULL;
+	int rc;
 
 	if (o->tenant == NULL)
 		rag_usage_error("forget needs --tenant NAME: the tenant whose "
@@ -715,70 +590,25 @@ cmd_forget(const struct opts *o)
 	db = admin_db();
 	st = store();
 	rc = rag_forget_tenant(db, st, o->tenant, &n, &kept, &err);
-	if (rc < 0)
-		rag_die(err.code, "%s", err.msg);
-	if (rc == 0)
-		rag_die(RAG_EXIT_FAILED, "there is no tenant '%s': nothing to "
-		    "forget", o->tenant);
+	if (rc <= 0) {
+		if (rc == 0)
+			rag_error_set(&err, RAG_EXIT_FAILED, "there is no "
+			    "tenant '%s': nothing to forget", o->tenant);
+		json_decref(kept);
+		rag_store_free(st);
+		db_die(db, &err);
+	}
 	if (n.objects_elsewhere > 0)
 		rag_warn("%lld document%s of tenant '%s' came from files "
 		    "outside the store '%s', which were left alone: delete "
 		    "them where they are", n.objects_elsewhere,
 		    n.objects_elsewhere == 1 ? "" : "s", o->tenant,
 		    rag_store_url(st));
-	if (o->json) {
-		json_t *out = json_pack("{s:s, s:s}", "type", "forgotten",
-		    "tenant", o->tenant);
-
-		json_object_update_new(out, rag_forget_counts_json(&n));
-		json_object_set(out, "kept", kept);
-		json_object_set_new(out, "status", json_string("forgotten"));
-		(void)rag_record_write(stdout, out);
-		json_decref(out);
-	} else {
-		text = rag_forget_counts_text(&n);
-		printf("forgot tenant '%s': %s\n", o->tenant, text);
-		free(text);
-		printf("kept:");
-		i = 0;
-		json_object_foreach(kept, key, v)
-			printf("%s %s %lld%s", i++ ? "," : "", key,
-			    (long long)json_integer_value(v),
-			    strcmp(key, "cost_events") == 0 ?
-			    " (request ids cleared)" : "");
-		printf("\n");
-	}
+	rag_report_forgotten(stdout, o->tenant, &n, kept, o->json);
 	json_decref(kept);
 	rag_store_free(st);
 	rag_db_close(db);
 	return rag_finish_stdout(0);
-}
-
-static void
-print_retention(const json_t *list, bool json)
-{
-	const json_t *r;
-	size_t i;
-
-	if (json) {
-		json_array_foreach(list, i, r)
-			(void)rag_record_write(stdout, r);
-		return;
-	}
-	if (json_array_size(list) == 0) {
-		puts("no retention set: every row is kept");
-		return;
-	}
-	printf("%-20s %-20s %-10s %s\n", "TENANT", "COLLECTION", "KIND",
-	    "KEEP");
-	json_array_foreach(list, i, r) {
-		const char *c = rag_record_str(r, "collection");
-
-		printf("%-20s %-20s %-10s %s\n", rag_record_str(r, "tenant"),
-		    c != NULL ? c : strcmp(rag_record_str(r, "kind"),
-		    "documents") == 0 ? "(all)" : "-", rag_record_str(r,
-		    "kind"), rag_record_str(r, "keep"));
-	}
 }
 
 static int
@@ -804,51 +634,14 @@ cmd_retention(const struct opts *o, int argc, char **argv)
 	for (int i = 0; i < argc; i++)
 		if (rag_retention_set(db, tenant, o->collection, &specs[i],
 		    &err) != 0)
-			rag_die(err.code, "%s", err.msg);
+			db_die(db, &err);
 	if ((list = rag_retention_list(db, tenant, &err)) == NULL)
-		rag_die(err.code, "%s", err.msg);
-	print_retention(list, o->json);
+		db_die(db, &err);
+	rag_report_retention(stdout, list, o->json);
 	json_decref(list);
 	free(specs);
 	rag_db_close(db);
 	return rag_finish_stdout(0);
-}
-
-/* The human line: what went, in a fixed order. */
-static void
-say_gc(const json_t *report)
-{
-	static const char *const said[][3] = {
-		{ "documents", "document", "documents" },
-		{ "chunks", "chunk", "chunks" },
-		{ "postings", "posting", "postings" },
-		{ "embeddings", "cached embedding", "cached embeddings" },
-		{ "cached_queries", "cached query", "cached queries" },
-		{ "answers", "answer citing them", "answers citing them" },
-		{ "jobs", "job", "jobs" },
-		{ "dead_letters", "dead letter", "dead letters" },
-		{ "uploads", "unfinished upload", "unfinished uploads" },
-		{ "objects", "stored object", "stored objects" },
-		{ "messages", "message", "messages" },
-		{ "cost_events", "cost event", "cost events" },
-		{ "audit_rows", "audit row", "audit rows" },
-		{ "expired_queries", "expired or stale cached query",
-		  "expired or stale cached queries" },
-		{ "failed", "document that could not be deleted",
-		  "documents that could not be deleted" },
-	};
-	struct rag_buf b = RAG_BUF_INIT;
-
-	for (size_t i = 0; i < sizeof(said) / sizeof(*said); i++) {
-		json_int_t n = json_integer_value(json_object_get(report,
-		    said[i][0]));
-
-		if (n != 0)
-			rag_buf_addf(&b, "%s%lld %s", b.len ? ", " : "",
-			    (long long)n, said[i][n == 1 ? 1 : 2]);
-	}
-	rag_info("gc: %s", b.len ? rag_buf_str(&b) : "nothing to remove");
-	rag_buf_release(&b);
 }
 
 static int
@@ -858,6 +651,7 @@ cmd_gc(const struct opts *o)
 	struct rag_db *db = admin_db();
 	struct rag_store *st = store();
 	json_t *report = NULL, *e;
+	char *gone;
 	long failed;
 	size_t i;
 	int rc, status;
@@ -871,7 +665,9 @@ cmd_gc(const struct opts *o)
 	status = rc != 0 ? err.code : failed > 0 ? RAG_EXIT_FAILED : 0;
 	if (rc != 0)
 		rag_err("%s", err.msg);
-	say_gc(report);
+	gone = rag_report_gc(report);
+	rag_info("gc: %s", gone);
+	free(gone);
 	json_object_set_new(report, "status", json_string(status == 0 ?
 	    "done" : rc != 0 ? "stopped" : "failed"));
 	if (o->json || !isatty(STDOUT_FILENO))
@@ -883,51 +679,6 @@ cmd_gc(const struct opts *o)
 }
 
 /* ---- language: the languages a collection's chunks are stemmed in ------- */
-
-/*
- * A list of per-collection records, when it is printed as records or is
- * empty: true when done, false when the caller prints its table.
- */
-static bool
-print_records(const json_t *list, bool json)
-{
-	const json_t *r;
-	size_t i;
-
-	if (json) {
-		json_array_foreach(list, i, r)
-			(void)rag_record_write(stdout, r);
-		return true;
-	}
-	if (json_array_size(list) == 0) {
-		puts("no collection yet");
-		return true;
-	}
-	return false;
-}
-
-static void
-print_languages(const json_t *list, bool json)
-{
-	const json_t *r, *l;
-	size_t i, j;
-
-	if (print_records(list, json))
-		return;
-	printf("%-20s %-20s %-16s %-12s %s\n", "TENANT", "COLLECTION",
-	    "TOKENIZER", "LANGUAGE", "STEMMED IN");
-	json_array_foreach(list, i, r) {
-		const char *lang = rag_record_str(r, "language");
-
-		printf("%-20s %-20s %-16s %-12s ", rag_record_str(r, "tenant"),
-		    rag_record_str(r, "collection"),
-		    rag_record_str(r, "tokenizer"), lang ? lang : "auto");
-		json_array_foreach(json_object_get(r, "languages"), j, l)
-			printf("%s%s", j ? ", " : "", json_string_value(l));
-		printf("%s\n", json_array_size(json_object_get(r,
-		    "languages")) ? "" : "-");
-	}
-}
 
 static int
 cmd_language(const struct opts *o, int argc, char **argv)
@@ -948,10 +699,10 @@ cmd_language(const struct opts *o, int argc, char **argv)
 	db = admin_db();
 	if (argc == 1 && rag_langs_set(db, tenant, o->collection,
 	    strcmp(argv[0], "auto") == 0 ? NULL : argv[0], &err) != 0)
-		rag_die(err.code, "%s", err.msg);
+		db_die(db, &err);
 	if ((list = rag_langs_list(db, tenant, o->collection, &err)) == NULL)
-		rag_die(err.code, "%s", err.msg);
-	print_languages(list, o->json);
+		db_die(db, &err);
+	rag_report_languages(stdout, list, o->json);
 	json_decref(list);
 	rag_db_close(db);
 	return rag_finish_stdout(0);
@@ -973,62 +724,13 @@ cmd_retokenize(const struct opts *o, int argc, char **argv)
 		tenant = rag_config_get("RAG_TENANT");
 	db = admin_db();
 	if (rag_retokenize(db, tenant, o->collection, &r, &err) != 0)
-		rag_die(err.code, "%s", err.msg);
-	if (o->json) {
-		json_t *rec = json_pack("{s:s, s:s, s:b, s:I, s:I, s:s}",
-		    "type", "retokenized", "collection", o->collection,
-		    "already", r.already, "chunks", (json_int_t)r.chunks,
-		    "postings", (json_int_t)r.postings, "languages",
-		    r.languages);
-
-		(void)rag_record_write(stdout, rec);
-		json_decref(rec);
-	} else if (r.already)
-		printf("collection '%s' has rag's terms already\n",
-		    o->collection);
-	else
-		printf("collection '%s': %lld chunks, %lld postings, stemmed "
-		    "in %s\n", o->collection, r.chunks, r.postings,
-		    *r.languages ? r.languages : "nothing");
+		db_die(db, &err);
+	rag_report_retokenized(stdout, o->collection, &r, o->json);
 	rag_db_close(db);
 	return rag_finish_stdout(0);
 }
 
 /* ---- tune: a collection's HNSW ef_search -------------------------------- */
-
-static void
-print_tune(const json_t *list, bool json)
-{
-	const json_t *r;
-	size_t i;
-
-	if (print_records(list, json))
-		return;
-	printf("%-20s %-20s %10s %9s  %s\n", "TENANT", "COLLECTION",
-	    "VECTORS", "EF_SEARCH", "HOW");
-	json_array_foreach(list, i, r) {
-		const json_t *ef = json_object_get(r, "ef_search");
-		const char *how = rag_record_str(r, "how");
-		char efs[16] = "-";
-
-		if (json_is_integer(ef))
-			snprintf(efs, sizeof(efs), "%lld",
-			    (long long)json_integer_value(ef));
-		printf("%-20s %-20s %10lld %9s  ", rag_record_str(r, "tenant"),
-		    rag_record_str(r, "collection"), (long long)
-		    json_integer_value(json_object_get(r, "vectors")), efs);
-		if (how == NULL)
-			printf("not measured: no vector index yet\n");
-		else if (strcmp(how, "set") == 0)
-			printf("set by hand\n");
-		else
-			printf("measured: recall@10 %.3f (target %.3g) at %lld "
-			    "vectors\n", json_real_value(json_object_get(r,
-			    "recall")), json_real_value(json_object_get(r,
-			    "target")), (long long)json_integer_value(
-			    json_object_get(r, "measured_vectors")));
-	}
-}
 
 static int
 cmd_tune(const struct opts *o, int argc, char **argv)
@@ -1053,17 +755,17 @@ cmd_tune(const struct opts *o, int argc, char **argv)
 	if (o->ef_search != 0) {
 		if (rag_hnsw_set(db, tenant, o->collection, o->ef_search,
 		    &err) != 0)
-			rag_die(err.code, "%s", err.msg);
+			db_die(db, &err);
 	} else if (o->collection != NULL) {
 		rag_info("measuring the vector index of collection '%s' of "
 		    "tenant '%s'", o->collection, tenant);
 		if (rag_hnsw_measure(db, tenant, o->collection, o->target,
 		    &err) != 0)
-			rag_die(err.code, "%s", err.msg);
+			db_die(db, &err);
 	}
 	if ((list = rag_hnsw_list(db, tenant, o->collection, &err)) == NULL)
-		rag_die(err.code, "%s", err.msg);
-	print_tune(list, o->json);
+		db_die(db, &err);
+	rag_report_tune(stdout, list, o->json);
 	json_decref(list);
 	rag_db_close(db);
 	return rag_finish_stdout(0);

@@ -75,13 +75,7 @@ static const char help[] =
     "provider counts its limits over, default 60), RAG_EMBED_REQUEST_INPUTS\n"
     "(texts per request, default 256), RAG_EMBED_REQUEST_TOKENS (tokens per\n"
     "request, default 16384), RAG_EMBED_INPUT_TOKENS (tokens one text may\n"
-    "have, default the model's).\n"
-    "\n"
-    "Exit status: 0 all embedded, 1 some records failed (each an error\n"
-    "record), 2 usage, 3 fatal, 75 temporary failure (the provider down or\n"
-    "still limiting after the retries, or the tenant's rate limit without\n"
-    "--wait), 77 refused (a key refused or out of credit: check the key\n"
-    "variable named; or the tenant's budget spent).  See rag-embed(1).\n";
+    "have, default the model's).\n";
 
 enum {
 	OPT_MODEL = RAG_OPT_FIRST_TOOL,

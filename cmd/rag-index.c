@@ -54,10 +54,7 @@ static const char help[] =
     "  -v, --verbose          more detail\n"
     "      --log-format F     human (default) or json messages on stderr\n"
     "  -h, --help             this text\n"
-    "  -V, --version          the version\n"
-    "\n"
-    "Exit status: 0 all indexed, 1 some records failed (each an error record),\n"
-    "2 usage, 3 fatal, 75 temporary failure.  See rag-index(1).\n";
+    "  -V, --version          the version\n";
 
 enum { OPT_DELETE = RAG_OPT_FIRST_TOOL, OPT_DEFER, OPT_LANG };
 

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "chunk.h"
 #include "config.h"
+#include "furniture.h"
 #include "heading.h"
 #include "lang.h"
 #include "log.h"
@@ -69,10 +71,7 @@ static const char help[] =
     "  -v, --verbose            more detail\n"
     "      --log-format F       human (default) or json messages on stderr\n"
     "  -h, --help               this text\n"
-    "  -V, --version            the version\n"
-    "\n"
-    "Exit status: 0 all parsed, 1 some documents or pages failed (each an\n"
-    "error record), 2 usage, 3 fatal.  See rag-parse(1).\n";
+    "  -V, --version            the version\n";
 
 enum {
 	OPT_PAGES = RAG_OPT_FIRST_TOOL,
@@ -96,13 +95,6 @@ enum ocr_mode { OCR_AUTO, OCR_ALWAYS, OCR_NEVER };
  */
 #define OCR_DPI 300
 #define OCR_MAX_PIXELS ((size_t)36 << 20)
-
-/*
- * rag-chunk starts a new chunk, without overlap, at every page that
- * begins a group of this many (pages 1, 6, 11, ...), so that shards made
- * of whole groups chunk exactly like a whole run.
- */
-#define GROUP_PAGES 5
 
 static const struct option longopts[] = {
 	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
@@ -232,150 +224,23 @@ emit_plan(struct rag_stream *s, const json_t *rec, const struct opts *o,
 	return 0;
 }
 
-/*
- * Running headers and footers: a page's first or last paragraph, short,
- * that recurs (digits aside: page numbers change) on at least a quarter
- * of the pages, and on three at least.
- */
-#define FURNITURE_MAX 200
-
-struct furniture {
-	char **seen;		/* normalised first and last paragraphs */
-	size_t n, cap;
-	char **strip;		/* the ones that recur */
-	size_t nstrip;
-};
-
-static char *
-furniture_key(const char *p, size_t len)
-{
-	struct rag_buf b = RAG_BUF_INIT;
-	bool space = false;
-
-	if (len == 0 || len > FURNITURE_MAX)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c == ' ' || c == '\n' || c == '\t') {
-			space = b.len > 0;
-			continue;
-		}
-		if (space)
-			rag_buf_addc(&b, ' ');
-		space = false;
-		rag_buf_addc(&b, c >= '0' && c <= '9' ? '#' :
-		    (c >= 'A' && c <= 'Z') ? (char)(c + 32) : (char)c);
-	}
-	return rag_buf_detach(&b);
-}
-
-/* The first and last paragraphs of text: [*a0, *a1) and [*z0, *z1). */
+/* Notes the furniture of pages first to last (furniture.h). */
 static void
-edges(const char *t, size_t len, size_t *a1, size_t *z0)
-{
-	const char *p = strstr(t, "\n\n");
-
-	*a1 = p != NULL ? (size_t)(p - t) : len;
-	*z0 = 0;
-	for (size_t i = len; i >= 2; i--)
-		if (t[i - 1] == '\n' && t[i - 2] == '\n') {
-			*z0 = i;
-			break;
-		}
-}
-
-static int
-str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void
-furniture_find(struct rag_pdf *pdf, int first, int last, struct furniture *f)
+furniture_find(struct rag_pdf *pdf, int first, int last,
+    struct rag_furniture *f)
 {
 	struct rag_pdf_page page;
-	int pages = 0;
 
 	rag_pdf_page_init(&page);
 	for (int n = first; n <= last; n++) {
 		struct rag_error err = RAG_ERROR_INIT;
-		size_t a1, z0;
-		char *k;
 
-		if (rag_pdf_page_text(pdf, n, &page, &err) != 0 ||
-		    page.text.len == 0)
-			continue;
-		pages++;
-		edges(page.text.data, page.text.len, &a1, &z0);
-		for (int e = 0; e < 2; e++) {
-			k = e == 0 ? furniture_key(page.text.data, a1) :
-			    z0 > 0 ? furniture_key(page.text.data + z0,
-			    page.text.len - z0) : NULL;
-			if (k == NULL)
-				continue;
-			if (f->n == f->cap) {
-				f->cap = f->cap ? 2 * f->cap : 64;
-				f->seen = rag_xrealloc(f->seen,
-				    f->cap * sizeof(*f->seen));
-			}
-			f->seen[f->n++] = k;
-		}
+		if (rag_pdf_page_text(pdf, n, &page, &err) == 0)
+			rag_furniture_add_page(f, rag_buf_str(&page.text),
+			    page.text.len);
 	}
 	rag_pdf_page_release(&page);
-	qsort(f->seen, f->n, sizeof(*f->seen), str_cmp);
-	f->strip = rag_xcalloc(f->n + 1, sizeof(*f->strip));
-	for (size_t i = 0; i < f->n;) {
-		size_t j = i;
-
-		while (j < f->n && strcmp(f->seen[j], f->seen[i]) == 0)
-			j++;
-		if (j - i >= 3 && (int)(j - i) * 4 >= pages)
-			f->strip[f->nstrip++] = f->seen[i];
-		i = j;
-	}
-}
-
-static bool
-is_furniture(const struct furniture *f, const char *p, size_t len)
-{
-	char *k = furniture_key(p, len);
-	bool yes = false;
-
-	for (size_t i = 0; k != NULL && i < f->nstrip && !yes; i++)
-		yes = strcmp(f->strip[i], k) == 0;
-	free(k);
-	return yes;
-}
-
-/* Drops the page's first and last paragraphs when they are furniture. */
-static void
-furniture_strip(const struct furniture *f, struct rag_buf *text)
-{
-	size_t a1, z0, start = 0, end = text->len;
-
-	if (text->len == 0)
-		return;
-	edges(text->data, text->len, &a1, &z0);
-	if (is_furniture(f, text->data, a1))
-		start = a1 < text->len ? a1 + 2 : text->len;
-	if (z0 > start && is_furniture(f, text->data + z0, text->len - z0))
-		end = z0 - 2;
-	if (start >= end) {
-		rag_buf_reset(text);
-		return;
-	}
-	memmove(text->data, text->data + start, end - start);
-	rag_buf_truncate(text, end - start);
-}
-
-static void
-furniture_release(struct furniture *f)
-{
-	for (size_t i = 0; i < f->n; i++)
-		free(f->seen[i]);
-	free(f->seen);
-	free(f->strip);
+	rag_furniture_settle(f);
 }
 
 /*
@@ -496,7 +361,7 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 	bool temporary = false;
 	json_t *base = NULL;
 	struct rag_buf ocr = RAG_BUF_INIT, bad = RAG_BUF_INIT;
-	struct furniture furn = { NULL, 0, 0, NULL, 0 };
+	struct rag_furniture furn = RAG_FURNITURE_INIT;
 	int first, last, npages, nocr = 0, rc = 0, *ocr_pages = NULL;
 	int nbad = 0, *bad_pages = NULL;
 	const char *section, *lang;
@@ -605,7 +470,7 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 			o->garbled++;
 		}
 		if (o->strip_furniture)
-			furniture_strip(&furn, &page.text);
+			rag_furniture_strip(&furn, &page.text);
 		out = json_copy(base);
 		json_object_set_new(out, "page", json_integer(n));
 		json_object_set_new(out, "page_label", json_string(page.label));
@@ -652,7 +517,7 @@ parse_one(struct rag_stream *s, json_t *rec, void *arg, struct rag_error *err)
 		    rag_buf_str(&bad));
 	o->documents++;
 out:
-	furniture_release(&furn);
+	rag_furniture_release(&furn);
 	free(ocr_pages);
 	free(bad_pages);
 	rag_buf_release(&ocr);
@@ -741,12 +606,12 @@ main(int argc, char **argv)
 		case OPT_PLAN: o.plan = true; break;
 		case OPT_SHARD_PAGES:
 			o.shard_pages = rag_opt_int("shard-pages", optarg,
-			    GROUP_PAGES, 1000000);
-			if (o.shard_pages % GROUP_PAGES != 0)
+			    RAG_CHUNK_GROUP_PAGES, 1000000);
+			if (o.shard_pages % RAG_CHUNK_GROUP_PAGES != 0)
 				rag_usage_error("--shard-pages must be a multiple "
 				    "of %d, so that shards chunk exactly like a "
 				    "whole run (rag-chunk(1)), not %d",
-				    GROUP_PAGES, o.shard_pages);
+				    RAG_CHUNK_GROUP_PAGES, o.shard_pages);
 			break;
 		case OPT_STRIP_FURNITURE: o.strip_furniture = true; break;
 		case OPT_DOC_TIMEOUT:

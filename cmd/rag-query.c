@@ -1,10 +1,8 @@
 /* rag-query: answer a question with the best chunks: hybrid retrieval, rerank, a cited answer. */
-#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "answer.h"
@@ -22,6 +20,7 @@
 #include "qcache.h"
 #include "record.h"
 #include "setting.h"
+#include "snippet.h"
 #include "stream.h"
 #include "terms.h"
 #include "tool.h"
@@ -96,12 +95,7 @@ static const char help[] =
     "\n"
     "Environment: RAG_EMBED_MODEL must name the model the collection was\n"
     "embedded with; RAG_QUERY_CACHE_TTL sets how long results are cached;\n"
-    "RAG_READ_DATABASE_URL names a standby to search (rag-db replica).\n"
-    "Exit status: 0 answered, 1 some questions failed, 2 usage, 3 fatal,\n"
-    "4 an answer its sources do not support (--check), 5 an answer refused\n"
-    "for want of evidence (--check=refuse), 75 temporary failure (the\n"
-    "tenant's rate limit without --wait), 77 refused (the tenant's budget\n"
-    "spent).  See rag-query(1).\n";
+    "RAG_READ_DATABASE_URL names a standby to search (rag-db replica).\n";
 
 enum {
 	OPT_MODE = RAG_OPT_FIRST_TOOL,
@@ -168,114 +162,6 @@ struct opts {
 				   question's timing says it */
 };
 
-/* Words too common to be worth a highlight. */
-static bool
-stop_word(const char *w)
-{
-	static const char *const stop[] = { "the", "and", "for", "with",
-		"how", "what", "who", "why", "when", "where", "which", "are",
-		"was", "were", "this", "that", "from", "into", "does", "can",
-		"you", "your", "not", "but", "has", "have", "had", "its", "about",
-		NULL };
-
-	for (size_t i = 0; stop[i] != NULL; i++)
-		if (strcmp(stop[i], w) == 0)
-			return true;
-	return false;
-}
-
-/* The question's words, lowercased, for highlighting. */
-static int
-question_words(const char *q, char words[][32], int max)
-{
-	int n = 0;
-
-	while (*q != '\0' && n < max) {
-		size_t len = 0;
-
-		while (*q != '\0' && !isalnum((unsigned char)*q))
-			q++;
-		while (isalnum((unsigned char)q[len]))
-			len++;
-		if (len >= 3 && len < 32) {
-			for (size_t i = 0; i < len; i++)
-				words[n][i] = (char)tolower((unsigned char)q[i]);
-			words[n][len] = '\0';
-			if (!stop_word(words[n]))
-				n++;
-		}
-		q += len;
-	}
-	return n;
-}
-
-/* Whether the word at p (len bytes) matches a question word by its stem-ish prefix. */
-static bool
-matches(const char *p, size_t len, char words[][32], int n)
-{
-	for (int i = 0; i < n; i++) {
-		size_t wl = strlen(words[i]);
-		size_t pre = wl > 5 ? wl - 2 : wl;
-
-		if (len >= pre && strncasecmp(p, words[i], pre) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* A window of the text around its first matched word, words in bold. */
-static void
-snippet(const char *text, const char *question, bool color,
-    struct rag_buf *out)
-{
-	char words[32][32];
-	int nw = question_words(question, words, 32);
-	size_t len = strlen(text), start = 0, end, first = len;
-
-	for (size_t i = 0; i < len;) {
-		size_t wl = 0;
-
-		while (isalnum((unsigned char)text[i + wl]))
-			wl++;
-		if (wl > 0 && matches(text + i, wl, words, nw)) {
-			first = i;
-			break;
-		}
-		i += wl > 0 ? wl : 1;
-	}
-	if (first != len && first > 100)
-		start = first - 100;
-	while (start > 0 && start < len && !isspace((unsigned char)text[start - 1]))
-		start++;
-	end = start + 320 < len ? start + 320 : len;
-	while (end < len && end > start && !isspace((unsigned char)text[end]))
-		end--;
-	if (start > 0)
-		rag_buf_adds(out, "…");
-	for (size_t i = start; i < end;) {
-		size_t wl = 0;
-
-		while (i + wl < end && isalnum((unsigned char)text[i + wl]))
-			wl++;
-		if (wl == 0) {
-			rag_buf_addc(out, isspace((unsigned char)text[i]) ?
-			    ' ' : text[i]);
-			i++;
-			continue;
-		}
-		if (matches(text + i, wl, words, nw)) {
-			rag_buf_adds(out, color ? "\033[1m" : "");
-			rag_buf_add(out, text + i, wl);
-			rag_buf_adds(out, color ? "\033[0m" : "");
-		} else {
-			rag_buf_add(out, text + i, wl);
-		}
-		i += wl;
-	}
-	if (end < len)
-		rag_buf_adds(out, "…");
-}
-
 static void
 print_hits(json_t *hits, const char *question, bool color)
 {
@@ -290,7 +176,7 @@ print_hits(json_t *hits, const char *question, bool color)
 		struct rag_buf snip = RAG_BUF_INIT, pages = RAG_BUF_INIT;
 
 		rag_answer_pages(&pages, h, "p. ", "pp. ");
-		snippet(rag_record_str(h, "text"), question, color, &snip);
+		rag_snippet(&snip, rag_record_str(h, "text"), question, color);
 		printf("%s%2lld. %s%s  %s  (score %.4f)\n    %s\n\n",
 		    color ? "\033[1m" : "",
 		    (long long)json_integer_value(json_object_get(h, "rank")),

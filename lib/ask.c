@@ -28,6 +28,8 @@ struct rag_asker {
 	struct rag_collection coll;
 	struct rag_embedder *e;
 	struct rag_reranker *deep;	/* --check=retry's when none is set */
+	bool skipped;			/* the reranker failed on the hits
+					   retrieve() returned last */
 	long long tenant_id;		/* 0: not looked up yet */
 	const char *stage;		/* for chat usage in the ledger */
 	struct rag_ask_stats st;
@@ -257,6 +259,7 @@ retrieve(struct rag_asker *a, const char *query, int k,
 	q.positions = rr != NULL && rag_reranker_wants_positions(rr);
 	q.embed_s = &a->t.embed;
 	q.sql_s = &a->t.sql;
+	a->skipped = false;
 	if ((hits = rag_retrieve(a->rd, a->e, &q, err)) == NULL)
 		return NULL;
 	if (rr != NULL && json_array_size(hits) > 0) {
@@ -275,6 +278,7 @@ retrieve(struct rag_asker *a, const char *query, int k,
 			return NULL;
 		} else {
 			a->st.rerank_skipped++;
+			a->skipped = true;
 			rag_rerank_mark_skipped(hits, rerr.msg);
 		}
 	}
@@ -524,15 +528,6 @@ cache_key(struct rag_asker *a, const char *query, const json_t *history,
 	}
 }
 
-/* Did the reranker fail on these hits ("rerank": "skipped: ...")? */
-static bool
-degraded(const json_t *hits)
-{
-	const char *rr = rag_record_str(json_array_get(hits, 0), "rerank");
-
-	return rr != NULL && strncmp(rr, "skipped", 7) == 0;
-}
-
 static int
 from_cache(const char *cached, struct rag_ask_result *r)
 {
@@ -661,8 +656,12 @@ rag_ask(struct rag_asker *a, const char *question, struct rag_ask_result *r,
 	if (a->o.answer && answer_step(a, question, query, &r->hits,
 	    a->o.ao.chat != NULL ? chist : NULL, &r->answer, err) != 0)
 		goto out;
-	/* A result the reranker could not improve is not worth keeping. */
-	if (a->o.cache && !degraded(r->hits)) {
+	/*
+	 * A result the reranker could not improve is not worth keeping:
+	 * r->hits are the last retrieve()'s (--check=retry's deeper ones
+	 * when it retried).
+	 */
+	if (a->o.cache && !a->skipped) {
 		char *s = to_cache(r);
 		int prc = rag_qcache_put(a->db, a->coll.tenant_id,
 		    a->coll.collection_id, rag_buf_str(&key), &lk, s, a->o.ttl,

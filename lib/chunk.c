@@ -1,11 +1,13 @@
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "buf.h"
 #include "chunk.h"
+#include "hash.h"
 #include "mem.h"
 #include "utf8.h"
 
@@ -1254,4 +1256,29 @@ rag_chunker_free(struct rag_chunker *ck)
 	rag_buf_release(&ck->scratch);
 	free(ck->marks);
 	free(ck);
+}
+
+int
+rag_chunk_group(long long page, int size)
+{
+	return (int)((page - 1) / size) + 1;
+}
+
+void
+rag_chunk_id(const char *doc_id, int page, size_t page_offset, char id[33])
+{
+	char key[280], hex[65];
+	int n;
+
+	n = snprintf(key, sizeof(key), "%s:%d:%zu", doc_id, page, page_offset);
+	rag_hash_sha256_hex(key, n < (int)sizeof(key) ? (size_t)n :
+	    sizeof(key) - 1, hex);
+	memcpy(id, hex, 32);
+	id[32] = '\0';
+}
+
+long long
+rag_chunk_seq(int page, int k)
+{
+	return (long long)page * 1000 + (k < 999 ? k : 999);
 }

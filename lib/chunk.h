@@ -175,6 +175,35 @@ int rag_chunker_add_page(struct rag_chunker *ck, int page, const char *text,
  */
 int rag_chunker_finish(struct rag_chunker *ck, struct rag_error *err);
 
+/*
+ * Page groups.  A chunk never crosses the start of a group of
+ * RAG_CHUNK_GROUP_PAGES pages (pages 1, 6, 11, ...): there the chunker
+ * starts afresh, without overlap.  So a shard made of whole groups
+ * (rag-parse --plan, whose --shard-pages is a multiple of it) chunks
+ * exactly like the whole document, and shards can run anywhere, in any
+ * order.
+ */
+#define RAG_CHUNK_GROUP_PAGES 5
+
+/* The group page (from 1) is in, with groups of size pages, from 1. */
+int rag_chunk_group(long long page, int size);
+
+/*
+ * A chunk's id: the first 32 hex digits of the SHA-256 of
+ * "doc_id:page:offset", where its new material starts (struct
+ * rag_chunk's page and page_offset), so stable across runs and shards.
+ * Written to id, NUL-terminated.
+ */
+void rag_chunk_id(const char *doc_id, int page, size_t page_offset,
+    char id[33]);
+
+/*
+ * A chunk's ordering key that shards agree on, unlike a running count:
+ * page * 1000 + k, for the k-th chunk (from 0) that starts on the page,
+ * k counted as 999 from there on.
+ */
+long long rag_chunk_seq(int page, int k);
+
 /* Drops the current document without calling fn. */
 void rag_chunker_reset(struct rag_chunker *ck);
 

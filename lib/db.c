@@ -8,8 +8,8 @@
 #include "mem.h"
 #include "migrate.h"
 
-static bool
-use_embedded(void)
+bool
+rag_db_embedded(void)
 {
 	const char *url = rag_config_get("RAG_DATABASE_URL");
 
@@ -52,7 +52,7 @@ rag_db_conninfo(struct rag_error *err)
 	struct rag_cluster *c;
 	char *s;
 
-	if (!use_embedded()) {
+	if (!rag_db_embedded()) {
 		const char *url = rag_config_get("RAG_DATABASE_URL");
 		return rag_xstrdup(url != NULL ? url : "");
 	}
@@ -204,7 +204,7 @@ connect_db(struct rag_db *db, bool migrate, bool admin, struct rag_error *err)
 
 	free(db->where);
 	db->where = NULL;
-	db->embedded = use_embedded();
+	db->embedded = rag_db_embedded();
 	if (db->embedded) {
 		const char *route;
 
@@ -348,7 +348,7 @@ rag_db_open_read(struct rag_error *err)
 	db->where = rag_xasprintf("%s (RAG_READ_DATABASE_URL)", where);
 	free(where);
 	db->read_only = true;
-	if (use_embedded())
+	if (rag_db_embedded())
 		revive_replica_pool(url);
 	if (connect_retry(db, url, "RAG_READ_DATABASE_URL", err) != 0)
 		goto fail;
@@ -642,4 +642,20 @@ rag_copy_escape(struct rag_buf *b, const char *s, size_t len)
 		start = i + 1;
 	}
 	rag_buf_add(b, s + start, len - start);
+}
+
+char *
+rag_db_tenant_options(const char *prev, const char *tenant)
+{
+	struct rag_buf b = RAG_BUF_INIT;
+
+	if (prev != NULL && *prev != '\0')
+		rag_buf_addf(&b, "%s ", prev);
+	rag_buf_adds(&b, "-c role=rag_app -c rag.tenant=");
+	for (const char *p = tenant; *p != '\0'; p++) {
+		if (*p == ' ' || *p == '\\')
+			rag_buf_addc(&b, '\\');
+		rag_buf_addc(&b, *p);
+	}
+	return rag_buf_detach(&b);
 }

@@ -65,6 +65,19 @@ struct rag_db *rag_db_open_read(struct rag_error *err);
 struct rag_db *rag_db_open_raw(struct rag_error *err);
 void rag_db_close(struct rag_db *db);
 
+/*
+ * True when the tools use the embedded cluster: neither RAG_DATABASE_URL
+ * nor libpq's PGHOST, PGDATABASE or PGSERVICE names a server.
+ */
+bool rag_db_embedded(void);
+
+/*
+ * PGOPTIONS for a session as rag_app for tenant (row-level security:
+ * what the tools see), after prev (the user's own; NULL or "" for
+ * none), spaces and backslashes in tenant escaped.  The caller frees it.
+ */
+char *rag_db_tenant_options(const char *prev, const char *tenant);
+
 /* The conninfo to reach the database (for rag-db url and psql); caller frees. */
 char *rag_db_conninfo(struct rag_error *err);
 

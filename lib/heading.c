@@ -215,3 +215,22 @@ rag_heading_path_str(struct rag_heading_path *p)
 	}
 	return rag_buf_str(&p->str);
 }
+
+size_t
+rag_heading_find(const char *text, size_t len, const char *h, size_t from)
+{
+	size_t n = strlen(h);
+	const char *at = text + from;
+
+	if (n == 0)
+		return (size_t)-1;
+	while ((at = strstr(at, h)) != NULL) {
+		size_t off = (size_t)(at - text);
+
+		if ((off == 0 || text[off - 1] == '\n') &&
+		    (off + n == len || text[off + n] == '\n'))
+			return off;
+		at++;
+	}
+	return (size_t)-1;
+}

@@ -74,6 +74,13 @@ void rag_heading_path_push(struct rag_heading_path *p, int level,
     const char *text, size_t len);
 
 /*
+ * Where heading h of a page is in its text[0, len): a paragraph of its
+ * own, starting at or after from; (size_t)-1 when it is not there.
+ */
+size_t rag_heading_find(const char *text, size_t len, const char *h,
+    size_t from);
+
+/*
  * The path as text, the titles joined by " > " as outline sections are;
  * "" when empty.  Owned by p; valid until p changes.
  */

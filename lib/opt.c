@@ -5,16 +5,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "error.h"
+#include "exits.h"
 #include "log.h"
 #include "opt.h"
+
+/*
+ * The tool's help, then its exit statuses from the table (exits.h).  A
+ * help that still ends with its own "Exit status:" paragraph (rag-run's
+ * and rag-upload's, until they drop it) is printed as it is.
+ */
+static void
+print_help(const char *help)
+{
+	struct rag_buf b = RAG_BUF_INIT;
+
+	fputs(help, stdout);
+	if (strstr(help, "\nExit status: ") != NULL)
+		return;
+	rag_exit_footer(&b, rag_log_tool());
+	if (b.len > 0)
+		printf("\n%s", rag_buf_str(&b));
+	rag_buf_release(&b);
+}
 
 bool
 rag_opt_common(int c, const char *arg, const char *help)
 {
 	switch (c) {
 	case 'h':
-		fputs(help, stdout);
+		print_help(help);
 		exit(fflush(stdout) == 0 ? 0 : RAG_EXIT_FATAL);
 	case 'V':
 		printf("%s %s\n", rag_log_tool(), RAG_VERSION);

@@ -6,6 +6,7 @@
  * The modules, lowest first; each depends only on modules above it.
  *
  *   error    struct rag_error and the exit statuses every tool shares
+ *   exits    what each tool's exit statuses mean (--help, man pages)
  *   mem      allocation that aborts on exhaustion
  *   clock    the monotonic clock, sleeps, retry delays with jitter
  *   buf      growable NUL-terminated byte strings
@@ -18,6 +19,7 @@
  *   metrics  Prometheus text exposition, written atomically
  *   log      messages for people (stderr), human or JSON, and progress
  *   opt      common options, strict number parsing, usage errors
+ *   columns  a table for people, in aligned columns
  *   config   flags > environment > config file > defaults
  *   setting  numbers and durations from settings, range-checked
  *   record   JSON Lines records in and out
@@ -26,6 +28,7 @@
  *            PgBouncer in front of it
  *   migrate  the schema (sql/NNNN-*.sql, built in) applied once each
  *   db       connections, retries, SQLSTATE to exit status, COPY
+ *   db_report  rag-db's status objects and upkeep tables
  *   catalog  tenants, collections, documents
  *   audit    the append-only audit log: deletions, limit changes, reads
  *   cost     the cost ledger (cost_events), prices, the report
@@ -51,13 +54,17 @@
  *   bidi     right-to-left lines from visual to logical order (FriBidi)
  *   heading  heading lines told by size and weight; heading paths
  *   pdf      MuPDF: open, page text, labels, metadata, limits
+ *            (pdf_impl.h: its guard, meta, rules, tables, draw files)
+ *   furniture  running headers and footers across pages, stripped
  *   chunk    token-aware splitting with overlap and page provenance
+ *            (page groups, chunk ids and seq that shards agree on)
  *   embed    embedding providers: embed_local (the offline default),
  *            embed_openai and embed_jina on embed_remote (batching,
  *            limits, retries, checks of the answers)
  *   index    chunks, BM25 postings and totals into PostgreSQL
  *   hnsw     a collection's HNSW ef_search: shown, measured, set by hand
  *   retrieve hybrid retrieval: HNSW + BM25 fused by weighted RRF
+ *   snippet  the part of a hit's text a person reads, its words in bold
  *   rerank   a second look at the best candidates: rerank_local (the
  *            offline default, over term positions), rerank_jina,
  *            rerank_cohere and rerank_tei on rerank_remote (requests,

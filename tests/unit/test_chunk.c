@@ -1088,9 +1088,35 @@ out:
 	rag_buf_release(&t);
 }
 
+/* Page groups, chunk ids and seq: what shards must agree on. */
+static void
+test_ids(void)
+{
+	char id[33];
+
+	is_int(rag_chunk_group(1, RAG_CHUNK_GROUP_PAGES), 1, "page 1: group 1");
+	is_int(rag_chunk_group(5, RAG_CHUNK_GROUP_PAGES), 1, "page 5: group 1");
+	is_int(rag_chunk_group(6, RAG_CHUNK_GROUP_PAGES), 2, "page 6: group 2");
+	is_int(rag_chunk_group(11, RAG_CHUNK_GROUP_PAGES), 3,
+	    "page 11: group 3");
+	is_int(rag_chunk_group(7, 1), 7, "by page: a group a page");
+	/* printf 'report-2024:6:120' | sha256sum | cut -c1-32 */
+	rag_chunk_id("report-2024", 6, 120, id);
+	is_str(id, "58ca46ecb27d546df82b070e41a1c52a",
+	    "the id is the SHA-256 of doc_id:page:offset, 32 hex digits");
+	rag_chunk_id("report-2024", 6, 121, id);
+	ok(strcmp(id, "58ca46ecb27d546df82b070e41a1c52a") != 0,
+	    "another offset, another id");
+	is_int(rag_chunk_seq(6, 0), 6000, "the first chunk starting on page 6");
+	is_int(rag_chunk_seq(6, 2), 6002, "the third");
+	is_int(rag_chunk_seq(6, 999), 6999, "the thousandth");
+	is_int(rag_chunk_seq(6, 5000), 6999, "more stay below page 7's");
+}
+
 int
 main(void)
 {
+	test_ids();
 	test_tokens();
 	test_opts();
 	test_pages();

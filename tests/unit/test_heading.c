@@ -99,10 +99,31 @@ test_path(void)
 	rag_heading_path_release(&p);
 }
 
+static void
+test_find(void)
+{
+	const char *t = "1 Introduction\n\nAn Introduction to it.\n\n"
+	    "2 Methods\n\nMethods";
+	size_t len = strlen(t);
+
+	is_int(rag_heading_find(t, len, "1 Introduction", 0), 0,
+	    "a heading at the start");
+	is_int(rag_heading_find(t, len, "2 Methods", 0), 40,
+	    "a heading as a paragraph of its own");
+	is_int(rag_heading_find(t, len, "Methods", 0), 51,
+	    "not inside a line: the paragraph that is only it, at the end");
+	is_int(rag_heading_find(t, len, "Introduction", 0), (size_t)-1,
+	    "a word of a paragraph is not a heading");
+	is_int(rag_heading_find(t, len, "1 Introduction", 1), (size_t)-1,
+	    "not before from");
+	is_int(rag_heading_find(t, len, "", 0), (size_t)-1, "empty: none");
+}
+
 int
 main(void)
 {
 	test_depth();
+	test_find();
 	test_level();
 	test_path();
 	return tap_done();
