@@ -100,14 +100,18 @@ build/san/librag.a: $(SAN_LIB_OBJ)
 	@echo '  AR     $@'
 	@rm -f $@ && ar rcs $@ $^
 
-bin/%: build/rel/cmd/%.o build/rel/librag.a
+# A tool is cmd/<tool>.c, plus the files of cmd/<tool>/ when it has one
+# (as rag-db's upkeep commands), as git keeps builtin/ beside git.c.
+.SECONDEXPANSION:
+tool_objs = $(patsubst %.c,build/$(1)/%.o,$(wildcard cmd/$(2)/*.c))
+bin/%: build/rel/cmd/%.o $$(call tool_objs,rel,$$*) build/rel/librag.a
 	@mkdir -p $(@D)
 	@echo '  LD     $@'
-	@$(CC) $(REL_CFLAGS) $(LDFLAGS_USER) -Wl,--as-needed -o $@ $< build/rel/librag.a $(LIBS)
-build/san/bin/%: build/san/cmd/%.o build/san/librag.a
+	@$(CC) $(REL_CFLAGS) $(LDFLAGS_USER) -Wl,--as-needed -o $@ $(filter %.o,$^) build/rel/librag.a $(LIBS)
+build/san/bin/%: build/san/cmd/%.o $$(call tool_objs,san,$$*) build/san/librag.a
 	@mkdir -p $(@D)
 	@echo '  LD san $@'
-	@$(CC) $(SAN_CFLAGS) -o $@ $< build/san/librag.a $(LIBS)
+	@$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) build/san/librag.a $(LIBS)
 build/san/tests/%: build/san/tests/unit/%.o build/san/librag.a
 	@mkdir -p $(@D)
 	@echo '  LD san $@'
