@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -575,16 +576,11 @@ main(int argc, char **argv)
 			continue;
 		switch (c) {
 		case OPT_PAGES:
-			if (sscanf(optarg, "%d-%d", &o.first, &o.last) != 2 ||
-			    o.first < 1 || o.last < o.first) {
-				if (sscanf(optarg, "%d", &o.first) == 1 &&
-				    strchr(optarg, '-') == NULL && o.first >= 1)
-					o.last = o.first;
-				else
-					rag_usage_error("--pages takes "
-					    "FIRST-LAST, like 100-149, not "
-					    "'%s'", optarg);
-			}
+			if (rag_parse_range(optarg, INT_MAX, &o.first,
+			    &o.last) != 0)
+				rag_usage_error("--pages takes FIRST-LAST, "
+				    "like 100-149, or one page, not '%s'",
+				    optarg);
 			break;
 		case OPT_PASSWORD_FILE:
 			free(o.password);

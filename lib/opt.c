@@ -103,6 +103,33 @@ rag_parse_int(const char *s, int min, int max, int *out)
 }
 
 int
+rag_parse_range(const char *s, int max, int *first, int *last)
+{
+	const char *dash = s != NULL ? strchr(s, '-') : NULL;
+	char a[24];
+	int f, l;
+
+	if (s == NULL)
+		return -1;
+	if (dash == NULL) {
+		if (rag_parse_int(s, 1, max, &f) != 0)
+			return -1;
+		l = f;
+	} else {
+		if ((size_t)(dash - s) >= sizeof(a))
+			return -1;
+		memcpy(a, s, (size_t)(dash - s));
+		a[dash - s] = '\0';
+		if (rag_parse_int(a, 1, max, &f) != 0 ||
+		    rag_parse_int(dash + 1, 1, max, &l) != 0 || l < f)
+			return -1;
+	}
+	*first = f;
+	*last = l;
+	return 0;
+}
+
+int
 rag_parse_double(const char *s, double min, double max, double *out)
 {
 	char *end;

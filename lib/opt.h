@@ -47,6 +47,8 @@ int rag_parse_ll(const char *s, long long min, long long max, long long *out);
 int rag_parse_int(const char *s, int min, int max, int *out);
 int rag_parse_double(const char *s, double min, double max, double *out);
 int rag_parse_size(const char *s, unsigned long long *out);
+/* "N" or "FIRST-LAST": whole numbers from 1 to max, FIRST <= LAST. */
+int rag_parse_range(const char *s, int max, int *first, int *last);
 int rag_parse_seconds(const char *s, double *out);
 
 /* Exits 2 with "option --NAME: 'S' is not ..." when the parse fails. */

@@ -169,6 +169,8 @@ assert_no_secret() {
 	[[ "$stderr" == *"--pages takes FIRST-LAST"*"'3-2'"* ]]
 	run -2 --separate-stderr rag-parse --pages x <<<"$d"
 	[[ "$stderr" == *"try 'rag-parse --help'"* ]]
+	run -2 --separate-stderr rag-parse --pages 3-5x <<<"$d"
+	[[ "$stderr" == *"--pages takes FIRST-LAST"*"'3-5x'"* ]]
 }
 
 @test "--ocr never: a scanned PDF gives pages with needs_ocr true and a warning on stderr" {

@@ -79,6 +79,23 @@ test_parsers(void)
 	ok(rag_parse_seconds("2h", &d) == 0 && d == 7200, "2h");
 	ok(rag_parse_seconds("1.5", &d) == 0 && d == 1.5, "1.5 s");
 	ok(rag_parse_seconds("-1", &d) != 0, "negative seconds");
+	{
+		int f = 0, l = 0;
+
+		ok(rag_parse_range("3-5", 100, &f, &l) == 0 && f == 3 && l == 5,
+		    "a range");
+		ok(rag_parse_range("7", 100, &f, &l) == 0 && f == 7 && l == 7,
+		    "one page");
+		ok(rag_parse_range("3-5x", 100, &f, &l) != 0, "3-5x refused");
+		ok(rag_parse_range("3x-5", 100, &f, &l) != 0, "3x-5 refused");
+		ok(rag_parse_range("5-3", 100, &f, &l) != 0, "backwards");
+		ok(rag_parse_range("0-3", 100, &f, &l) != 0, "page 0");
+		ok(rag_parse_range("-3", 100, &f, &l) != 0, "no first");
+		ok(rag_parse_range("3-", 100, &f, &l) != 0, "no last");
+		ok(rag_parse_range("3--5", 100, &f, &l) != 0, "two dashes");
+		ok(rag_parse_range("", 100, &f, &l) != 0, "empty");
+		ok(f == 7 && l == 7, "nothing stored when refused");
+	}
 }
 
 int
