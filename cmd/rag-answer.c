@@ -16,7 +16,7 @@
 #include "stream.h"
 #include "tool.h"
 
-static const char help[] =
+static const char help_head[] =
     "usage: rag-answer [-jqv] [--check[=MODE]] [--chat-model MODEL]\n"
     "                  [--prompt FILE] [--sentences N] [-c NAME]\n"
     "                  [--question TEXT] [--rerank MODEL] [--dlq FILE]\n"
@@ -33,32 +33,7 @@ static const char help[] =
     "question; on a terminal, the answer with its sources as footnotes.\n"
     "\n"
     "  rag-query -k 8 'how do I read a CSV file?' | rag-answer --check\n"
-    "\n"
-    "Options:\n"
-    "      --check[=MODE]     check every sentence against the hits it cites:\n"
-    "                         report (default), retry (search twice as deep,\n"
-    "                         reranked, and answer once more) or refuse\n"
-    "                         (answer \"not enough evidence\" instead) (RAG_CHECK)\n"
-    "      --chat-model MODEL extractive (default) or openai/MODEL\n"
-    "                         (RAG_CHAT_MODEL)\n"
-    "      --prompt FILE      the chat model's instructions (RAG_ANSWER_PROMPT)\n"
-    "      --print-prompt     print the built-in instructions and exit\n"
-    "      --sentences N      most sentences an extractive answer quotes\n"
-    "                         (RAG_ANSWER_SENTENCES, default 3)\n"
-    "  -c, --conversation NAME  add the question and answer to a conversation\n"
-    "      --question TEXT    the question, for hits that do not carry it\n"
-    "      --rerank MODEL     the reranker --check=retry uses (RAG_RERANK_MODEL)\n"
-    "      --tenant NAME      for hits without \"tenant\" (RAG_TENANT)\n"
-    "      --collection NAME  for hits without \"collection\" (RAG_COLLECTION)\n"
-    "      --wait             at the tenant's rate limit (see rag-cost(1)),\n"
-    "                         wait its turn instead of exiting 75\n"
-    "      --dlq FILE         also append error records to FILE\n"
-    "  -j, --json             records even on a terminal\n"
-    "  -q, --quiet            only errors\n"
-    "  -v, --verbose          more detail\n"
-    "      --log-format F     human (default) or json messages on stderr\n"
-    "  -h, --help             this text\n"
-    "  -V, --version          the version\n";
+    "\n";
 
 enum {
 	OPT_CHECK = RAG_OPT_FIRST_TOOL,
@@ -71,22 +46,42 @@ enum {
 	OPT_WAIT
 };
 
-static const struct option longopts[] = {
-	{ "chat-model", required_argument, NULL, OPT_CHAT_MODEL },
-	{ "check", optional_argument, NULL, OPT_CHECK },
-	{ "collection", required_argument, NULL, RAG_OPT_COLLECTION },
-	{ "conversation", required_argument, NULL, 'c' },
-	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
-	{ "json", no_argument, NULL, 'j' },
-	{ "print-prompt", no_argument, NULL, OPT_PRINT_PROMPT },
-	{ "prompt", required_argument, NULL, OPT_PROMPT },
-	{ "question", required_argument, NULL, OPT_QUESTION },
-	{ "rerank", required_argument, NULL, OPT_RERANK },
-	{ "sentences", required_argument, NULL, OPT_SENTENCES },
-	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
-	{ "wait", no_argument, NULL, OPT_WAIT },
-	RAG_OPT_COMMON,
-	{ NULL, 0, NULL, 0 }
+static struct rag_getopt g;
+
+static const struct rag_optdef optdefs[] = {
+	{ "check", OPT_CHECK, "[=MODE]",
+	    "check every sentence against the hits it cites:\n"
+	    "report (default), retry (search twice as deep,\n"
+	    "reranked, and answer once more) or refuse\n"
+	    "(answer \"not enough evidence\" instead) (RAG_CHECK)" },
+	{ "chat-model", OPT_CHAT_MODEL, "MODEL",
+	    "extractive (default) or openai/MODEL\n"
+	    "(RAG_CHAT_MODEL)" },
+	{ "prompt", OPT_PROMPT, "FILE",
+	    "the chat model's instructions (RAG_ANSWER_PROMPT)" },
+	{ "print-prompt", OPT_PRINT_PROMPT, NULL,
+	    "print the built-in instructions and exit" },
+	{ "sentences", OPT_SENTENCES, "N",
+	    "most sentences an extractive answer quotes\n"
+	    "(RAG_ANSWER_SENTENCES, default 3)" },
+	{ "conversation", 'c', "NAME",
+	    "add the question and answer to a conversation" },
+	{ "question", OPT_QUESTION, "TEXT",
+	    "the question, for hits that do not carry it" },
+	{ "rerank", OPT_RERANK, "MODEL",
+	    "the reranker --check=retry uses (RAG_RERANK_MODEL)" },
+	{ "tenant", RAG_OPT_TENANT, "NAME",
+	    "for hits without \"tenant\" (RAG_TENANT)" },
+	{ "collection", RAG_OPT_COLLECTION, "NAME",
+	    "for hits without \"collection\" (RAG_COLLECTION)" },
+	{ "wait", OPT_WAIT, NULL,
+	    "at the tenant's rate limit (see rag-cost(1)),\n"
+	    "wait its turn instead of exiting 75" },
+	{ "dlq", RAG_OPT_DLQ, "FILE",
+	    "also append error records to FILE" },
+	{ "json", 'j', NULL,
+	    "records even on a terminal" },
+	{ NULL, 0, NULL, NULL }
 };
 
 struct run {
@@ -241,9 +236,10 @@ main(int argc, char **argv)
 
 	memset(&r, 0, sizeof(r));
 	rag_log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "c:j" RAG_OPT_COMMON_SHORT,
-	    longopts, NULL)) != -1) {
-		if (rag_opt_common(c, optarg, help))
+	rag_opt_init(&g, optdefs, help_head, NULL, false, 25);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts,
+	    NULL)) != -1) {
+		if (rag_opt_common(c, optarg, g.help))
 			continue;
 		switch (c) {
 		case 'c': r.ao.conversation = optarg; break;

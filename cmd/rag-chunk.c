@@ -12,7 +12,7 @@
 #include "record.h"
 #include "stream.h"
 
-static const char help[] =
+static const char help_head[] =
     "usage: rag-chunk [-qv] [--max-tokens N] [--overlap N] [--by-page]\n"
     "                 [--dlq FILE] [FILE ...]\n"
     "\n"
@@ -33,27 +33,22 @@ static const char help[] =
     "\n"
     "Tokens are counted by an approximation of OpenAI's cl100k_base\n"
     "(within about 4% on English text; see rag-chunk(1)).\n"
-    "\n"
-    "Options:\n"
-    "      --max-tokens N   tokens per chunk, overlap included (default 512)\n"
-    "      --overlap N      tokens repeated from the previous chunk (default 64)\n"
-    "      --by-page        never let a chunk span two pages\n"
-    "      --dlq FILE       also append error records to FILE\n"
-    "  -q, --quiet          only errors\n"
-    "  -v, --verbose        more detail\n"
-    "      --log-format F   human (default) or json messages on stderr\n"
-    "  -h, --help           this text\n"
-    "  -V, --version        the version\n";
+    "\n";
 
 enum { OPT_MAX_TOKENS = RAG_OPT_FIRST_TOOL, OPT_OVERLAP, OPT_BY_PAGE };
 
-static const struct option longopts[] = {
-	{ "by-page", no_argument, NULL, OPT_BY_PAGE },
-	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
-	{ "max-tokens", required_argument, NULL, OPT_MAX_TOKENS },
-	{ "overlap", required_argument, NULL, OPT_OVERLAP },
-	RAG_OPT_COMMON,
-	{ NULL, 0, NULL, 0 }
+static struct rag_getopt g;
+
+static const struct rag_optdef optdefs[] = {
+	{ "max-tokens", OPT_MAX_TOKENS, "N",
+	    "tokens per chunk, overlap included (default 512)" },
+	{ "overlap", OPT_OVERLAP, "N",
+	    "tokens repeated from the previous chunk (default 64)" },
+	{ "by-page", OPT_BY_PAGE, NULL,
+	    "never let a chunk span two pages" },
+	{ "dlq", RAG_OPT_DLQ, "FILE",
+	    "also append error records to FILE" },
+	{ NULL, 0, NULL, NULL }
 };
 
 /* Page fields that describe one page, not the chunk's document. */
@@ -327,9 +322,10 @@ main(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	r.group_pages = RAG_CHUNK_GROUP_PAGES;
 	rag_log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, RAG_OPT_COMMON_SHORT, longopts,
+	rag_opt_init(&g, optdefs, help_head, NULL, false, 23);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts,
 	    NULL)) != -1) {
-		if (rag_opt_common(c, optarg, help))
+		if (rag_opt_common(c, optarg, g.help))
 			continue;
 		switch (c) {
 		case OPT_MAX_TOKENS:

@@ -18,7 +18,7 @@
 #include "throttle.h"
 #include "tool.h"
 
-static const char help[] =
+static const char help_head[] =
     "usage: rag-cost [-jqv] [--since TIME] [--until TIME] [--by KEYS]\n"
     "                [--tenant NAME]\n"
     "       rag-cost [-jqv] --prices\n"
@@ -35,43 +35,9 @@ static const char help[] =
     "grouped by day, tenant, stage and model.  On a terminal\n"
     "a table with a total; piped (or with --json) \"cost\" records.  Days are\n"
     "UTC days.\n"
-    "\n"
-    "Options:\n"
-    "      --since TIME       calls from TIME on: a date (2026-11-01), a date\n"
-    "                         and time ('2026-11-01 12:00', UTC unless it\n"
-    "                         says otherwise) or an age (7d, 12h, 30m)\n"
-    "      --until TIME       calls before TIME (same forms)\n"
-    "      --by KEYS          group by these, comma-separated: day, month,\n"
-    "                         tenant, stage, provider, model (default\n"
-    "                         day,tenant,stage,model; '' for one total)\n"
-    "      --tenant NAME      only this tenant's calls, read as that tenant\n"
-    "                         (default: every tenant's, as the database's\n"
-    "                         owner); with --set-price, a price for this\n"
-    "                         tenant only\n"
-    "      --prices           list the prices in force (USD per million input\n"
-    "                         and output tokens, per thousand searches),\n"
-    "                         instead of the report\n"
-    "      --set-price P/M=PRICE  the price of a model from now on: USD per\n"
-    "                         million input tokens ('0.02'), input and output\n"
-    "                         ('0.15,0.60'), or 'in:X,out:Y,search:Z' (Z per\n"
-    "                         thousand searches); calls made before keep theirs\n"
-    "      --budgets          list the monthly budgets: spent this month (UTC),\n"
-    "                         held by calls in flight, per cent\n"
-    "      --set-budget TENANT AMOUNT  what TENANT may spend a month, in US\n"
-    "                         dollars ('50'), or 'none'; a paid call that\n"
-    "                         would pass it is refused (exit 77)\n"
-    "      --limits           list the tenants' rate limits\n"
-    "      --set-limit TENANT KIND=N ...  TENANT's rate limits: qps=N\n"
-    "                         (questions a second to rag-query and\n"
-    "                         rag-answer), rpm=N and tpm=N (requests and\n"
-    "                         tokens a minute to the paid providers);\n"
-    "                         KIND=off removes one\n"
-    "  -j, --json             records even on a terminal\n"
-    "  -q, --quiet            only errors\n"
-    "  -v, --verbose          more detail\n"
-    "      --log-format F     human (default) or json messages on stderr\n"
-    "  -h, --help             this text\n"
-    "  -V, --version          the version\n"
+    "\n";
+
+static const char help_tail[] =
     "\n"
     "Environment: RAG_BUDGET_HOOK, a command run (with /bin/sh) when a\n"
     "tenant's spend reaches 80 % of its budget, once a month; see rag-cost(1).\n";
@@ -88,20 +54,51 @@ enum {
 	OPT_SET_LIMIT
 };
 
-static const struct option longopts[] = {
-	{ "budgets", no_argument, NULL, OPT_BUDGETS },
-	{ "by", required_argument, NULL, OPT_BY },
-	{ "json", no_argument, NULL, 'j' },
-	{ "limits", no_argument, NULL, OPT_LIMITS },
-	{ "prices", no_argument, NULL, OPT_PRICES },
-	{ "set-budget", required_argument, NULL, OPT_SET_BUDGET },
-	{ "set-limit", required_argument, NULL, OPT_SET_LIMIT },
-	{ "set-price", required_argument, NULL, OPT_SET_PRICE },
-	{ "since", required_argument, NULL, OPT_SINCE },
-	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
-	{ "until", required_argument, NULL, OPT_UNTIL },
-	RAG_OPT_COMMON,
-	{ NULL, 0, NULL, 0 }
+static struct rag_getopt g;
+
+static const struct rag_optdef optdefs[] = {
+	{ "since", OPT_SINCE, "TIME",
+	    "calls from TIME on: a date (2026-11-01), a date\n"
+	    "and time ('2026-11-01 12:00', UTC unless it\n"
+	    "says otherwise) or an age (7d, 12h, 30m)" },
+	{ "until", OPT_UNTIL, "TIME",
+	    "calls before TIME (same forms)" },
+	{ "by", OPT_BY, "KEYS",
+	    "group by these, comma-separated: day, month,\n"
+	    "tenant, stage, provider, model (default\n"
+	    "day,tenant,stage,model; '' for one total)" },
+	{ "tenant", RAG_OPT_TENANT, "NAME",
+	    "only this tenant's calls, read as that tenant\n"
+	    "(default: every tenant's, as the database's\n"
+	    "owner); with --set-price, a price for this\n"
+	    "tenant only" },
+	{ "prices", OPT_PRICES, NULL,
+	    "list the prices in force (USD per million input\n"
+	    "and output tokens, per thousand searches),\n"
+	    "instead of the report" },
+	{ "set-price", OPT_SET_PRICE, "P/M=PRICE",
+	    "the price of a model from now on: USD per\n"
+	    "million input tokens ('0.02'), input and output\n"
+	    "('0.15,0.60'), or 'in:X,out:Y,search:Z' (Z per\n"
+	    "thousand searches); calls made before keep theirs" },
+	{ "budgets", OPT_BUDGETS, NULL,
+	    "list the monthly budgets: spent this month (UTC),\n"
+	    "held by calls in flight, per cent" },
+	{ "set-budget", OPT_SET_BUDGET, "TENANT AMOUNT",
+	    "what TENANT may spend a month, in US\n"
+	    "dollars ('50'), or 'none'; a paid call that\n"
+	    "would pass it is refused (exit 77)" },
+	{ "limits", OPT_LIMITS, NULL,
+	    "list the tenants' rate limits" },
+	{ "set-limit", OPT_SET_LIMIT, "TENANT",
+	    "KIND=N ...  TENANT's rate limits: qps=N\n"
+	    "(questions a second to rag-query and\n"
+	    "rag-answer), rpm=N and tpm=N (requests and\n"
+	    "tokens a minute to the paid providers);\n"
+	    "KIND=off removes one" },
+	{ "json", 'j', NULL,
+	    "records even on a terminal" },
+	{ NULL, 0, NULL, NULL }
 };
 
 struct opts {
@@ -585,9 +582,10 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.by = "day,tenant,stage,model";
 	rag_log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "j" RAG_OPT_COMMON_SHORT, longopts,
+	rag_opt_init(&g, optdefs, help_head, help_tail, false, 25);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts,
 	    NULL)) != -1) {
-		if (rag_opt_common(c, optarg, help))
+		if (rag_opt_common(c, optarg, g.help))
 			continue;
 		switch (c) {
 		case OPT_SINCE: o.since = optarg; break;

@@ -41,7 +41,7 @@ static const char usage[] =
     "              language [LANG | auto]\n"
     "       rag-db [-qv] [--json] [--tenant NAME] --collection NAME retokenize\n";
 
-static const char help[] =
+static const char help_head[] =
     "usage: rag-db [-qv] [--json] COMMAND\n"
     "\n"
     "Manage rag's PostgreSQL database.  With RAG_DATABASE_URL unset, that is\n"
@@ -85,25 +85,9 @@ static const char help[] =
     "  retokenize cut the BM25 postings of --collection again with rag's\n"
     "             tokenizer, each chunk in its language: for a collection\n"
     "             made before it, which has PostgreSQL's english stems\n"
-    "\n"
-    "Options:\n"
-    "  -j, --json           status, replica status, forget, retention, gc,\n"
-    "                       tune, language and retokenize as JSON\n"
-    "      --tenant NAME    the tenant to forget, or whose retention to show,\n"
-    "                       set or apply (RAG_TENANT when setting one)\n"
-    "      --collection NAME  a collection's own documents retention, or\n"
-    "                       the collection to tune, retokenize or whose\n"
-    "                       language to set\n"
-    "      --ef-search N    tune: search N candidates (1 to 1000), kept\n"
-    "                       until the collection is measured again\n"
-    "      --target R       tune: measure for recall@10 R (0.5 to 1;\n"
-    "                       default: the one it was measured for, or 0.95)\n"
-    "  -y, --yes            confirm destroy or forget\n"
-    "  -q, --quiet          only errors\n"
-    "  -v, --verbose        more detail\n"
-    "      --log-format F   human (default) or json messages on stderr\n"
-    "  -h, --help           this text\n"
-    "  -V, --version        the version\n"
+    "\n";
+
+static const char help_tail[] =
     "\n"
     "Environment: RAG_HOME, RAG_DATABASE_URL, RAG_READ_DATABASE_URL,\n"
     "RAG_PG_USER, RAG_PG_BINDIR, RAG_POOL, RAG_STORE, RAG_TENANT, RAG_USER.\n";
@@ -113,15 +97,28 @@ enum {
 	OPT_TARGET
 };
 
-static const struct option longopts[] = {
-	{ "collection", required_argument, NULL, RAG_OPT_COLLECTION },
-	{ "ef-search", required_argument, NULL, OPT_EF_SEARCH },
-	{ "json", no_argument, NULL, 'j' },
-	{ "target", required_argument, NULL, OPT_TARGET },
-	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
-	{ "yes", no_argument, NULL, 'y' },
-	RAG_OPT_COMMON,
-	{ NULL, 0, NULL, 0 }
+static struct rag_getopt g;
+
+static const struct rag_optdef optdefs[] = {
+	{ "json", 'j', NULL,
+	    "status, replica status, forget, retention, gc,\n"
+	    "tune, language and retokenize as JSON" },
+	{ "tenant", RAG_OPT_TENANT, "NAME",
+	    "the tenant to forget, or whose retention to show,\n"
+	    "set or apply (RAG_TENANT when setting one)" },
+	{ "collection", RAG_OPT_COLLECTION, "NAME",
+	    "a collection's own documents retention, or\n"
+	    "the collection to tune, retokenize or whose\n"
+	    "language to set" },
+	{ "ef-search", OPT_EF_SEARCH, "N",
+	    "tune: search N candidates (1 to 1000), kept\n"
+	    "until the collection is measured again" },
+	{ "target", OPT_TARGET, "R",
+	    "tune: measure for recall@10 R (0.5 to 1;\n"
+	    "default: the one it was measured for, or 0.95)" },
+	{ "yes", 'y', NULL,
+	    "confirm destroy or forget" },
+	{ NULL, 0, NULL, NULL }
 };
 
 
@@ -445,7 +442,7 @@ replica_status(struct rag_cluster *c, const struct opts *o)
 	return rag_finish_stdout(st.running ? 0 : RAG_EXIT_FATAL);
 }
 
-static void parse_options(int, char **, const char *, struct opts *);
+static void parse_options(int, char **, bool, struct opts *);
 
 static int
 cmd_replica(struct opts *o, int argc, char **argv)
@@ -462,7 +459,7 @@ cmd_replica(struct opts *o, int argc, char **argv)
 	verb = argv[0];
 	/* Options after the verb too (0: getopt starts afresh, permuting). */
 	optind = 0;
-	parse_options(argc, argv, "jy" RAG_OPT_COMMON_SHORT, o);
+	parse_options(argc, argv, false, o);
 	if (optind < argc)
 		rag_usage_error("'replica %s' takes no argument '%s'", verb,
 		    argv[optind]);
@@ -500,12 +497,14 @@ cmd_replica(struct opts *o, int argc, char **argv)
 
 
 static void
-parse_options(int argc, char **argv, const char *shortopts, struct opts *o)
+parse_options(int argc, char **argv, bool stop_at_command, struct opts *o)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		if (rag_opt_common(c, optarg, help))
+	/* g.shortopts starts with '+': getopt stops at the command */
+	while ((c = getopt_long(argc, argv, g.shortopts + !stop_at_command,
+	    g.longopts, NULL)) != -1) {
+		if (rag_opt_common(c, optarg, g.help))
 			continue;
 		switch (c) {
 		case 'j': o->json = true; break;
@@ -533,7 +532,8 @@ main(int argc, char **argv)
 
 	rag_log_init(argv[0]);
 	/* "+": stop at the command, so psql's own options pass through. */
-	parse_options(argc, argv, "+jy" RAG_OPT_COMMON_SHORT, &o);
+	rag_opt_init(&g, optdefs, help_head, help_tail, true, 23);
+	parse_options(argc, argv, true, &o);
 	argc -= optind;
 	argv += optind;
 	if (argc == 0) {
@@ -550,7 +550,7 @@ main(int argc, char **argv)
 	}
 	/* The other commands take options after their name too. */
 	optind = 1;
-	parse_options(argc, argv, "jy" RAG_OPT_COMMON_SHORT, &o);
+	parse_options(argc, argv, false, &o);
 	if (strcmp(cmd, "retention") == 0)
 		return cmd_retention(&o, argc - optind, argv + optind);
 	if (strcmp(cmd, "tune") == 0)

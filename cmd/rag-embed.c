@@ -16,7 +16,7 @@
 #include "stream.h"
 #include "tool.h"
 
-static const char help[] =
+static const char help_head[] =
     "usage: rag-embed [-qv] [--model PROVIDER/MODEL] [--dimensions N]\n"
     "                 [--batch N] [--concurrency N] [--rpm N] [--tpm N]\n"
     "                 [--timeout SECONDS] [--retries N] [--long-input POLICY]\n"
@@ -33,41 +33,9 @@ static const char help[] =
     "embedded before (same tenant, model, dimensions and text) come from a\n"
     "cache in the database, and every call is written to the cost ledger\n"
     "(see rag-cost).\n"
-    "\n"
-    "Options:\n"
-    "      --model P/M        the embedder (RAG_EMBED_MODEL, default\n"
-    "                         local/hash-v1): local/hash-v1,\n"
-    "                         openai/text-embedding-3-small (or a model of\n"
-    "                         the server at OPENAI_BASE_URL),\n"
-    "                         jina/jina-embeddings-v3\n"
-    "      --dimensions N     vector length, where the model allows a choice\n"
-    "                         (local: 1 to 16000, default 384)\n"
-    "      --batch N          texts per request (RAG_EMBED_REQUEST_INPUTS;\n"
-    "                         default the model's); --concurrency of them\n"
-    "                         stay in flight\n"
-    "      --concurrency N    HTTP requests in flight (RAG_EMBED_CONCURRENCY,\n"
-    "                         default 4)\n"
-    "      --rpm N            requests per minute, 0 for none (RAG_EMBED_RPM;\n"
-    "                         default openai 3000, jina 500)\n"
-    "      --tpm N            tokens per minute, 0 for none (RAG_EMBED_TPM;\n"
-    "                         default 1000000)\n"
-    "      --timeout SECONDS  for one request (RAG_EMBED_TIMEOUT, default 60)\n"
-    "      --retries N        after a failed request (RAG_EMBED_RETRIES,\n"
-    "                         default 8)\n"
-    "      --long-input P     a text longer than the model takes: split (the\n"
-    "                         default), truncate or reject\n"
-    "                         (RAG_EMBED_LONG_INPUT)\n"
-    "      --no-cache         embed every text: look nothing up in the cache\n"
-    "                         (what comes back is still stored)\n"
-    "      --wait             at the tenant's rate limits (see rag-cost(1)),\n"
-    "                         wait its turn instead of exiting 75\n"
-    "      --tenant NAME      for records without \"tenant\" (RAG_TENANT)\n"
-    "      --dlq FILE         also append error records to FILE\n"
-    "  -q, --quiet            only errors\n"
-    "  -v, --verbose          more detail\n"
-    "      --log-format F     human (default) or json messages on stderr\n"
-    "  -h, --help             this text\n"
-    "  -V, --version          the version\n"
+    "\n";
+
+static const char help_tail[] =
     "\n"
     "Environment (also the config file): OPENAI_API_KEY, OPENAI_BASE_URL\n"
     "(default https://api.openai.com/v1), JINA_API_KEY, JINA_BASE_URL\n"
@@ -91,22 +59,51 @@ enum {
 	OPT_WAIT
 };
 
-static const struct option longopts[] = {
-	{ "batch", required_argument, NULL, OPT_BATCH },
-	{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
-	{ "dimensions", required_argument, NULL, OPT_DIMENSIONS },
-	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
-	{ "long-input", required_argument, NULL, OPT_LONG_INPUT },
-	{ "model", required_argument, NULL, OPT_MODEL },
-	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
-	{ "retries", required_argument, NULL, OPT_RETRIES },
-	{ "rpm", required_argument, NULL, OPT_RPM },
-	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "tpm", required_argument, NULL, OPT_TPM },
-	{ "wait", no_argument, NULL, OPT_WAIT },
-	RAG_OPT_COMMON,
-	{ NULL, 0, NULL, 0 }
+static struct rag_getopt g;
+
+static const struct rag_optdef optdefs[] = {
+	{ "model", OPT_MODEL, "P/M",
+	    "the embedder (RAG_EMBED_MODEL, default\n"
+	    "local/hash-v1): local/hash-v1,\n"
+	    "openai/text-embedding-3-small (or a model of\n"
+	    "the server at OPENAI_BASE_URL),\n"
+	    "jina/jina-embeddings-v3" },
+	{ "dimensions", OPT_DIMENSIONS, "N",
+	    "vector length, where the model allows a choice\n"
+	    "(local: 1 to 16000, default 384)" },
+	{ "batch", OPT_BATCH, "N",
+	    "texts per request (RAG_EMBED_REQUEST_INPUTS;\n"
+	    "default the model's); --concurrency of them\n"
+	    "stay in flight" },
+	{ "concurrency", OPT_CONCURRENCY, "N",
+	    "HTTP requests in flight (RAG_EMBED_CONCURRENCY,\n"
+	    "default 4)" },
+	{ "rpm", OPT_RPM, "N",
+	    "requests per minute, 0 for none (RAG_EMBED_RPM;\n"
+	    "default openai 3000, jina 500)" },
+	{ "tpm", OPT_TPM, "N",
+	    "tokens per minute, 0 for none (RAG_EMBED_TPM;\n"
+	    "default 1000000)" },
+	{ "timeout", OPT_TIMEOUT, "SECONDS",
+	    "for one request (RAG_EMBED_TIMEOUT, default 60)" },
+	{ "retries", OPT_RETRIES, "N",
+	    "after a failed request (RAG_EMBED_RETRIES,\n"
+	    "default 8)" },
+	{ "long-input", OPT_LONG_INPUT, "P",
+	    "a text longer than the model takes: split (the\n"
+	    "default), truncate or reject\n"
+	    "(RAG_EMBED_LONG_INPUT)" },
+	{ "no-cache", OPT_NO_CACHE, NULL,
+	    "embed every text: look nothing up in the cache\n"
+	    "(what comes back is still stored)" },
+	{ "wait", OPT_WAIT, NULL,
+	    "at the tenant's rate limits (see rag-cost(1)),\n"
+	    "wait its turn instead of exiting 75" },
+	{ "tenant", RAG_OPT_TENANT, "NAME",
+	    "for records without \"tenant\" (RAG_TENANT)" },
+	{ "dlq", RAG_OPT_DLQ, "FILE",
+	    "also append error records to FILE" },
+	{ NULL, 0, NULL, NULL }
 };
 
 struct run {
@@ -541,9 +538,10 @@ main(int argc, char **argv)
 	r.cache = true;
 	r.tenant_id = -1;
 	rag_log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, RAG_OPT_COMMON_SHORT, longopts,
+	rag_opt_init(&g, optdefs, help_head, help_tail, false, 25);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts,
 	    NULL)) != -1) {
-		if (rag_opt_common(c, optarg, help))
+		if (rag_opt_common(c, optarg, g.help))
 			continue;
 		switch (c) {
 		case OPT_MODEL: rag_config_set("RAG_EMBED_MODEL", optarg); break;

@@ -16,7 +16,7 @@
 #include "terms.h"
 #include "tool.h"
 
-static const char help[] =
+static const char help_head[] =
     "usage: rag-index [-qv] [--defer-vector-index] [--lang LANG]\n"
     "                 [--tenant NAME] [--collection NAME] [--dlq FILE]\n"
     "                 [FILE ...]\n"
@@ -39,34 +39,29 @@ static const char help[] =
     "unfinished uploads, and its file in the object store (RAG_STORE) unless\n"
     "another document refers to it; an audit row records it.  Writes one\n"
     "\"deleted\" record per document; an unknown one is an error record.\n"
-    "\n"
-    "Options:\n"
-    "      --defer-vector-index  drop the collection's HNSW index before the\n"
-    "                         load and build it once after (vector search is\n"
-    "                         exact, and slower, meanwhile)\n"
-    "      --delete           forget the documents named, not index chunks\n"
-    "      --lang LANG        stem every chunk in LANG (de or german), not in\n"
-    "                         the language its record names or its text shows\n"
-    "      --tenant NAME      for records without \"tenant\" (RAG_TENANT)\n"
-    "      --collection NAME  for records without \"collection\" (RAG_COLLECTION)\n"
-    "      --dlq FILE         also append error records to FILE\n"
-    "  -q, --quiet            only errors\n"
-    "  -v, --verbose          more detail\n"
-    "      --log-format F     human (default) or json messages on stderr\n"
-    "  -h, --help             this text\n"
-    "  -V, --version          the version\n";
+    "\n";
 
 enum { OPT_DELETE = RAG_OPT_FIRST_TOOL, OPT_DEFER, OPT_LANG };
 
-static const struct option longopts[] = {
-	{ "collection", required_argument, NULL, RAG_OPT_COLLECTION },
-	{ "defer-vector-index", no_argument, NULL, OPT_DEFER },
-	{ "delete", no_argument, NULL, OPT_DELETE },
-	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
-	{ "lang", required_argument, NULL, OPT_LANG },
-	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
-	RAG_OPT_COMMON,
-	{ NULL, 0, NULL, 0 }
+static struct rag_getopt g;
+
+static const struct rag_optdef optdefs[] = {
+	{ "defer-vector-index", OPT_DEFER, NULL,
+	    "drop the collection's HNSW index before the\n"
+	    "load and build it once after (vector search is\n"
+	    "exact, and slower, meanwhile)" },
+	{ "delete", OPT_DELETE, NULL,
+	    "forget the documents named, not index chunks" },
+	{ "lang", OPT_LANG, "LANG",
+	    "stem every chunk in LANG (de or german), not in\n"
+	    "the language its record names or its text shows" },
+	{ "tenant", RAG_OPT_TENANT, "NAME",
+	    "for records without \"tenant\" (RAG_TENANT)" },
+	{ "collection", RAG_OPT_COLLECTION, "NAME",
+	    "for records without \"collection\" (RAG_COLLECTION)" },
+	{ "dlq", RAG_OPT_DLQ, "FILE",
+	    "also append error records to FILE" },
+	{ NULL, 0, NULL, NULL }
 };
 
 struct run {
@@ -257,9 +252,10 @@ main(int argc, char **argv)
 	int c, status;
 
 	rag_log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, RAG_OPT_COMMON_SHORT, longopts,
+	rag_opt_init(&g, optdefs, help_head, NULL, false, 25);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts,
 	    NULL)) != -1) {
-		if (rag_opt_common(c, optarg, help))
+		if (rag_opt_common(c, optarg, g.help))
 			continue;
 		switch (c) {
 		case RAG_OPT_TENANT: rag_config_set("RAG_TENANT", optarg); break;

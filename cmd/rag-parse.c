@@ -23,7 +23,7 @@
 #include "store.h"
 #include "stream.h"
 
-static const char help[] =
+static const char help_head[] =
     "usage: rag-parse [-qv] [--pages FIRST-LAST] [--strip-furniture]\n"
     "                 [--password-file FILE] [--max-memory SIZE]\n"
     "                 [--page-timeout SECONDS] [--doc-timeout SECONDS]\n"
@@ -50,29 +50,7 @@ static const char help[] =
     "records of --shard-pages pages, to fan out:\n"
     "  rag-upload big.pdf | rag-parse --plan |\n"
     "    parallel --pipe -N1 'rag-parse | rag-chunk | rag-embed | rag-index'\n"
-    "\n"
-    "Options:\n"
-    "      --pages FIRST-LAST   parse only these pages (1-based, inclusive)\n"
-    "      --plan               write shard records instead of pages\n"
-    "      --shard-pages N      pages per shard, a multiple of 5 (default 25)\n"
-    "      --strip-furniture    drop running headers and footers (read every\n"
-    "                           page twice)\n"
-    "      --password-file FILE the password of encrypted documents (a\n"
-    "                           \"password\" field on a record wins)\n"
-    "      --max-memory SIZE    cap MuPDF's memory per document (default 1G)\n"
-    "      --page-timeout SECS  give up on a page after this long (default 60)\n"
-    "      --doc-timeout SECS   give up on the rest of a document after this\n"
-    "                           long (default 1800; 0: never)\n"
-    "      --ocr WHEN           auto: OCR the pages that need it (default);\n"
-    "                           always: every page; never: flag them only\n"
-    "      --ocr-lang LANGS     Tesseract's languages, like eng+deu (default\n"
-    "                           eng)\n"
-    "      --dlq FILE           also append error records to FILE\n"
-    "  -q, --quiet              only errors\n"
-    "  -v, --verbose            more detail\n"
-    "      --log-format F       human (default) or json messages on stderr\n"
-    "  -h, --help               this text\n"
-    "  -V, --version            the version\n";
+    "\n";
 
 enum {
 	OPT_PAGES = RAG_OPT_FIRST_TOOL,
@@ -97,20 +75,37 @@ enum ocr_mode { OCR_AUTO, OCR_ALWAYS, OCR_NEVER };
 #define OCR_DPI 300
 #define OCR_MAX_PIXELS ((size_t)36 << 20)
 
-static const struct option longopts[] = {
-	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
-	{ "doc-timeout", required_argument, NULL, OPT_DOC_TIMEOUT },
-	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
-	{ "ocr", required_argument, NULL, OPT_OCR },
-	{ "ocr-lang", required_argument, NULL, OPT_OCR_LANG },
-	{ "page-timeout", required_argument, NULL, OPT_PAGE_TIMEOUT },
-	{ "pages", required_argument, NULL, OPT_PAGES },
-	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
-	{ "plan", no_argument, NULL, OPT_PLAN },
-	{ "shard-pages", required_argument, NULL, OPT_SHARD_PAGES },
-	{ "strip-furniture", no_argument, NULL, OPT_STRIP_FURNITURE },
-	RAG_OPT_COMMON,
-	{ NULL, 0, NULL, 0 }
+static struct rag_getopt g;
+
+static const struct rag_optdef optdefs[] = {
+	{ "pages", OPT_PAGES, "FIRST-LAST",
+	    "parse only these pages (1-based, inclusive)" },
+	{ "plan", OPT_PLAN, NULL,
+	    "write shard records instead of pages" },
+	{ "shard-pages", OPT_SHARD_PAGES, "N",
+	    "pages per shard, a multiple of 5 (default 25)" },
+	{ "strip-furniture", OPT_STRIP_FURNITURE, NULL,
+	    "drop running headers and footers (read every\n"
+	    "page twice)" },
+	{ "password-file", OPT_PASSWORD_FILE, "FILE",
+	    "the password of encrypted documents (a\n"
+	    "\"password\" field on a record wins)" },
+	{ "max-memory", OPT_MAX_MEMORY, "SIZE",
+	    "cap MuPDF's memory per document (default 1G)" },
+	{ "page-timeout", OPT_PAGE_TIMEOUT, "SECS",
+	    "give up on a page after this long (default 60)" },
+	{ "doc-timeout", OPT_DOC_TIMEOUT, "SECS",
+	    "give up on the rest of a document after this\n"
+	    "long (default 1800; 0: never)" },
+	{ "ocr", OPT_OCR, "WHEN",
+	    "auto: OCR the pages that need it (default);\n"
+	    "always: every page; never: flag them only" },
+	{ "ocr-lang", OPT_OCR_LANG, "LANGS",
+	    "Tesseract's languages, like eng+deu (default\n"
+	    "eng)" },
+	{ "dlq", RAG_OPT_DLQ, "FILE",
+	    "also append error records to FILE" },
+	{ NULL, 0, NULL, NULL }
 };
 
 struct opts {
@@ -570,9 +565,10 @@ main(int argc, char **argv)
 	o.doc_seconds = 1800;
 	o.ocr_lang = "eng";
 	rag_log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, RAG_OPT_COMMON_SHORT, longopts,
+	rag_opt_init(&g, optdefs, help_head, NULL, false, 27);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts,
 	    NULL)) != -1) {
-		if (rag_opt_common(c, optarg, help))
+		if (rag_opt_common(c, optarg, g.help))
 			continue;
 		switch (c) {
 		case OPT_PAGES:

@@ -25,7 +25,7 @@
 #include "terms.h"
 #include "tool.h"
 
-static const char help[] =
+static const char help_head[] =
     "usage: rag-query [-ajqv] [-k N] [--mode hybrid|lexical|vector]\n"
     "                 [--lex-weight W] [--vec-weight W] [--candidates N]\n"
     "                 [--ef-search N] [--lang LANG[,LANG]...] [--rerank MODEL]\n"
@@ -46,52 +46,9 @@ static const char help[] =
     "--json) they are \"hit\" records (or one \"answer\" record).  With no\n"
     "QUESTION, or '-', questions are read from stdin, one per line (plain\n"
     "text, or a JSON object with \"question\" and \"id\").\n"
-    "\n"
-    "Options:\n"
-    "  -k, --top N            hits to return, or to answer from (default 8)\n"
-    "      --mode M           hybrid (default), lexical (BM25 only) or vector\n"
-    "      --lex-weight W     RRF weight of the BM25 side (default 1)\n"
-    "      --vec-weight W     RRF weight of the vector side (default: the\n"
-    "                         embedder's; 0.01 for the local one)\n"
-    "      --candidates N     candidates taken from each side (default 100)\n"
-    "      --ef-search N      candidates the HNSW search keeps, 1 to 1000\n"
-    "                         (default: the collection's, see rag-db tune;\n"
-    "                         --candidates where vectors only break ties)\n"
-    "      --lang LANGS       stem the question's words in these languages\n"
-    "                         (de or german, ',' between; default: each\n"
-    "                         language of the collection's chunks)\n"
-    "      --rerank MODEL     reranker: local/lead-v1 (default), jina/M,\n"
-    "                         cohere/M, tei/URL, or off (RAG_RERANK_MODEL)\n"
-    "      --rerank-depth N   fused candidates the reranker reorders\n"
-    "                         (RAG_RERANK_DEPTH, default 50)\n"
-    "  -a, --answer           answer the question, citing the hits\n"
-    "      --check[=MODE]     check the answer against its sources (implies\n"
-    "                         --answer): report (default), retry (deeper,\n"
-    "                         once more) or refuse (RAG_CHECK)\n"
-    "      --chat-model MODEL extractive (default: offline, quotes the\n"
-    "                         sources) or openai/MODEL (RAG_CHAT_MODEL)\n"
-    "      --prompt FILE      the chat model's instructions (RAG_ANSWER_PROMPT)\n"
-    "      --sentences N      most sentences an extractive answer quotes\n"
-    "                         (RAG_ANSWER_SENTENCES, default 3)\n"
-    "  -c, --conversation NAME  a conversation: follow-ups are read with the\n"
-    "                         turns before them, and the turns are kept\n"
-    "      --history NAME     print a conversation's turns\n"
-    "      --forget NAME      delete a conversation\n"
-    "      --keep-days DAYS   delete the tenant's messages older than DAYS\n"
-    "      --no-cache         neither read nor fill the query cache\n"
-    "      --metrics FILE     write questions, cache hits and misses, reranks\n"
-    "                         and checks to FILE (Prometheus text format)\n"
-    "      --wait             at the tenant's rate limit (see rag-cost(1)),\n"
-    "                         wait its turn instead of exiting 75\n"
-    "      --doc DOC_ID       search only this document (repeatable)\n"
-    "      --tenant NAME      tenant (RAG_TENANT, default 'default')\n"
-    "      --collection NAME  collection (RAG_COLLECTION, default 'default')\n"
-    "  -j, --json             records even on a terminal\n"
-    "  -q, --quiet            only errors\n"
-    "  -v, --verbose          more detail\n"
-    "      --log-format F     human (default) or json messages on stderr\n"
-    "  -h, --help             this text\n"
-    "  -V, --version          the version\n"
+    "\n";
+
+static const char help_tail[] =
     "\n"
     "Environment: RAG_EMBED_MODEL must name the model the collection was\n"
     "embedded with; RAG_QUERY_CACHE_TTL sets how long results are cached;\n"
@@ -119,34 +76,74 @@ enum {
 	OPT_WAIT
 };
 
-static const struct option longopts[] = {
-	{ "answer", no_argument, NULL, 'a' },
-	{ "candidates", required_argument, NULL, OPT_CANDIDATES },
-	{ "chat-model", required_argument, NULL, OPT_CHAT_MODEL },
-	{ "check", optional_argument, NULL, OPT_CHECK },
-	{ "collection", required_argument, NULL, RAG_OPT_COLLECTION },
-	{ "conversation", required_argument, NULL, 'c' },
-	{ "doc", required_argument, NULL, OPT_DOC },
-	{ "ef-search", required_argument, NULL, OPT_EF_SEARCH },
-	{ "forget", required_argument, NULL, OPT_FORGET },
-	{ "history", required_argument, NULL, OPT_HISTORY },
-	{ "json", no_argument, NULL, 'j' },
-	{ "keep-days", required_argument, NULL, OPT_KEEP_DAYS },
-	{ "lang", required_argument, NULL, OPT_LANG },
-	{ "lex-weight", required_argument, NULL, OPT_LEX_WEIGHT },
-	{ "metrics", required_argument, NULL, OPT_METRICS },
-	{ "mode", required_argument, NULL, OPT_MODE },
-	{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
-	{ "prompt", required_argument, NULL, OPT_PROMPT },
-	{ "rerank", required_argument, NULL, OPT_RERANK },
-	{ "rerank-depth", required_argument, NULL, OPT_RERANK_DEPTH },
-	{ "sentences", required_argument, NULL, OPT_SENTENCES },
-	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
-	{ "top", required_argument, NULL, 'k' },
-	{ "vec-weight", required_argument, NULL, OPT_VEC_WEIGHT },
-	{ "wait", no_argument, NULL, OPT_WAIT },
-	RAG_OPT_COMMON,
-	{ NULL, 0, NULL, 0 }
+static struct rag_getopt g;
+
+static const struct rag_optdef optdefs[] = {
+	{ "top", 'k', "N",
+	    "hits to return, or to answer from (default 8)" },
+	{ "mode", OPT_MODE, "M",
+	    "hybrid (default), lexical (BM25 only) or vector" },
+	{ "lex-weight", OPT_LEX_WEIGHT, "W",
+	    "RRF weight of the BM25 side (default 1)" },
+	{ "vec-weight", OPT_VEC_WEIGHT, "W",
+	    "RRF weight of the vector side (default: the\n"
+	    "embedder's; 0.01 for the local one)" },
+	{ "candidates", OPT_CANDIDATES, "N",
+	    "candidates taken from each side (default 100)" },
+	{ "ef-search", OPT_EF_SEARCH, "N",
+	    "candidates the HNSW search keeps, 1 to 1000\n"
+	    "(default: the collection's, see rag-db tune;\n"
+	    "--candidates where vectors only break ties)" },
+	{ "lang", OPT_LANG, "LANGS",
+	    "stem the question's words in these languages\n"
+	    "(de or german, ',' between; default: each\n"
+	    "language of the collection's chunks)" },
+	{ "rerank", OPT_RERANK, "MODEL",
+	    "reranker: local/lead-v1 (default), jina/M,\n"
+	    "cohere/M, tei/URL, or off (RAG_RERANK_MODEL)" },
+	{ "rerank-depth", OPT_RERANK_DEPTH, "N",
+	    "fused candidates the reranker reorders\n"
+	    "(RAG_RERANK_DEPTH, default 50)" },
+	{ "answer", 'a', NULL,
+	    "answer the question, citing the hits" },
+	{ "check", OPT_CHECK, "[=MODE]",
+	    "check the answer against its sources (implies\n"
+	    "--answer): report (default), retry (deeper,\n"
+	    "once more) or refuse (RAG_CHECK)" },
+	{ "chat-model", OPT_CHAT_MODEL, "MODEL",
+	    "extractive (default: offline, quotes the\n"
+	    "sources) or openai/MODEL (RAG_CHAT_MODEL)" },
+	{ "prompt", OPT_PROMPT, "FILE",
+	    "the chat model's instructions (RAG_ANSWER_PROMPT)" },
+	{ "sentences", OPT_SENTENCES, "N",
+	    "most sentences an extractive answer quotes\n"
+	    "(RAG_ANSWER_SENTENCES, default 3)" },
+	{ "conversation", 'c', "NAME",
+	    "a conversation: follow-ups are read with the\n"
+	    "turns before them, and the turns are kept" },
+	{ "history", OPT_HISTORY, "NAME",
+	    "print a conversation's turns" },
+	{ "forget", OPT_FORGET, "NAME",
+	    "delete a conversation" },
+	{ "keep-days", OPT_KEEP_DAYS, "DAYS",
+	    "delete the tenant's messages older than DAYS" },
+	{ "no-cache", OPT_NO_CACHE, NULL,
+	    "neither read nor fill the query cache" },
+	{ "metrics", OPT_METRICS, "FILE",
+	    "write questions, cache hits and misses, reranks\n"
+	    "and checks to FILE (Prometheus text format)" },
+	{ "wait", OPT_WAIT, NULL,
+	    "at the tenant's rate limit (see rag-cost(1)),\n"
+	    "wait its turn instead of exiting 75" },
+	{ "doc", OPT_DOC, "DOC_ID",
+	    "search only this document (repeatable)" },
+	{ "tenant", RAG_OPT_TENANT, "NAME",
+	    "tenant (RAG_TENANT, default 'default')" },
+	{ "collection", RAG_OPT_COLLECTION, "NAME",
+	    "collection (RAG_COLLECTION, default 'default')" },
+	{ "json", 'j', NULL,
+	    "records even on a terminal" },
+	{ NULL, 0, NULL, NULL }
 };
 
 struct opts {
@@ -477,9 +474,10 @@ main(int argc, char **argv)
 	o.ao.cache = true;
 	o.keep_days = -1;
 	rag_log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "ac:jk:" RAG_OPT_COMMON_SHORT,
-	    longopts, NULL)) != -1) {
-		if (rag_opt_common(c, optarg, help))
+	rag_opt_init(&g, optdefs, help_head, help_tail, false, 25);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts,
+	    NULL)) != -1) {
+		if (rag_opt_common(c, optarg, g.help))
 			continue;
 		switch (c) {
 		case 'a': o.ao.answer = true; break;

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "exits.h"
 #include "log.h"
+#include "mem.h"
 #include "opt.h"
 
 /*
@@ -217,4 +218,115 @@ rag_opt_double(const char *name, const char *s, double min, double max)
 		rag_usage_error("option --%s: '%s' is not a number from %g to %g",
 		    name, s, min, max);
 	return v;
+}
+
+/* ---- a tool's option table --------------------------------------------- */
+
+static const struct rag_optdef common_defs[] = {
+	{ "quiet", 'q', NULL, "only errors" },
+	{ "verbose", 'v', NULL, "more detail" },
+	{ "log-format", RAG_OPT_LOG_FORMAT, "F",
+	    "human (default) or json messages on stderr" },
+	{ "help", 'h', NULL, "this text" },
+	{ "version", 'V', NULL, "the version" },
+	{ NULL, 0, NULL, NULL }
+};
+
+/* The short letter of def, or 0 for a long-only option. */
+static int
+short_of(const struct rag_optdef *def)
+{
+	return def->code > 0 && def->code < 128 ? def->code : 0;
+}
+
+/* "  -x, --name ARG" or "      --name ARG" into b. */
+static void
+left_column(struct rag_buf *b, const struct rag_optdef *def)
+{
+	if (short_of(def))
+		rag_buf_addf(b, "  -%c, --%s", short_of(def), def->name);
+	else
+		rag_buf_addf(b, "      --%s", def->name);
+	if (def->arg != NULL)	/* "[=MODE]": an optional argument */
+		rag_buf_addf(b, "%s%s", def->arg[0] == '[' ? "" : " ",
+		    def->arg);
+}
+
+/* The column where the help text starts: past most left columns. */
+#define HELP_COL_MAX 29
+
+static void
+add_option_lines(struct rag_buf *out, const struct rag_optdef *def, int col)
+{
+	struct rag_buf left = RAG_BUF_INIT;
+	const char *p = def->help, *nl;
+
+	left_column(&left, def);
+	rag_buf_adds(out, rag_buf_str(&left));
+	rag_buf_addf(out, "%*s", (int)left.len < col ? col - (int)left.len :
+	    2, "");
+	for (;;) {
+		nl = strchr(p, '\n');
+		if (nl == NULL) {
+			rag_buf_addf(out, "%s\n", p);
+			break;
+		}
+		rag_buf_addf(out, "%.*s\n%*s", (int)(nl - p), p, col, "");
+		p = nl + 1;
+	}
+	rag_buf_release(&left);
+}
+
+void
+rag_opt_init(struct rag_getopt *g, const struct rag_optdef *defs,
+    const char *head, const char *tail, bool stop_at_operand, int col)
+{
+	const struct rag_optdef *sets[2] = { defs, common_defs };
+	struct rag_buf sh = RAG_BUF_INIT, help = RAG_BUF_INIT;
+	size_t n = 0, i = 0;
+	bool given = col > 0;
+
+	for (int s = 0; s < 2; s++)
+		for (const struct rag_optdef *d = sets[s]; d->name; d++) {
+			struct rag_buf left = RAG_BUF_INIT;
+
+			left_column(&left, d);
+			/* a long one goes two spaces after, not widening all */
+			if (!given && (int)left.len + 3 > col &&
+			    (int)left.len + 3 <= HELP_COL_MAX)
+				col = (int)left.len + 3;
+			rag_buf_release(&left);
+			n++;
+		}
+	g->longopts = rag_xcalloc(n + 1, sizeof(*g->longopts));
+	if (stop_at_operand)
+		rag_buf_addc(&sh, '+');
+	rag_buf_adds(&help, head);
+	rag_buf_adds(&help, "Options:\n");
+	for (int s = 0; s < 2; s++)
+		for (const struct rag_optdef *d = sets[s]; d->name; d++) {
+			g->longopts[i++] = (struct option){ d->name,
+				d->arg == NULL ? no_argument : d->arg[0] == '[' ?
+				optional_argument : required_argument,
+				NULL, d->code };
+			if (short_of(d)) {
+				rag_buf_addc(&sh, (char)short_of(d));
+				if (d->arg != NULL)
+					rag_buf_addc(&sh, ':');
+			}
+			add_option_lines(&help, d, col);
+		}
+	if (tail != NULL)
+		rag_buf_adds(&help, tail);
+	g->shortopts = rag_buf_detach(&sh);
+	g->help = rag_buf_detach(&help);
+}
+
+void
+rag_opt_release(struct rag_getopt *g)
+{
+	free(g->longopts);
+	free(g->shortopts);
+	free(g->help);
+	memset(g, 0, sizeof(*g));
 }

@@ -26,6 +26,41 @@ enum {
 #define RAG_OPT_COMMON_SHORT "hVqv"
 
 /*
+ * A tool's options, in one table (a NULL name ends it) from which
+ * rag_opt_init() makes getopt_long's table, its short options and the
+ * option block of --help, so that none of them drifts from another (the
+ * shell completions read --help).  The common options above are added.
+ */
+struct rag_optdef {
+	const char *name;	/* the long name */
+	int code;		/* what getopt returns: the short option's
+				   letter, or a code from RAG_OPT_FIRST_TOOL */
+	const char *arg;	/* its argument's name in --help ("N",
+				   "FILE"; "[=MODE]" when optional); NULL
+				   when it takes none */
+	const char *help;	/* its lines in --help, '\n' between */
+};
+
+struct rag_getopt {
+	struct option *longopts;
+	char *shortopts;	/* with a leading '+' when asked */
+	char *help;		/* head, "Options:", the block, tail */
+};
+
+/*
+ * Fills g from defs: the help is head (the usage and what the tool does,
+ * ending with a blank line), "Options:" and a line or more per option,
+ * then tail (NULL for none; "\nEnvironment: ..."), the exit statuses
+ * after it when printed (rag_opt_common).  stop_at_operand puts '+' first
+ * in the short options: getopt stops at the first operand (a command).
+ * Help texts start at column col (0: past the longest option but one, up
+ * to 29); an option too long for it has its text two spaces after it.
+ */
+void rag_opt_init(struct rag_getopt *g, const struct rag_optdef *defs,
+    const char *head, const char *tail, bool stop_at_operand, int col);
+void rag_opt_release(struct rag_getopt *g);
+
+/*
  * Handles a common option: prints help (the text given) or the version
  * and exits 0, sets the log level or format.  Returns false when c is not
  * a common option.  A bad --log-format is a usage error (exit 2).
