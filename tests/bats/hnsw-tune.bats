@@ -194,3 +194,24 @@ tuned() {
 	[ "$(hits --vec-weight 1 --ef-search 1000)" = "$(hits --vec-weight 1)" ]
 	[ "$(hits --vec-weight 1 --ef-search 10)" != "$(hits --vec-weight 1)" ]
 }
+
+@test "a vector search reads the collection's HNSW index, however wide its ef_search" {
+	# At 3000 chunks and ef_search 1000, the planner prices sorting every
+	# row below the index (sql/0018-search-index.sql).
+	[ "$(sql "SELECT count(*) FROM collections WHERE name = 'hashed'")" = 1 ] ||
+		skip "needs the collection of the tests above"
+	c=$(sql "SELECT collection_id FROM collections WHERE name = 'hashed'")
+	rag-db -q tune --collection hashed --ef-search 1000 >/dev/null
+	scans() {
+		sql "SELECT pg_stat_clear_snapshot(); SELECT idx_scan FROM pg_stat_user_indexes
+		       WHERE indexrelname = 'chunks_hnsw_$c'" | tail -1
+	}
+	before=$(scans)
+	rag-query -j --collection hashed --mode vector --rerank off --no-cache \
+		-k 3 "w1 w2 w3" >/dev/null
+	for _ in $(seq 50); do
+		[ "$(scans)" -gt "$before" ] && break
+		sleep 0.1
+	done
+	[ "$(scans)" -gt "$before" ] || fail "idx_scan of chunks_hnsw_$c stayed $before"
+}
