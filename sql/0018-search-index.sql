@@ -13,7 +13,17 @@
 -- vector search went from 38.7 to 15.5 ms, a filtered hybrid one from
 -- 178 to 42 ms, and the pruned lexical one stayed at 3 ms.
 
-ALTER FUNCTION rag_search_owner(text, text, text, text, text, text, text[],
-	integer, integer, double precision, double precision, boolean,
-	double precision, double precision, text[], text[])
-	SET enable_seqscan = off;
+-- Whatever its arguments (sql/0016 gave it its present ones): each
+-- rag_search_owner of this schema.  A migration that replaces it must
+-- say SET enable_seqscan = off again.
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+		  WHERE p.proname = 'rag_search_owner'
+		    AND p.pronamespace = current_schema()::regnamespace LOOP
+		EXECUTE format('ALTER FUNCTION %s SET enable_seqscan = off', f);
+	END LOOP;
+END
+$$;
