@@ -12,8 +12,25 @@
 #include "jobs.h"
 #include "mem.h"
 
+const struct rag_job_stage_info rag_job_stage_table[RAG_JOB_STAGES] = {
+	{ "upload", "rag-upload", "RAG_RUN_UPLOAD", 600 },
+	{ "parse", "rag-parse", "RAG_RUN_PARSE", 600 },
+	{ "chunk", "rag-chunk", "RAG_RUN_CHUNK", 300 },
+	{ "embed", "rag-embed", "RAG_RUN_EMBED", 900 },
+	{ "index", "rag-index", "RAG_RUN_INDEX", 600 }
+};
+
 const char *const rag_job_stages[RAG_JOB_STAGES + 1] = { "upload", "parse",
 	"chunk", "embed", "index", NULL };
+
+int
+rag_job_stage_index(const char *name)
+{
+	for (int i = 0; i < RAG_JOB_STAGES; i++)
+		if (strcmp(rag_job_stage_table[i].name, name) == 0)
+			return i;
+	return -1;
+}
 
 static const char *const statuses[] = { "queued", "running", "retry",
 	"done", "dead", NULL };

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "log.h"
@@ -169,4 +170,26 @@ rag_opt_double(const char *name, const char *s, double min, double max)
 		rag_usage_error("option --%s: '%s' is not a number from %g to %g",
 		    name, s, min, max);
 	return v;
+}
+
+void
+rag_format_seconds(double s, char *out, size_t cap)
+{
+	long t = (long)(s + 0.5);
+
+	if (t >= 3600)
+		snprintf(out, cap, "%ldh%02ldm", t / 3600, t / 60 % 60);
+	else if (t >= 60)
+		snprintf(out, cap, "%ldm%02lds", t / 60, t % 60);
+	else
+		snprintf(out, cap, "%lds", t);
+}
+
+int
+rag_sleep(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) *
+		1e9) };
+
+	return nanosleep(&ts, NULL) != 0 ? -1 : 0;
 }

@@ -48,6 +48,10 @@ int rag_parse_int(const char *s, int min, int max, int *out);
 int rag_parse_double(const char *s, double min, double max, double *out);
 int rag_parse_size(const char *s, unsigned long long *out);
 int rag_parse_seconds(const char *s, double *out);
+/* Sleeps s seconds; returns -1 when a signal cut it short. */
+int rag_sleep(double s);
+/* Seconds for people, rounded: "42s", "3m07s", "2h05m". */
+void rag_format_seconds(double s, char *out, size_t cap);
 
 /* Exits 2 with "option --NAME: 'S' is not ..." when the parse fails. */
 int rag_opt_int(const char *name, const char *s, int min, int max);
