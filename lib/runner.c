@@ -360,19 +360,50 @@ rag_runner_count(struct rag_runner *r, bool force, struct rag_error *err)
 
 /* ---- running a job ------------------------------------------------------ */
 
+/*
+ * Whether a line already names the run: its one "request_id" is ours.
+ * Were that one nested (an error record's "record"), the top level has
+ * none, and the stage gives it the run's (RAG_REQUEST_ID): the same.
+ */
+static bool
+stamped(const char *line, size_t n, const char *want, size_t wlen)
+{
+	static const char key[] = "\"request_id\":";
+	const char *k = memmem(line, n, key, sizeof(key) - 1), *v;
+
+	if (k == NULL)
+		return false;
+	v = k + sizeof(key) - 1;
+	if ((size_t)(line + n - v) < wlen || memcmp(v, want, wlen) != 0)
+		return false;
+	v += wlen;
+	return memmem(v, (size_t)(line + n - v), key, sizeof(key) - 1) ==
+	    NULL;
+}
+
 /* The input lines with the run's request_id, so it flows into every record. */
 static char *
 stamp(const struct rag_runner *r, const char *input, size_t *len)
 {
 	struct rag_buf b = RAG_BUF_INIT;
 	const char *p = input;
+	char want[80];
+	size_t wlen = (size_t)snprintf(want, sizeof(want), "\"%s\"",
+	    r->request_id);
 
 	while (*p != '\0') {
 		const char *nl = strchr(p, '\n');
 		size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
-		json_t *rec = json_loadb(p, n, 0, NULL);
+		json_t *rec;
 
-		if (rec != NULL) {
+		if (stamped(p, n, want, wlen)) {
+			/* Parsing and writing it again would change nothing. */
+			rag_buf_add(&b, p, n);
+			rag_buf_addc(&b, '\n');
+			p += n + (nl != NULL);
+			continue;
+		}
+		if ((rec = json_loadb(p, n, 0, NULL)) != NULL) {
 			char *s;
 
 			json_object_set_new(rec, "request_id",
@@ -644,10 +675,14 @@ last_message(const struct rag_child_result *res, struct rag_buf *out)
 	json_decref(o);
 }
 
-/* Splits the child's standard output into records and error records. */
+/*
+ * Splits the child's standard output into records and error records;
+ * raw gets the records' lines as they came, the next stage's input.
+ */
 static void
 split_output(const struct rag_runner *r, int stage,
-    const struct rag_child_result *res, json_t *outputs, json_t *errors)
+    const struct rag_child_result *res, json_t *outputs, json_t *errors,
+    struct rag_buf *raw)
 {
 	const char *p = res->out;
 	long bad = 0;
@@ -661,9 +696,11 @@ split_output(const struct rag_runner *r, int stage,
 		    strcmp(rag_record_type(rec), "error") == 0)
 			json_array_append(errors, rec);
 		else if (rec != NULL && json_is_object(rec) &&
-		    json_is_string(json_object_get(rec, "type")))
+		    json_is_string(json_object_get(rec, "type"))) {
 			json_array_append(outputs, rec);
-		else if (n > 0)
+			rag_buf_add(raw, p, n);
+			rag_buf_addc(raw, '\n');
+		} else if (n > 0)
 			bad++;
 		json_decref(rec);
 		p += n + (nl != NULL);
@@ -742,27 +779,10 @@ reason(const struct rag_runner *r, int stage,
 	}
 }
 
-static char *
-join_lines(json_t *recs)
-{
-	struct rag_buf b = RAG_BUF_INIT;
-	size_t i;
-	json_t *rec;
-
-	json_array_foreach(recs, i, rec) {
-		char *s = json_dumps(rec, JSON_COMPACT);
-
-		rag_buf_adds(&b, s);
-		rag_buf_addc(&b, '\n');
-		free(s);
-	}
-	return rag_buf_detach(&b);
-}
-
 /* The next job of a shard's chain: keyed by its parent, it reads its output. */
 static void
 next_stage(struct rag_inputs *nx, const struct rag_job *job, int stage,
-    json_t *outputs)
+    const struct rag_buf *lines)
 {
 	struct rag_job_new *n = rag_inputs_add(nx);
 	const char *name = rag_job_stage_table[stage].name;
@@ -778,7 +798,7 @@ next_stage(struct rag_inputs *nx, const struct rag_job *job, int stage,
 	n->source = job->source;
 	n->shard_first = job->shard_first;
 	n->shard_last = job->shard_last;
-	n->input = rag_inputs_take(nx, join_lines(outputs));
+	n->input = rag_inputs_take(nx, rag_xstrdup(rag_buf_str(lines)));
 	n->input_len = strlen(n->input);
 }
 
@@ -894,6 +914,7 @@ struct attempt {
 	struct rag_job_outcome oc;
 	struct rag_inputs nx;
 	struct rag_buf why;
+	struct rag_buf raw;		/* the records' lines */
 	bool stop;
 };
 
@@ -906,7 +927,7 @@ judge(struct rag_runner *r, struct attempt *a)
 	size_t i;
 	json_t *e;
 
-	split_output(r, a->stage, res, a->outputs, a->errors);
+	split_output(r, a->stage, res, a->outputs, a->errors, &a->raw);
 	a->x.exited = res->exited;
 	a->x.code = res->code;
 	a->x.timed_out = res->timed_out;
@@ -963,14 +984,14 @@ successors(struct rag_runner *r, struct attempt *a)
 	case RAG_STAGE_PARSE:
 		a->oc.pages = a->x.outputs;
 		if (a->x.outputs > 0)
-			next_stage(&a->nx, a->job, RAG_STAGE_CHUNK, a->outputs);
+			next_stage(&a->nx, a->job, RAG_STAGE_CHUNK, &a->raw);
 		more_shards(&a->nx, a->job, a->outputs);
 		break;
 	case RAG_STAGE_CHUNK:
 	case RAG_STAGE_EMBED:
 		a->oc.chunks = a->x.outputs;
 		if (a->x.outputs > 0)
-			next_stage(&a->nx, a->job, a->stage + 1, a->outputs);
+			next_stage(&a->nx, a->job, a->stage + 1, &a->raw);
 		break;
 	case RAG_STAGE_INDEX:
 		json_array_foreach(a->outputs, i, e)
@@ -1060,6 +1081,7 @@ complete(struct rag_runner *r, struct slot *sl, struct rag_error *err)
 	a.errors = json_array();
 	a.letters = json_array();
 	a.why = (struct rag_buf)RAG_BUF_INIT;
+	a.raw = (struct rag_buf)RAG_BUF_INIT;
 	rag_inputs_init(&a.nx, &r->in);
 	if (r->o->echo != NULL && rag_log_level() >= RAG_LOG_DEBUG &&
 	    res->err_len > 0)
@@ -1087,6 +1109,7 @@ complete(struct rag_runner *r, struct slot *sl, struct rag_error *err)
 	report(r, &a);
 out:
 	rag_buf_release(&a.why);
+	rag_buf_release(&a.raw);
 	rag_inputs_release(&a.nx);
 	json_decref(a.outputs);
 	json_decref(a.errors);

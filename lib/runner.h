@@ -25,7 +25,9 @@
  * at max_time, or when the environment is broken.
  *
  * The runner never prints: what a person may want to read goes to note,
- * the dead letters to letter, and progress is the caller's to show.
+ * the dead letters to letter, and progress is the caller's to show; the
+ * only text it writes is a stage's standard error, copied to echo at
+ * debug level.
  */
 
 struct rag_runner;
@@ -49,7 +51,7 @@ struct rag_runner_options {
 	const char *tenant, *collection;
 	const json_t *config;		/* what the keys cover */
 	volatile sig_atomic_t *stop;	/* nonzero: interrupt the run */
-	/* A message for people, at a level (the caller filters). */
+	/* A message for people; none above rag_log_level() is made. */
 	void (*note)(void *arg, enum rag_log_level level, const char *msg);
 	FILE *echo;			/* the stages' standard error is
 					   copied here at debug level */
