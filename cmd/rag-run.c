@@ -219,7 +219,9 @@ parse_options(int argc, char **argv, struct opts *o)
 		if (rag_opt_common(c, optarg, help))
 			continue;
 		switch (c) {
-		case 'j': o->r.jobs = rag_opt_int("jobs", optarg, 0, 256); break;
+		case 'j':
+			o->r.jobs = rag_opt_int("jobs", optarg, 0, 256);
+			break;
 		case OPT_SHARD_PAGES:
 			o->r.shard_pages = rag_opt_int("shard-pages", optarg, 5,
 			    100000);
@@ -230,8 +232,8 @@ parse_options(int argc, char **argv, struct opts *o)
 				    "'%s'", optarg);
 			break;
 		case OPT_MAX_ATTEMPTS:
-			o->r.max_attempts = rag_opt_int("max-attempts", optarg, 1,
-			    1000);
+			o->r.max_attempts = rag_opt_int("max-attempts",
+			    optarg, 1, 1000);
 			break;
 		case OPT_BACKOFF: o->r.backoff = opt_seconds("backoff", optarg);
 			break;
@@ -267,7 +269,8 @@ parse_options(int argc, char **argv, struct opts *o)
 			(void)rag_opt_int("dimensions", optarg, 1, 16000);
 			o->r.dimensions = optarg;
 			break;
-		case RAG_OPT_TENANT: rag_config_set("RAG_TENANT", optarg); break;
+		case RAG_OPT_TENANT:
+			rag_config_set("RAG_TENANT", optarg); break;
 		case RAG_OPT_COLLECTION:
 			rag_config_set("RAG_COLLECTION", optarg); break;
 		case OPT_STORE:
@@ -524,7 +527,8 @@ start(struct worker *w, struct opts *o)
 	o->r.tenant = rag_tool_tenant();
 	o->r.collection = rag_tool_collection();
 	w->config = rag_runner_key_config(&o->r, rag_config_get("RAG_STORE"),
-	    o->r.model != NULL ? o->r.model : rag_config_get("RAG_EMBED_MODEL"));
+	    o->r.model != NULL ? o->r.model :
+	    rag_config_get("RAG_EMBED_MODEL"));
 	o->r.config = w->config;
 	o->r.stop = &got_signal;
 	o->r.note = on_note;

@@ -316,7 +316,7 @@ add_record(struct rag_inputs *in, json_t *rec, const char *name, long line)
 	const char *tenant = rag_record_str(rec, "tenant");
 
 	if (strcmp(type, "error") == 0)
-		reject(in, NULL);	/* reported by the stage that made it */
+		reject(in, NULL);	/* its stage reported it */
 	else if (strcmp(type, "document") != 0 && strcmp(type, "shard") != 0)
 		reject(in, "%s: line %ld: a '%s' record: rag-run ingest takes "
 		    "document and shard records", name, line, type);

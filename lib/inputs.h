@@ -39,8 +39,8 @@ void rag_inputs_walk(const char *root, const struct rag_inputs_walk *w);
 
 /* Borrowed for the life of the list. */
 struct rag_inputs_options {
-	const json_t *config;		/* what the keys cover (rag_jobs_key) */
-	const char *collection;		/* for documents that name none */
+	const json_t *config;		/* what the keys cover */
+	const char *collection;		/* for documents naming none */
 	const char *tenant;		/* records of another are refused */
 	int shard_pages;		/* a document's first parse job */
 	/* An input refused (and counted in rejected): a warning. */

@@ -555,9 +555,11 @@ next_json(const struct rag_job_outcome *o)
 			json_object_set_new(e, "collection",
 			    json_string(n->collection));
 		if (n->doc_id != NULL)
-			json_object_set_new(e, "doc_id", json_string(n->doc_id));
+			json_object_set_new(e, "doc_id",
+			    json_string(n->doc_id));
 		if (n->source != NULL)
-			json_object_set_new(e, "source", json_string(n->source));
+			json_object_set_new(e, "source",
+			    json_string(n->source));
 		if (n->shard_first > 0)
 			json_object_set_new(e, "shard_first",
 			    json_integer(n->shard_first));

@@ -196,7 +196,7 @@ check_max_memory(const struct rag_runner *r, struct rag_error *err)
 		return 0;	/* the default is known to be enough */
 #ifdef RAG_ASAN
 	if (r->sibling[RAG_STAGE_PARSE])
-		return 0;	/* no limit for a sanitizer build (start_job) */
+		return 0;	/* a sanitizer build runs unlimited */
 #endif
 	memset(&spec, 0, sizeof(spec));
 	spec.path = parser;
@@ -600,8 +600,8 @@ start_job(struct rag_runner *r, struct slot *sl, struct rag_job *job,
 
 	memset(&c, 0, sizeof(c));
 	if (stage < 0)
-		return rag_error_set(err, RAG_EXIT_FATAL, "a job of stage '%s', "
-		    "which this rag-run does not know: update it",
+		return rag_error_set(err, RAG_EXIT_FATAL, "a job of stage "
+		    "'%s', which this rag-run does not know: update it",
 		    job->stage);
 	if (job_command(r, job, stage, &c, err) != 0) {
 		cmd_release(&c);
@@ -1183,8 +1183,8 @@ housekeeping(struct rag_runner *r, double t, struct rag_error *err)
 		if (rag_jobs_reap(r->jobs, &n, err) != 0)
 			return -1;
 		if (n > 0)
-			note(r, RAG_LOG_INFO, "took back %ld job%s from workers "
-			    "that stopped", n, n == 1 ? "" : "s");
+			note(r, RAG_LOG_INFO, "took back %ld job%s from "
+			    "workers that stopped", n, n == 1 ? "" : "s");
 		r->st.reaped += n;
 	}
 	return 0;

@@ -1,4 +1,4 @@
-/* runner: rag-run's engine: takes jobs, runs each stage as a child, records it. */
+/* runner: rag-run's engine: takes jobs, runs their stages, records them. */
 #ifndef RAG_RUNNER_H
 #define RAG_RUNNER_H
 
@@ -37,9 +37,9 @@ struct rag_runner_options {
 	int jobs;			/* children at once, at least 1 */
 	int shard_pages;		/* pages per parse job */
 	int max_attempts;		/* tries before a job is dead */
-	double backoff;			/* the first retry's delay, seconds */
+	double backoff;			/* the first retry's delay, in s */
 	double timeout[RAG_JOB_STAGES];	/* seconds per stage run */
-	unsigned long long max_memory;	/* a parse child's RLIMIT_AS; 0: none */
+	unsigned long long max_memory;	/* a parser's RLIMIT_AS; 0: none */
 	bool check_max_memory;		/* try it on the parser first */
 	double max_time;		/* take no new job after; 0: no limit */
 	double lease;			/* seconds */
@@ -57,8 +57,8 @@ struct rag_runner_options {
 					   copied here at debug level */
 	/* A dead letter as an error record, once it is recorded. */
 	void (*letter)(void *arg, const json_t *rec);
-	const char *metrics;		/* Prometheus file written every 10 s
-					   (rag_runner_metrics); NULL: none */
+	const char *metrics;		/* Prometheus file written every
+					   10 s (rag_runner_metrics) */
 	/* Called once a turn of the loop, to show progress. */
 	void (*progress)(void *arg, struct rag_runner *r);
 	void *arg;
@@ -79,7 +79,7 @@ struct rag_runner_stats {
 	int running;			/* children now */
 	long inputs, rejected;		/* rag_runner_add_roots() */
 	bool stopping, interrupted;
-	int stop_code;			/* why it stopped early; 0: it did not */
+	int stop_code;			/* why it stopped early, or 0 */
 	double t0;			/* when it started (rag_runner_now) */
 };
 

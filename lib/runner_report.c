@@ -130,8 +130,8 @@ rag_runner_summary(const struct rag_runner *r, const char *command,
 		    (json_int_t)w->done[st], "seconds", w->seconds[st]));
 	}
 	s = json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "run", "command",
-	    command, "request_id", rag_runner_request_id(r), "tenant", o->tenant,
-	    "exit", status);
+	    command, "request_id", rag_runner_request_id(r), "tenant",
+	    o->tenant, "exit", status);
 	json_object_set_new(s, "complete", json_boolean(counted &&
 	    c->unfinished == 0));
 	json_object_set_new(s, "files", json_integer(c->files));
