@@ -1,5 +1,4 @@
 /* rag-upload: put PDFs into the object store and register them; emit document records. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -15,6 +14,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "fetch.h"
+#include "inputs.h"
 #include "log.h"
 #include "mem.h"
 #include "opt.h"
@@ -388,27 +388,6 @@ not_a_pdf(const char *name, const char *head, size_t n, bool member,
 
 /* ---- what to take from folders and archives ------------------------------ */
 
-static bool
-has_suffix(const char *name, const char *suffix)
-{
-	size_t n = strlen(name), k = strlen(suffix);
-
-	return n > k && strcasecmp(name + n - k, suffix) == 0;
-}
-
-static bool
-is_archive_name(const char *name)
-{
-	static const char *const suffixes[] = { ".zip", ".tar", ".tgz",
-		".tar.gz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst",
-		".tzst", ".tar.lz4", ".7z", NULL };
-
-	for (size_t i = 0; suffixes[i] != NULL; i++)
-		if (has_suffix(name, suffixes[i]))
-			return true;
-	return false;
-}
-
 /* A glob matches the path below the folder or archive, or its last name. */
 static bool
 glob_match(const char *glob, const char *rel)
@@ -443,7 +422,8 @@ taken(const struct opts *o, const char *rel, bool in_folder)
 				return true;
 		return false;
 	}
-	return has_suffix(rel, ".pdf") || (in_folder && is_archive_name(rel));
+	return rag_inputs_has_suffix(rel, ".pdf") || (in_folder &&
+	    rag_inputs_is_archive(rel));
 }
 
 /* ---- uploading ----------------------------------------------------------- */
@@ -629,58 +609,44 @@ upload_url(struct upload *u, const char *url)
 	rag_fetch_free(s.fetch);
 }
 
-static void upload_found(struct upload *u, const char *root, const char *path);
-
-static void
-upload_dir(struct upload *u, const char *root, const char *dir)
+/* A folder below the root is walked unless --exclude names it. */
+static bool
+walk_enter(void *arg, const char *path, const char *rel)
 {
-	struct dirent **list;
-	int n = scandir(dir, &list, NULL, alphasort);
+	const struct upload *u = arg;
 
-	if (n < 0) {
-		struct rag_error err = RAG_ERROR_INIT;
-		rag_error_set(&err, RAG_EXIT_FAILED, "cannot read the folder "
-		    "'%s': %s", dir, strerror(errno));
-		fail(u, dir, &err);
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		const char *name = list[i]->d_name;
-
-		if (name[0] != '.') {
-			size_t len = strlen(dir);
-			char *p = rag_xasprintf("%.*s/%s", (int)(len > 1 &&
-			    dir[len - 1] == '/' ? len - 1 : len), dir, name);
-			upload_found(u, root, p);
-			free(p);
-		}
-		free(list[i]);
-	}
-	free(list);
+	(void)path;
+	return !excluded(u->o, rel);
 }
 
-/* A path found below the folder root. */
+/* One that cannot be read (a dangling link) is reported, not skipped. */
 static void
-upload_found(struct upload *u, const char *root, const char *path)
+walk_found(void *arg, const char *path, const char *rel,
+    const struct stat *st)
 {
-	size_t rl = strlen(root);
-	const char *rel = path + rl;
-	struct stat st;
-	bool ok = stat(path, &st) == 0;
+	struct upload *u = arg;
 
-	while (rl > 1 && root[rl - 1] == '/')
-		rl--, rel--;
-	if (*rel == '/')
-		rel++;
-	if (ok && S_ISDIR(st.st_mode)) {
-		if (!excluded(u->o, rel))
-			upload_dir(u, root, path);
-		return;
-	}
-	/* One that cannot be read (a dangling link) is reported, not skipped. */
-	if (!taken(u->o, rel, true) || (ok && !S_ISREG(st.st_mode)))
-		return;
-	upload_file(u, path);
+	if (taken(u->o, rel, true) && (st == NULL || S_ISREG(st->st_mode)))
+		upload_file(u, path);
+}
+
+static void
+walk_unreadable(void *arg, const char *dir, int errnum)
+{
+	struct rag_error err = RAG_ERROR_INIT;
+
+	rag_error_set(&err, RAG_EXIT_FAILED, "cannot read the folder '%s': %s",
+	    dir, strerror(errnum));
+	fail(arg, dir, &err);
+}
+
+static void
+upload_dir(struct upload *u, const char *dir)
+{
+	struct rag_inputs_walk w = { walk_enter, walk_found, walk_unreadable,
+		u };
+
+	rag_inputs_walk(dir, &w);
 }
 
 static bool
@@ -699,7 +665,7 @@ upload_named(struct upload *u, const char *arg)
 	if (is_url(arg))
 		upload_url(u, arg);
 	else if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-		upload_dir(u, arg, arg);
+		upload_dir(u, arg);
 	else
 		upload_file(u, arg);
 }

@@ -12,8 +12,25 @@
 #include "jobs.h"
 #include "mem.h"
 
+const struct rag_job_stage_info rag_job_stage_table[RAG_JOB_STAGES] = {
+	{ "upload", "rag-upload", "RAG_RUN_UPLOAD", 600 },
+	{ "parse", "rag-parse", "RAG_RUN_PARSE", 600 },
+	{ "chunk", "rag-chunk", "RAG_RUN_CHUNK", 300 },
+	{ "embed", "rag-embed", "RAG_RUN_EMBED", 900 },
+	{ "index", "rag-index", "RAG_RUN_INDEX", 600 }
+};
+
 const char *const rag_job_stages[RAG_JOB_STAGES + 1] = { "upload", "parse",
 	"chunk", "embed", "index", NULL };
+
+int
+rag_job_stage_index(const char *name)
+{
+	for (int i = 0; i < RAG_JOB_STAGES; i++)
+		if (strcmp(rag_job_stage_table[i].name, name) == 0)
+			return i;
+	return -1;
+}
 
 static const char *const statuses[] = { "queued", "running", "retry",
 	"done", "dead", NULL };
@@ -522,68 +539,82 @@ rag_jobs_claim(struct rag_jobs *jobs, struct rag_job **out,
 	return 1;
 }
 
-static int
-add_next(struct rag_jobs *jobs, const struct rag_job *parent,
-    const struct rag_job_new *n, struct rag_error *err)
+/* The jobs a finished job leads to, as a JSON array for one statement. */
+static char *
+next_json(const struct rag_job_outcome *o)
 {
-	char root[32], par[32], first[16], last[16];
-	const char *p[12];
+	json_t *a = json_array();
+	char *s;
 
-	snprintf(root, sizeof(root), "%lld", parent->root_id);
-	snprintf(par, sizeof(par), "%lld", parent->id);
-	snprintf(first, sizeof(first), "%d", n->shard_first);
-	snprintf(last, sizeof(last), "%d", n->shard_last);
-	p[0] = jobs->tenant_id_s;
-	p[1] = n->key;
-	p[2] = root;
-	p[3] = par;
-	p[4] = n->stage;
-	p[5] = n->collection;
-	p[6] = n->doc_id;
-	p[7] = n->source;
-	p[8] = n->shard_first > 0 ? first : NULL;
-	p[9] = n->shard_last > 0 ? last : NULL;
-	p[10] = jobs->request_id;
-	p[11] = n->input != NULL ? n->input : "";
-	return run(jobs,
-	    "WITH ins AS (INSERT INTO jobs (tenant_id, idem_key, root_id, "
-	    "parent_id, stage, collection, doc_id, source, shard_first, "
-	    "shard_last, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-	    "$9, $10, $11) ON CONFLICT (tenant_id, idem_key) DO NOTHING "
-	    "RETURNING job_id) "
-	    "INSERT INTO job_inputs (job_id, tenant_id, records) SELECT "
-	    "job_id, $1, $12 FROM ins", 12, p, err);
+	for (size_t i = 0; o->verdict == RAG_JOB_DONE && i < o->nnext; i++) {
+		const struct rag_job_new *n = &o->next[i];
+		json_t *e = json_pack("{s:s, s:s}", "key", n->key, "stage",
+		    n->stage);
+
+		if (n->collection != NULL)
+			json_object_set_new(e, "collection",
+			    json_string(n->collection));
+		if (n->doc_id != NULL)
+			json_object_set_new(e, "doc_id",
+			    json_string(n->doc_id));
+		if (n->source != NULL)
+			json_object_set_new(e, "source",
+			    json_string(n->source));
+		if (n->shard_first > 0)
+			json_object_set_new(e, "shard_first",
+			    json_integer(n->shard_first));
+		if (n->shard_last > 0)
+			json_object_set_new(e, "shard_last",
+			    json_integer(n->shard_last));
+		json_object_set_new(e, "input", n->input != NULL ?
+		    json_stringn(n->input, n->input_len) : json_string(""));
+		json_array_append_new(a, e);
+	}
+	s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return s;
 }
 
-static int
-add_letter(struct rag_jobs *jobs, const struct rag_job *job,
-    const json_t *letter, struct rag_error *err)
-{
-	char id[32], attempts[16];
-	const char *p[9];
-	json_t *rec = json_object_get(letter, "record");
-	char *recs = rec != NULL ? json_dumps(rec, JSON_COMPACT |
-	    JSON_ENCODE_ANY) : NULL;
-	const char *msg = json_string_value(json_object_get(letter, "error"));
-	int rc;
-
-	snprintf(id, sizeof(id), "%lld", job->id);
-	snprintf(attempts, sizeof(attempts), "%d", job->attempts);
-	p[0] = jobs->tenant_id_s;
-	p[1] = id;
-	p[2] = job->stage;
-	p[3] = job->doc_id;
-	p[4] = job->source;
-	p[5] = msg != NULL ? msg : "failed";
-	p[6] = recs;
-	p[7] = attempts;
-	p[8] = jobs->request_id;
-	rc = run(jobs, "INSERT INTO dead_letters (tenant_id, job_id, stage, "
-	    "doc_id, source, error, record, attempts, request_id) VALUES ($1, "
-	    "$2, $3, $4, $5, $6, $7, $8, $9)", 9, p, err);
-	free(recs);
-	return rc;
-}
+/*
+ * One statement, so one round trip and its own transaction: the job's
+ * status; the jobs it leads to (those that do not exist yet) with their
+ * inputs; its dead letters; its input dropped when done with it; and the
+ * news for other workers.  Nothing of it happens unless the UPDATE finds
+ * the job still ours.  A letter's record stays JSON null when null, and
+ * is SQL NULL when absent.
+ */
+static const char finish_sql[] =
+    "WITH u AS (UPDATE jobs SET status = $3, last_error = coalesce($4, "
+    "last_error), next_attempt_at = CASE WHEN $3 = 'retry' THEN now() + "
+    "make_interval(secs => $5::float8) ELSE next_attempt_at END, "
+    "finished_at = CASE WHEN $3 = 'retry' THEN NULL ELSE now() END, "
+    "seconds = seconds + $6::float8, records_out = $7::int, pages = $8::int, "
+    "chunks = $9::int, lease_owner = NULL, lease_expires_at = NULL WHERE "
+    "job_id = $1 AND status = 'running' AND lease_owner = $2 RETURNING "
+    "job_id, root_id, tenant_id, stage, doc_id, source), "
+    "nx AS (SELECT DISTINCT ON (n.key) n.*, e.ord FROM "
+    "json_array_elements($10::json) WITH ORDINALITY AS e(v, ord), "
+    "json_to_record(e.v) AS n(key text, stage text, collection text, "
+    "doc_id text, source text, shard_first int, shard_last int, input "
+    "text) ORDER BY n.key, e.ord), "
+    "ins AS (INSERT INTO jobs (tenant_id, idem_key, root_id, parent_id, "
+    "stage, collection, doc_id, source, shard_first, shard_last, "
+    "request_id) SELECT u.tenant_id, nx.key, u.root_id, u.job_id, "
+    "nx.stage, nx.collection, nx.doc_id, nx.source, nx.shard_first, "
+    "nx.shard_last, $12 FROM u, nx ORDER BY nx.ord ON CONFLICT (tenant_id, "
+    "idem_key) DO NOTHING RETURNING job_id, idem_key), "
+    "inp AS (INSERT INTO job_inputs (job_id, tenant_id, records) SELECT "
+    "ins.job_id, u.tenant_id, nx.input FROM ins JOIN nx ON nx.key = "
+    "ins.idem_key, u), "
+    "dl AS (INSERT INTO dead_letters (tenant_id, job_id, stage, doc_id, "
+    "source, error, record, attempts, request_id) SELECT u.tenant_id, "
+    "u.job_id, u.stage, u.doc_id, u.source, coalesce(e.v->>'error', "
+    "'failed'), (e.v->'record')::jsonb, $13::int, $12 FROM u, "
+    "json_array_elements($11::json) WITH ORDINALITY AS e(v, ord) ORDER BY "
+    "e.ord), "
+    "dr AS (DELETE FROM job_inputs WHERE $14 AND job_id = (SELECT job_id "
+    "FROM u)) "
+    "SELECT pg_notify('rag_jobs', '') FROM u";
 
 int
 rag_jobs_finish(struct rag_jobs *jobs, const struct rag_job *job,
@@ -591,11 +622,13 @@ rag_jobs_finish(struct rag_jobs *jobs, const struct rag_job *job,
 {
 	static const char *const verdicts[] = { "done", "retry", "dead" };
 	char id[32], delay[32], secs[32], recs[32], pages[32], chunks[32];
-	const char *p[9];
+	char attempts[16], *next, *letters;
+	const char *p[14];
 	PGresult *res;
-	size_t i;
-	json_t *letter;
 	bool done = o->verdict == RAG_JOB_DONE;
+	bool drop = done && (strcmp(job->stage, "chunk") == 0 ||
+	    strcmp(job->stage, "embed") == 0 ||
+	    strcmp(job->stage, "index") == 0);
 
 	*lost = false;
 	snprintf(id, sizeof(id), "%lld", job->id);
@@ -604,6 +637,10 @@ rag_jobs_finish(struct rag_jobs *jobs, const struct rag_job *job,
 	snprintf(recs, sizeof(recs), "%ld", o->records_out);
 	snprintf(pages, sizeof(pages), "%ld", o->pages);
 	snprintf(chunks, sizeof(chunks), "%ld", o->chunks);
+	snprintf(attempts, sizeof(attempts), "%d", job->attempts);
+	next = next_json(o);
+	letters = o->letters != NULL ? json_dumps(o->letters, JSON_COMPACT) :
+	    NULL;
 	p[0] = id;
 	p[1] = jobs->owner;
 	p[2] = verdicts[o->verdict];
@@ -613,46 +650,20 @@ rag_jobs_finish(struct rag_jobs *jobs, const struct rag_job *job,
 	p[6] = done ? recs : NULL;
 	p[7] = done ? pages : NULL;
 	p[8] = done ? chunks : NULL;
-	if (run(jobs, "BEGIN", 0, NULL, err) != 0)
-		return -1;
-	res = exec(jobs,
-	    "UPDATE jobs SET status = $3, last_error = coalesce($4, "
-	    "last_error), next_attempt_at = CASE WHEN $3 = 'retry' THEN now() "
-	    "+ make_interval(secs => $5::float8) ELSE next_attempt_at END, "
-	    "finished_at = CASE WHEN $3 = 'retry' THEN NULL ELSE now() END, "
-	    "seconds = seconds + $6::float8, records_out = $7::int, pages = "
-	    "$8::int, chunks = $9::int, lease_owner = NULL, lease_expires_at "
-	    "= NULL WHERE job_id = $1 AND status = 'running' AND lease_owner "
-	    "= $2 RETURNING job_id", 9, p, err);
+	p[9] = next;
+	p[10] = letters != NULL ? letters : "[]";
+	p[11] = jobs->request_id;
+	p[12] = attempts;
+	p[13] = drop ? "true" : "false";
+	res = exec(jobs, finish_sql, 14, p, err);
+	free(next);
+	free(letters);
 	if (res == NULL)
-		goto fail;
-	if (PQntuples(res) != 1) {
-		/* Another worker took it over: its result stands, not ours. */
-		PQclear(res);
-		*lost = true;
-		rollback(jobs);
-		return 0;
-	}
+		return -1;
+	/* None: another worker took it over; its result stands, not ours. */
+	*lost = PQntuples(res) != 1;
 	PQclear(res);
-	for (i = 0; done && i < o->nnext; i++)
-		if (add_next(jobs, job, &o->next[i], err) != 0)
-			goto fail;
-	json_array_foreach(o->letters, i, letter)
-		if (add_letter(jobs, job, letter, err) != 0)
-			goto fail;
-	if (done && (strcmp(job->stage, "chunk") == 0 ||
-	    strcmp(job->stage, "embed") == 0 ||
-	    strcmp(job->stage, "index") == 0) &&
-	    run(jobs, "DELETE FROM job_inputs WHERE job_id = $1", 1, p,
-	    err) != 0)
-		goto fail;
-	if (run(jobs, "NOTIFY rag_jobs", 0, NULL, err) != 0 ||
-	    run(jobs, "COMMIT", 0, NULL, err) != 0)
-		goto fail;
 	return 0;
-fail:
-	rollback(jobs);
-	return -1;
 }
 
 int

@@ -25,8 +25,32 @@
  * or every job of the tenant (rag_jobs_scope_all).
  */
 
+/*
+ * The stages, in the order a document goes through them: the one table
+ * the job table, rag-run and its runner read.  Each runs the rag-* tool
+ * of its name, or the program its RAG_RUN_<STAGE> variable names, under
+ * a time limit of timeout seconds unless told otherwise.
+ */
+enum rag_job_stage {
+	RAG_STAGE_UPLOAD,
+	RAG_STAGE_PARSE,
+	RAG_STAGE_CHUNK,
+	RAG_STAGE_EMBED,
+	RAG_STAGE_INDEX
+};
 #define RAG_JOB_STAGES 5
+
+struct rag_job_stage_info {
+	const char *name;	/* "upload", ...: the jobs table's stage */
+	const char *tool;	/* "rag-upload", ... */
+	const char *env;	/* "RAG_RUN_UPLOAD", ... */
+	double timeout;		/* default time limit, seconds */
+};
+extern const struct rag_job_stage_info rag_job_stage_table[RAG_JOB_STAGES];
+/* The names alone, NULL-terminated, in the same order. */
 extern const char *const rag_job_stages[RAG_JOB_STAGES + 1];
+/* A stage's index by its name, or -1. */
+int rag_job_stage_index(const char *name);
 
 /* A job to create.  Strings are borrowed. */
 struct rag_job_new {

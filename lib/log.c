@@ -102,6 +102,16 @@ emit(enum rag_log_level l, const char *fmt, va_list ap)
 	errno = saved;
 }
 
+void
+rag_log(enum rag_log_level l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(l, fmt, ap);
+	va_end(ap);
+}
+
 #define LOG_FN(name, lvl)                                                    \
 	void name(const char *fmt, ...)                                      \
 	{                                                                    \

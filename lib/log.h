@@ -24,6 +24,8 @@ enum rag_log_level rag_log_level(void);
 int rag_log_set_format_name(const char *name);
 void rag_log_set_request_id(const char *id);
 
+void rag_log(enum rag_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void rag_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rag_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rag_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "error.h"
@@ -311,8 +312,9 @@ rag_opt_init(struct rag_getopt *g, const struct rag_optdef *defs,
 				NULL, d->code };
 			if (short_of(d)) {
 				rag_buf_addc(&sh, (char)short_of(d));
-				if (d->arg != NULL)
-					rag_buf_addc(&sh, ':');
+				if (d->arg != NULL)	/* "::": optional */
+					rag_buf_adds(&sh, d->arg[0] == '[' ?
+					    "::" : ":");
 			}
 			add_option_lines(&help, d, col);
 		}
@@ -329,4 +331,26 @@ rag_opt_release(struct rag_getopt *g)
 	free(g->shortopts);
 	free(g->help);
 	memset(g, 0, sizeof(*g));
+}
+
+void
+rag_format_seconds(double s, char *out, size_t cap)
+{
+	long t = (long)(s + 0.5);
+
+	if (t >= 3600)
+		snprintf(out, cap, "%ldh%02ldm", t / 3600, t / 60 % 60);
+	else if (t >= 60)
+		snprintf(out, cap, "%ldm%02lds", t / 60, t % 60);
+	else
+		snprintf(out, cap, "%lds", t);
+}
+
+int
+rag_sleep(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) *
+		1e9) };
+
+	return nanosleep(&ts, NULL) != 0 ? -1 : 0;
 }

@@ -85,6 +85,10 @@ int rag_parse_size(const char *s, unsigned long long *out);
 /* "N" or "FIRST-LAST": whole numbers from 1 to max, FIRST <= LAST. */
 int rag_parse_range(const char *s, int max, int *first, int *last);
 int rag_parse_seconds(const char *s, double *out);
+/* Sleeps s seconds; returns -1 when a signal cut it short. */
+int rag_sleep(double s);
+/* Seconds for people, rounded: "42s", "3m07s", "2h05m". */
+void rag_format_seconds(double s, char *out, size_t cap);
 
 /* Exits 2 with "option --NAME: 'S' is not ..." when the parse fails. */
 int rag_opt_int(const char *name, const char *s, int min, int max);

@@ -80,7 +80,12 @@
  *   forget   a document or a tenant deleted from everywhere rag keeps
  *            it: rows, derived caches, jobs, the object store
  *   retention  how long a tenant keeps what; rag-db gc applies it
- *   jobs     rag-run's job table: keys, leases, retries, dead letters
+ *   jobs     rag-run's job table: keys, leases, retries, dead letters;
+ *            the stage table (names, tools, order, timeouts)
+ *   inputs   what ingest takes turned into jobs: files, folders (the
+ *            walk rag-upload shares), archives, document records
+ *   runner   rag-run's engine: claims jobs, runs each stage as a child,
+ *            judges and records it (runner_report: summary, metrics)
  *   tool     the tools' shared start (config, the database, the
  *            reranker, chat model and prompt they name), which prints
  *            and exits
