@@ -17,7 +17,7 @@
 #include "stream.h"
 #include "tool.h"
 
-static const char help[] =
+static const char help_head[] =
     "usage: rag-run ingest [options] PATH|- ...\n"
     "       rag-run work [options]\n"
     "       rag-run retry [--stage STAGE] [--doc DOC_ID] [options]\n"
@@ -42,46 +42,9 @@ static const char help[] =
     "  work               run any job of the tenant until none is left\n"
     "  retry              run the dead-lettered work again, after a fix\n"
     "  status             jobs per stage, workers, rate, ETA, dead letters\n"
-    "\n"
-    "Options:\n"
-    "  -j, --jobs N            stages to run at once (default: CPUs); 0:\n"
-    "                          queue the work and leave it to others\n"
-    "      --shard-pages N     pages per parse job, a multiple of 5\n"
-    "                          (default 25)\n"
-    "      --max-attempts N    tries before a job is dead-lettered\n"
-    "                          (default 5)\n"
-    "      --backoff SECS      the first retry's delay, doubled for each\n"
-    "                          next one (default 2)\n"
-    "      --timeout [STAGE=]SECS  time limit of a stage's run (default\n"
-    "                          upload 600, parse 600, chunk 300, embed 900,\n"
-    "                          index 600)\n"
-    "      --max-memory SIZE   address-space limit of a parse child (default\n"
-    "                          2G; 0: none)\n"
-    "      --max-time SECS     take no new job after this long (exit 75 if\n"
-    "                          work is left)\n"
-    "      --lease SECS        a job taken but not heard of for this long\n"
-    "                          goes to another worker (default 60)\n"
-    "      --max-tokens N      rag-chunk --max-tokens\n"
-    "      --overlap N         rag-chunk --overlap\n"
-    "      --model P/M         rag-embed --model (RAG_EMBED_MODEL)\n"
-    "      --dimensions N      rag-embed --dimensions\n"
-    "      --tenant NAME       the tenant (RAG_TENANT, default 'default')\n"
-    "      --collection NAME   the collection (RAG_COLLECTION)\n"
-    "      --store URL         the object store (RAG_STORE)\n"
-    "      --dlq FILE          also append dead letters to FILE\n"
-    "      --metrics FILE      write Prometheus metrics to FILE\n"
-    "      --json              status as JSON; the summary record even on a\n"
-    "                          terminal\n"
-    "      --watch             status: redraw every --interval seconds\n"
-    "      --interval SECS     status --watch period (default 2)\n"
-    "      --dead              status: the dead letters, as error records\n"
-    "      --stage STAGE       retry: only this stage's dead jobs\n"
-    "      --doc DOC_ID        retry: only this document's\n"
-    "  -q, --quiet             only errors\n"
-    "  -v, --verbose           more detail, and the stages' messages\n"
-    "      --log-format F      human (default) or json messages on stderr\n"
-    "  -h, --help              this text\n"
-    "  -V, --version           the version\n"
+    "\n";
+
+static const char help_tail[] =
     "\n"
     "Writes a summary record to standard output when it is not a terminal,\n"
     "and a progress bar on standard error when that is one.\n"
@@ -111,32 +74,67 @@ enum {
 	OPT_DOC
 };
 
-static const struct option longopts[] = {
-	{ "backoff", required_argument, NULL, OPT_BACKOFF },
-	{ "collection", required_argument, NULL, RAG_OPT_COLLECTION },
-	{ "dead", no_argument, NULL, OPT_DEAD },
-	{ "dimensions", required_argument, NULL, OPT_DIMENSIONS },
-	{ "dlq", required_argument, NULL, RAG_OPT_DLQ },
-	{ "doc", required_argument, NULL, OPT_DOC },
-	{ "interval", required_argument, NULL, OPT_INTERVAL },
-	{ "jobs", required_argument, NULL, 'j' },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "lease", required_argument, NULL, OPT_LEASE },
-	{ "max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS },
-	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
-	{ "max-time", required_argument, NULL, OPT_MAX_TIME },
-	{ "max-tokens", required_argument, NULL, OPT_MAX_TOKENS },
-	{ "metrics", required_argument, NULL, OPT_METRICS },
-	{ "model", required_argument, NULL, OPT_MODEL },
-	{ "overlap", required_argument, NULL, OPT_OVERLAP },
-	{ "shard-pages", required_argument, NULL, OPT_SHARD_PAGES },
-	{ "stage", required_argument, NULL, OPT_STAGE },
-	{ "store", required_argument, NULL, OPT_STORE },
-	{ "tenant", required_argument, NULL, RAG_OPT_TENANT },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "watch", no_argument, NULL, OPT_WATCH },
-	RAG_OPT_COMMON,
-	{ NULL, 0, NULL, 0 }
+static struct rag_getopt g;
+
+static const struct rag_optdef optdefs[] = {
+	{ "jobs", 'j', "N",
+	    "stages to run at once (default: CPUs); 0:\n"
+	    "queue the work and leave it to others" },
+	{ "shard-pages", OPT_SHARD_PAGES, "N",
+	    "pages per parse job, a multiple of 5\n"
+	    "(default 25)" },
+	{ "max-attempts", OPT_MAX_ATTEMPTS, "N",
+	    "tries before a job is dead-lettered\n"
+	    "(default 5)" },
+	{ "backoff", OPT_BACKOFF, "SECS",
+	    "the first retry's delay, doubled for each\n"
+	    "next one (default 2)" },
+	{ "timeout", OPT_TIMEOUT, "[STAGE=]SECS",
+	    "time limit of a stage's run (default\n"
+	    "upload 600, parse 600, chunk 300, embed 900,\n"
+	    "index 600)" },
+	{ "max-memory", OPT_MAX_MEMORY, "SIZE",
+	    "address-space limit of a parse child (default\n"
+	    "2G; 0: none)" },
+	{ "max-time", OPT_MAX_TIME, "SECS",
+	    "take no new job after this long (exit 75 if\n"
+	    "work is left)" },
+	{ "lease", OPT_LEASE, "SECS",
+	    "a job taken but not heard of for this long\n"
+	    "goes to another worker (default 60)" },
+	{ "max-tokens", OPT_MAX_TOKENS, "N",
+	    "rag-chunk --max-tokens" },
+	{ "overlap", OPT_OVERLAP, "N",
+	    "rag-chunk --overlap" },
+	{ "model", OPT_MODEL, "P/M",
+	    "rag-embed --model (RAG_EMBED_MODEL)" },
+	{ "dimensions", OPT_DIMENSIONS, "N",
+	    "rag-embed --dimensions" },
+	{ "tenant", RAG_OPT_TENANT, "NAME",
+	    "the tenant (RAG_TENANT, default 'default')" },
+	{ "collection", RAG_OPT_COLLECTION, "NAME",
+	    "the collection (RAG_COLLECTION)" },
+	{ "store", OPT_STORE, "URL",
+	    "the object store (RAG_STORE)" },
+	{ "dlq", RAG_OPT_DLQ, "FILE",
+	    "also append dead letters to FILE" },
+	{ "metrics", OPT_METRICS, "FILE",
+	    "write Prometheus metrics to FILE" },
+	{ "json", OPT_JSON, NULL,
+	    "status as JSON; the summary record even on a\n"
+	    "terminal" },
+	{ "watch", OPT_WATCH, NULL,
+	    "status: redraw every --interval seconds" },
+	{ "interval", OPT_INTERVAL, "SECS",
+	    "status --watch period (default 2)" },
+	{ "dead", OPT_DEAD, NULL,
+	    "status: the dead letters, as error records" },
+	{ "stage", OPT_STAGE, "STAGE",
+	    "retry: only this stage's dead jobs" },
+	{ "doc", OPT_DOC, "DOC_ID",
+	    "retry: only this document's" },
+	{ "verbose", 'v', NULL, "more detail, and the stages' messages" },
+	{ NULL, 0, NULL, NULL }
 };
 
 struct opts {
@@ -210,13 +208,14 @@ parse_options(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	rag_runner_options_init(&o->r);
 	o->interval = 2;
-	while ((c = getopt_long(argc, argv, "j:" RAG_OPT_COMMON_SHORT, longopts,
+	rag_opt_init(&g, optdefs, help_head, help_tail, false, 26);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts,
 	    NULL)) != -1) {
 		if (c == 'q' || c == 'v')
 			o->level_set = true;
 		if (c == RAG_OPT_LOG_FORMAT)
 			o->r.log_format = optarg;
-		if (rag_opt_common(c, optarg, help))
+		if (rag_opt_common(c, optarg, g.help))
 			continue;
 		switch (c) {
 		case 'j':

@@ -240,6 +240,13 @@ short_of(const struct rag_optdef *def)
 	return def->code > 0 && def->code < 128 ? def->code : 0;
 }
 
+/* Whether def's argument may be left out: its name is "[=NAME]". */
+static bool
+optional(const struct rag_optdef *def)
+{
+	return def->arg != NULL && strncmp(def->arg, "[=", 2) == 0;
+}
+
 /* "  -x, --name ARG" or "      --name ARG" into b. */
 static void
 left_column(struct rag_buf *b, const struct rag_optdef *def)
@@ -249,8 +256,7 @@ left_column(struct rag_buf *b, const struct rag_optdef *def)
 	else
 		rag_buf_addf(b, "      --%s", def->name);
 	if (def->arg != NULL)	/* "[=MODE]": an optional argument */
-		rag_buf_addf(b, "%s%s", def->arg[0] == '[' ? "" : " ",
-		    def->arg);
+		rag_buf_addf(b, "%s%s", optional(def) ? "" : " ", def->arg);
 }
 
 /* The column where the help text starts: past most left columns. */
@@ -276,6 +282,30 @@ add_option_lines(struct rag_buf *out, const struct rag_optdef *def, int col)
 		p = nl + 1;
 	}
 	rag_buf_release(&left);
+}
+
+/* The tool's own entry for common option name, to say more, or NULL. */
+static const struct rag_optdef *
+own_entry(const struct rag_optdef *defs, const char *name)
+{
+	for (const struct rag_optdef *d = defs; d->name; d++)
+		if (strcmp(d->name, name) == 0)
+			return d;
+	return NULL;
+}
+
+/*
+ * Whether d, of set s (0: the tool's, 1: the common ones), is listed
+ * where it is: a tool's own entry for a common option goes in that
+ * option's place.
+ */
+static bool
+listed(int s, const struct rag_optdef *d)
+{
+	for (const struct rag_optdef *c = common_defs; s == 0 && c->name; c++)
+		if (strcmp(c->name, d->name) == 0)
+			return false;
+	return true;
 }
 
 void
@@ -306,17 +336,23 @@ rag_opt_init(struct rag_getopt *g, const struct rag_optdef *defs,
 	rag_buf_adds(&help, "Options:\n");
 	for (int s = 0; s < 2; s++)
 		for (const struct rag_optdef *d = sets[s]; d->name; d++) {
-			g->longopts[i++] = (struct option){ d->name,
-				d->arg == NULL ? no_argument : d->arg[0] == '[' ?
+			const struct rag_optdef *e = d;
+
+			if (!listed(s, d))
+				continue;
+			if (s == 1 && own_entry(defs, d->name) != NULL)
+				e = own_entry(defs, d->name);
+			g->longopts[i++] = (struct option){ e->name,
+				e->arg == NULL ? no_argument : optional(e) ?
 				optional_argument : required_argument,
-				NULL, d->code };
-			if (short_of(d)) {
-				rag_buf_addc(&sh, (char)short_of(d));
-				if (d->arg != NULL)	/* "::": optional */
-					rag_buf_adds(&sh, d->arg[0] == '[' ?
-					    "::" : ":");
+				NULL, e->code };
+			if (short_of(e)) {
+				rag_buf_addc(&sh, (char)short_of(e));
+				if (e->arg != NULL)	/* "::": optional */
+					rag_buf_adds(&sh, optional(e) ? "::" :
+					    ":");
 			}
-			add_option_lines(&help, d, col);
+			add_option_lines(&help, e, col);
 		}
 	if (tail != NULL)
 		rag_buf_adds(&help, tail);

@@ -14,22 +14,13 @@ enum {
 	RAG_OPT_FIRST_TOOL /* tools number their own long-only options from here */
 };
 
-/* The entries for -h, -V, -q, -v and --log-format, to put in a tool's table. */
-#define RAG_OPT_COMMON                                                       \
-	{ "help", no_argument, NULL, 'h' },                                  \
-	    { "version", no_argument, NULL, 'V' },                           \
-	    { "quiet", no_argument, NULL, 'q' },                             \
-	    { "verbose", no_argument, NULL, 'v' },                           \
-	{                                                                    \
-		"log-format", required_argument, NULL, RAG_OPT_LOG_FORMAT    \
-	}
-#define RAG_OPT_COMMON_SHORT "hVqv"
-
 /*
  * A tool's options, in one table (a NULL name ends it) from which
  * rag_opt_init() makes getopt_long's table, its short options and the
  * option block of --help, so that none of them drifts from another (the
- * shell completions read --help).  The common options above are added.
+ * shell completions read --help).  The common options (-q, -v,
+ * --log-format, -h, -V) are added;
+ * a tool's own entry for one of them (its help says more) takes its place.
  */
 struct rag_optdef {
 	const char *name;	/* the long name */
