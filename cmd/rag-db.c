@@ -22,6 +22,7 @@
 #include "retention.h"
 #include "setting.h"
 #include "stream.h"
+#include "tool.h"
 
 #include "rag-db/rag-db.h"
 
@@ -301,17 +302,7 @@ embedded_uri(void)
 static void
 ensure_running(void)
 {
-	struct rag_error err = RAG_ERROR_INIT;
-	struct rag_db *db = rag_db_open(&err);
-
-	if (db == NULL)
-		rag_die(err.code, "%s", err.msg);
-	if (db->started)
-		rag_info("started the embedded database in '%s/pg' (stop it "
-		    "with 'rag-db stop')", rag_config_get("RAG_HOME"));
-	if (db->warning != NULL)
-		rag_warn("%s", db->warning);
-	rag_db_close(db);
+	rag_db_close(rag_tool_db());
 }
 
 static int

@@ -20,26 +20,11 @@
 #include "setting.h"
 #include "store.h"
 #include "stream.h"
+#include "tool.h"
 
 #include "rag-db.h"
 
 /* ---- forget, retention, gc: the owner's work, across tenants ---------- */
-
-static struct rag_db *
-admin_db(void)
-{
-	struct rag_error err = RAG_ERROR_INIT;
-	struct rag_db *db = rag_db_open_admin(&err);
-
-	if (db == NULL)
-		rag_die(err.code, "%s", err.msg);
-	if (db->started)
-		rag_info("started the embedded database in '%s/pg' (stop it "
-		    "with 'rag-db stop')", rag_config_get("RAG_HOME"));
-	if (db->warning != NULL)
-		rag_warn("%s", db->warning);
-	return db;
-}
 
 /*
  * Closes db, then exits as err says: a connection left open at exit is
@@ -106,7 +91,7 @@ cmd_forget(const struct opts *o)
 		rag_usage_error("forget needs --tenant NAME: the tenant whose "
 		    "data goes");
 	confirm_forget(o);
-	db = admin_db();
+	db = rag_tool_db_admin();
 	st = store();
 	rc = rag_forget_tenant(db, st, o->tenant, &n, &kept, &err);
 	if (rc <= 0) {
@@ -149,7 +134,7 @@ cmd_retention(const struct opts *o, int argc, char **argv)
 		    "--collection, or give KIND=DURATION to set one");
 	if (argc > 0 && tenant == NULL)
 		tenant = rag_config_get("RAG_TENANT");
-	db = admin_db();
+	db = rag_tool_db_admin();
 	for (int i = 0; i < argc; i++)
 		if (rag_retention_set(db, tenant, o->collection, &specs[i],
 		    &err) != 0)
@@ -167,7 +152,7 @@ int
 cmd_gc(const struct opts *o)
 {
 	struct rag_error err = RAG_ERROR_INIT;
-	struct rag_db *db = admin_db();
+	struct rag_db *db = rag_tool_db_admin();
 	struct rag_store *st = store();
 	json_t *report = NULL, *e;
 	char *gone;
@@ -215,7 +200,7 @@ cmd_language(const struct opts *o, int argc, char **argv)
 		    "collection whose chunks to stem in it", argv[0]);
 	if (o->collection != NULL && tenant == NULL)
 		tenant = rag_config_get("RAG_TENANT");
-	db = admin_db();
+	db = rag_tool_db_admin();
 	if (argc == 1 && rag_langs_set(db, tenant, o->collection,
 	    strcmp(argv[0], "auto") == 0 ? NULL : argv[0], &err) != 0)
 		db_die(db, &err);
@@ -241,7 +226,7 @@ cmd_retokenize(const struct opts *o, int argc, char **argv)
 		rag_usage_error("'retokenize' needs --collection NAME");
 	if (tenant == NULL)
 		tenant = rag_config_get("RAG_TENANT");
-	db = admin_db();
+	db = rag_tool_db_admin();
 	if (rag_retokenize(db, tenant, o->collection, &r, &err) != 0)
 		db_die(db, &err);
 	rag_report_retokenized(stdout, o->collection, &r, o->json);
@@ -270,7 +255,7 @@ cmd_tune(const struct opts *o, int argc, char **argv)
 		    "tune", o->ef_search != 0 ? "--ef-search" : "--target");
 	if (o->collection != NULL && tenant == NULL)
 		tenant = rag_config_get("RAG_TENANT");
-	db = admin_db();
+	db = rag_tool_db_admin();
 	if (o->ef_search != 0) {
 		if (rag_hnsw_set(db, tenant, o->collection, o->ef_search,
 		    &err) != 0)
