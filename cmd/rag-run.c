@@ -47,10 +47,7 @@ static const char help_head[] =
 static const char help_tail[] =
     "\n"
     "Writes a summary record to standard output when it is not a terminal,\n"
-    "and a progress bar on standard error when that is one.\n"
-    "Exit status: 0 all done, 1 some work dead-lettered, 2 usage, 3 fatal,\n"
-    "75 work left (interrupted, --max-time, the database went away), 77\n"
-    "refused.  See rag-run(1).\n";
+    "and a progress bar on standard error when that is one.\n";
 
 enum {
 	OPT_SHARD_PAGES = RAG_OPT_FIRST_TOOL,

@@ -46,10 +46,6 @@ static const char help_head[] =
     "was interrupted resumes when the same command runs again.\n"
     "\n";
 
-static const char help_tail[] =
-    "\n"
-    "Exit status: 0 all uploaded, 1 some files failed (each an error record),\n"
-    "2 usage, 3 fatal, 75 temporary failure, 77 refused.  See rag-upload(1).\n";
 
 enum {
 	OPT_STORE = RAG_OPT_FIRST_TOOL,
@@ -300,7 +296,7 @@ parse_options(int argc, char **argv, struct opts *o)
 	bool tuned = false;
 	int c;
 
-	rag_opt_init(&go, optdefs, help_head, help_tail, false, 25);
+	rag_opt_init(&go, optdefs, help_head, NULL, false, 25);
 	while ((c = getopt_long(argc, argv, go.shortopts, go.longopts,
 	    NULL)) != -1) {
 		if (rag_opt_common(c, optarg, go.help))

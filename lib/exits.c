@@ -90,8 +90,9 @@ const struct rag_exit_doc rag_exit_docs[] = {
 	    "dead-lettered" },
 	{ "rag-run", 2, "a usage error" },
 	{ "rag-run", 3, "a fatal error" },
-	{ "rag-run", 75, "work is left" },
-	{ "rag-run", 77, "refused" },
+	{ "rag-run", 75, "work is left: interrupted, past --max-time, or the "
+	    "database went away" },
+	{ "rag-run", 77, "refused: a login rejected, or a stage exited 77" },
 
 	{ "rag-upload", 0, "every file uploaded" },
 	{ "rag-upload", 1, "some files failed" },

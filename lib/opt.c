@@ -13,19 +13,13 @@
 #include "mem.h"
 #include "opt.h"
 
-/*
- * The tool's help, then its exit statuses from the table (exits.h).  A
- * help that still ends with its own "Exit status:" paragraph (rag-run's
- * and rag-upload's, until they drop it) is printed as it is.
- */
+/* The tool's help, then its exit statuses from the table (exits.h). */
 static void
 print_help(const char *help)
 {
 	struct rag_buf b = RAG_BUF_INIT;
 
 	fputs(help, stdout);
-	if (strstr(help, "\nExit status: ") != NULL)
-		return;
 	rag_exit_footer(&b, rag_log_tool());
 	if (b.len > 0)
 		printf("\n%s", rag_buf_str(&b));
