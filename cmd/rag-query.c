@@ -92,8 +92,7 @@ static const struct rag_optdef optdefs[] = {
 	    "candidates taken from each side (default 100)" },
 	{ "ef-search", OPT_EF_SEARCH, "N",
 	    "candidates the HNSW search keeps, 1 to 1000\n"
-	    "(default: the collection's, see rag-db tune;\n"
-	    "--candidates where vectors only break ties)" },
+	    "(default: the collection's, see rag-db tune)" },
 	{ "lang", OPT_LANG, "LANGS",
 	    "stem the question's words in these languages\n"
 	    "(de or german, ',' between; default: each\n"

@@ -17,9 +17,6 @@
 /* Turns of a conversation read for a follow-up and given to a chat model. */
 #define HISTORY_TURNS 6
 
-/* A vector side fused at this share of the lexical weight breaks ties. */
-#define TIE_BREAK 0.1
-
 struct rag_asker {
 	struct rag_db *db;
 	struct rag_db *rd;		/* reads: o.read, or db */
@@ -247,15 +244,10 @@ retrieve(struct rag_asker *a, const char *query, int k,
 	/*
 	 * A vector side fused at a tenth of the lexical side's weight or
 	 * less (the offline embedder's, 0.01) only breaks ties among the
-	 * lexical hits: a wide HNSW search buys it nothing, and its
-	 * near-random vectors make the collection's measured ef_search
-	 * large (250 at 10000 chunks, a third of a question's time).  It
-	 * searches as wide as its candidates, the least pgvector takes to
-	 * return them all; --ef-search still wins.
+	 * lexical hits: the search ranks the lexical candidates by their
+	 * distance to the question and reads no HNSW graph, unless
+	 * --ef-search asks about the graph (sql/0019-tiebreak.sql).
 	 */
-	if (q.ef_search == 0 && q.w_vec > 0 && q.w_lex > 0 &&
-	    q.w_vec <= TIE_BREAK * q.w_lex)
-		q.ef_search = q.candidates;
 	q.positions = rr != NULL && rag_reranker_wants_positions(rr);
 	q.embed_s = &a->t.embed;
 	q.sql_s = &a->t.sql;

@@ -320,7 +320,7 @@ answers() {
 	[ "$(grep -c exhaustive "$BATS_TEST_TMPDIR/before")" -gt 40 ]
 	last=$(psql -qAtX "$url" -c "SELECT last_value FROM chunks_chunk_key_seq")
 	RAG_DATABASE_URL=$url run -0 --separate-stderr rag-db migrate
-	[[ $stderr == *"applied 4 migrations"*"0018-search-index"* ]]
+	[[ $stderr == *"applied 5 migrations"*"0019-tiebreak"* ]]
 	answers "$url" >"$BATS_TEST_TMPDIR/after"
 	diff "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after"
 	# Partitioned, each collection's HNSW index on its partition.
