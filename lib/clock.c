@@ -45,14 +45,20 @@ rag_clock_jitter(uint64_t *state)
 }
 
 double
-rag_clock_backoff(double base, double max, int attempt, double u)
+rag_clock_doubled(double base, double max, int n)
 {
 	double d = base;
 
-	for (int i = 0; i < attempt && d < max; i++)
+	for (int i = 0; i < n && d < max; i++)
 		d *= 2;
-	if (d > max)
-		d = max;
+	return d > max ? max : d;
+}
+
+double
+rag_clock_backoff(double base, double max, int attempt, double u)
+{
+	double d = rag_clock_doubled(base, max, attempt);
+
 	if (u < 0 || u >= 1)
 		u = 0;
 	return d / 2 + u * d / 2;

@@ -28,5 +28,7 @@ double rag_clock_jitter(uint64_t *state);
  * together do not retry together.  In the unit of base and max.
  */
 double rag_clock_backoff(double base, double max, int attempt, double u);
+/* base doubled n times, at most max: the step both backoffs take. */
+double rag_clock_doubled(double base, double max, int n);
 
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "hash.h"
 #include "jobs.h"
 #include "mem.h"
@@ -89,12 +90,8 @@ rag_job_judge(const struct rag_job_exit *x, int attempts, int max_attempts,
 double
 rag_jobs_backoff(double base, double max, int attempts, double u)
 {
-	double d = base;
+	double d = rag_clock_doubled(base, max, attempts - 1);
 
-	for (int i = 1; i < attempts && d < max; i++)
-		d *= 2;
-	if (d > max)
-		d = max;
 	if (u < 0 || u >= 1)
 		u = 0;
 	return d * (1 + u / 4);

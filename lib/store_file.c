@@ -280,6 +280,17 @@ out:
 	return rc;
 }
 
+/* Closes a temporary file and removes what commit did not move. */
+static void
+temp_drop(int fd, char *tmp)
+{
+	if (fd >= 0)
+		close(fd);
+	if (tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+}
+
 static int
 file_put(void *b, const char *key, int fd,
     const struct rag_store_digest *d, const char *what, bool *stored,
@@ -331,11 +342,7 @@ file_put(void *b, const char *key, int fd,
 	*stored = true;
 	rc = 0;
 out:
-	if (out >= 0)
-		close(out);
-	if (tmp != NULL)
-		unlink(tmp);
-	free(tmp);
+	temp_drop(out, tmp);
 	free(buf);
 	rag_hash_free(h);
 	return rc;
@@ -387,11 +394,7 @@ out:
 		free(*key);
 		*key = NULL;
 	}
-	if (out >= 0)
-		close(out);
-	if (tmp != NULL)
-		unlink(tmp);
-	free(tmp);
+	temp_drop(out, tmp);
 	free(buf);
 	rag_hash_free(h);
 	return rc;
