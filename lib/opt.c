@@ -253,9 +253,6 @@ left_column(struct rag_buf *b, const struct rag_optdef *def)
 		rag_buf_addf(b, "%s%s", optional(def) ? "" : " ", def->arg);
 }
 
-/* The column where the help text starts: past most left columns. */
-#define HELP_COL_MAX 29
-
 static void
 add_option_lines(struct rag_buf *out, const struct rag_optdef *def, int col)
 {
@@ -309,20 +306,10 @@ rag_opt_init(struct rag_getopt *g, const struct rag_optdef *defs,
 	const struct rag_optdef *sets[2] = { defs, common_defs };
 	struct rag_buf sh = RAG_BUF_INIT, help = RAG_BUF_INIT;
 	size_t n = 0, i = 0;
-	bool given = col > 0;
 
 	for (int s = 0; s < 2; s++)
-		for (const struct rag_optdef *d = sets[s]; d->name; d++) {
-			struct rag_buf left = RAG_BUF_INIT;
-
-			left_column(&left, d);
-			/* a long one goes two spaces after, not widening all */
-			if (!given && (int)left.len + 3 > col &&
-			    (int)left.len + 3 <= HELP_COL_MAX)
-				col = (int)left.len + 3;
-			rag_buf_release(&left);
+		for (const struct rag_optdef *d = sets[s]; d->name; d++)
 			n++;
-		}
 	g->longopts = rag_xcalloc(n + 1, sizeof(*g->longopts));
 	if (stop_at_operand)
 		rag_buf_addc(&sh, '+');

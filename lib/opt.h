@@ -44,8 +44,8 @@ struct rag_getopt {
  * then tail (NULL for none; "\nEnvironment: ..."), the exit statuses
  * after it when printed (rag_opt_common).  stop_at_operand puts '+' first
  * in the short options: getopt stops at the first operand (a command).
- * Help texts start at column col (0: past the longest option but one, up
- * to 29); an option too long for it has its text two spaces after it.
+ * Help texts start at column col; an option too long for it has its
+ * text two spaces after it.
  */
 void rag_opt_init(struct rag_getopt *g, const struct rag_optdef *defs,
     const char *head, const char *tail, bool stop_at_operand, int col);
